@@ -1,0 +1,54 @@
+"""Keras-named activations: `get` turns a name, a config or a callable into what ops understand."""
+
+from rnnkit.ops import activations as _ops
+
+_ALIASES = {None: "linear", "linear": "linear"}
+
+
+def get(identifier, argument="activation"):
+    """Returns an activation name known to `rnnkit.ops.activations`, or a user callable.
+
+    Raises:
+        ValueError: for an unknown name.
+        TypeError: for anything that is neither a name nor a callable.
+    """
+    if identifier is None:
+        return "linear"
+    if isinstance(identifier, dict):
+        identifier = identifier.get("config", {}).get("name", identifier.get("class_name"))
+    if isinstance(identifier, str):
+        if identifier in _ops.FORWARD:
+            return identifier
+        raise ValueError(
+            f"Argument `{argument}` must be one of {sorted(_ops.FORWARD)} or a callable. "
+            f"Received: {identifier!r}")
+    if callable(identifier):
+        name = getattr(identifier, "__name__", None)
+        if name in _ops.FORWARD and getattr(identifier, "__module__", "").startswith("rnnkit"):
+            return name
+        return identifier
+    raise TypeError(
+        f"Argument `{argument}` must be a string or a callable. Received: {identifier!r} "
+        f"of type {type(identifier).__name__}")
+
+
+def serialize(activation):
+    """The config form Keras writes: the name for built-ins, the function name otherwise."""
+    return activation if isinstance(activation, str) else getattr(activation, "__name__", "custom")
+
+
+def _make(name):
+    def activation(x):
+        import numpy as np
+        return _ops.apply(name, np.array(x, dtype=float if np.asarray(x).dtype.kind != "f" else None))
+    activation.__name__ = name
+    return activation
+
+
+tanh = _make("tanh")
+sigmoid = _make("sigmoid")
+relu = _make("relu")
+linear = _make("linear")
+elu = _make("elu")
+softplus = _make("softplus")
+softmax = _make("softmax")

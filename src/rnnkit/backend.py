@@ -1,0 +1,72 @@
+"""Process-wide state: float type, random generator, automatic-name counters."""
+
+import collections
+import re
+
+import numpy as np
+
+_FLOATX = "float32"
+_NAME_COUNTERS = collections.defaultdict(int)
+_RNG = np.random.default_rng()
+
+
+def floatx():
+    """Returns the default float type as a string, `'float32'` unless set."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    """Sets the default float type: `'float32'` or `'float64'`.
+
+    Raises:
+        ValueError: for any other value.
+    """
+    global _FLOATX
+    if value not in ("float32", "float64"):
+        raise ValueError(
+            f"Argument `value` of set_floatx must be 'float32' or 'float64'. Received: {value!r}")
+    _FLOATX = value
+
+
+def rng():
+    """The generator every initializer, shuffle and dropout mask draws from."""
+    return _RNG
+
+
+def set_random_seed(seed):
+    """Makes initialisation, shuffling and dropout reproducible.
+
+    Args:
+        seed: a non-negative int.
+
+    Raises:
+        TypeError: if `seed` is not an int.
+    """
+    global _RNG
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"Argument `seed` must be a non-negative int. Received: {seed!r}")
+    _RNG = np.random.default_rng(int(seed))
+    # NumPy's legacy global generator too, as Keras's set_random_seed does.
+    np.random.seed(int(seed) % 2**32)
+
+
+def to_snake_case(name):
+    """`SimpleRNN` -> `simple_rnn`, `TimeDistributed` -> `time_distributed` (Keras's rule)."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    snake = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+    return snake if snake[0] != "_" else "private" + snake
+
+
+def unique_name(prefix, zero_based=True):
+    """Keras 2's automatic names: `prefix`, `prefix_1`, ... (or `prefix_1`, `prefix_2`, ...
+    when not zero based, as for `input_1`)."""
+    count = _NAME_COUNTERS[prefix]
+    _NAME_COUNTERS[prefix] += 1
+    if zero_based:
+        return prefix if count == 0 else f"{prefix}_{count}"
+    return f"{prefix}_{count + 1}"
+
+
+def clear_session():
+    """Resets the automatic-name counters, as `tf.keras.backend.clear_session()` does."""
+    _NAME_COUNTERS.clear()

@@ -1,0 +1,47 @@
+"""Keras-facing layer classes. `deserialize` finds a layer class by name through one registry."""
+
+from rnnkit.layers.base import Layer
+from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.dense import Dense
+from rnnkit.layers.input_layer import Input, InputLayer
+from rnnkit.layers.recurrent import RNN, SimpleRNN
+
+_REGISTRY = {}
+
+
+def register(cls):
+    """Makes `cls` known to `deserialize` under its class name."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+for _cls in (InputLayer, Dense, SimpleRNN, Bidirectional):
+    register(_cls)
+
+
+def get_class(class_name):
+    """The layer class registered under `class_name`.
+
+    Raises:
+        ValueError: naming the unknown class and the known ones.
+    """
+    if class_name not in _REGISTRY:
+        raise ValueError(
+            f"Unknown layer class {class_name!r}: rnnkit knows {sorted(_REGISTRY)}. "
+            f"Received: class_name={class_name!r}")
+    return _REGISTRY[class_name]
+
+
+def serialize(layer):
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config):
+    """A new layer from Keras's `{"class_name": ..., "config": {...}}`."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"A layer config must be a dict with 'class_name' and 'config'. Received: {config!r}")
+    return get_class(config["class_name"]).from_config(dict(config.get("config") or {}))
+
+
+__all__ = ["Layer", "RNN", "SimpleRNN", "Dense", "Bidirectional", "Input", "InputLayer",
+           "register", "get_class", "serialize", "deserialize"]

@@ -1,0 +1,234 @@
+"""The Layer base class: arguments, shapes, weights and the forward/backward contract.
+
+A layer owns `weights` (name -> array, in Keras's order) and, after `backward`, `grads` (same
+keys). `forward(x, mask=None, training=False)` keeps a cache only when training;
+`backward(d_out) -> d_in` fills `grads` and drops the cache. Weights are only ever changed in
+place, so optimizers and wrappers may hold references to them.
+"""
+
+import numpy as np
+
+from rnnkit import backend
+
+# Keyword arguments every Keras 2 layer accepts besides its own.
+_BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "input_length",
+                "dtype", "name", "trainable", "weights", "autocast", "activity_regularizer"}
+
+
+def shape_to_tuple(shape, argument):
+    """Validates a shape (ints > 0 or None) and returns it as a tuple."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"Argument `{argument}` must be a tuple of ints. Received: {shape!r}") from None
+    for dim in shape:
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim <= 0):
+            raise ValueError(
+                f"Argument `{argument}` must hold positive ints or None. Received: {shape!r}")
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def check_positive_int(value, argument):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Argument `{argument}` must be a positive int. Received: {value!r}")
+    if value <= 0:
+        raise ValueError(f"Argument `{argument}` must be a positive int. Received: {value!r}")
+    return int(value)
+
+
+def check_unsupported(**options):
+    """Keras options rnnkit does not implement must stay at their defaults (None): say so."""
+    for argument, value in options.items():
+        if value is not None:
+            raise ValueError(
+                f"Argument `{argument}` is not supported by rnnkit yet; leave it None. "
+                f"Received: {value!r}")
+
+
+class Layer:
+    """Base class of every rnnkit layer.
+
+    Args:
+        name: the layer's name; by default Keras 2's automatic name (`simple_rnn`, `simple_rnn_1`...).
+        trainable: whether fit updates the weights.
+        dtype: the weights' float type; `backend.floatx()` by default.
+        input_shape: shape of one sample, e.g. `(timesteps, features)`; only the first layer's counts.
+        batch_input_shape: the same with a fixed batch size in front, e.g. `(8, 2, 10)`.
+        batch_size: fixed batch size to combine with `input_shape`.
+        input_dim, input_length: Keras 2's older spelling of `input_shape=(input_length, input_dim)`.
+    """
+
+    supports_masking = False
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_size=None, input_dim=None, input_length=None,
+                 **kwargs):
+        unknown = set(kwargs) - _BASE_KWARGS
+        if unknown:
+            raise TypeError(
+                f"Keyword argument not understood by {type(self).__name__}: {sorted(unknown)}. "
+                f"Received: {kwargs!r}")
+        if kwargs.get("weights") is not None:
+            raise ValueError("Argument `weights` is not supported; call set_weights() after building. "
+                             f"Received: a list of {len(kwargs['weights'])} arrays")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"Argument `name` must be a non-empty string. Received: {name!r}")
+        if dtype is not None and dtype not in ("float32", "float64"):
+            raise ValueError(f"Argument `dtype` must be 'float32' or 'float64'. Received: {dtype!r}")
+        self.name = name or backend.unique_name(self._default_name())
+        self.trainable = bool(trainable)
+        self.dtype = dtype or backend.floatx()
+        self._batch_input_shape = self._resolve_input_shape(
+            input_shape, batch_input_shape, batch_size, input_dim, input_length)
+        self.weights = {}
+        self.grads = {}
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self._cache = None
+
+    # ---- names and shapes -------------------------------------------------------------------
+    @classmethod
+    def _default_name(cls):
+        return backend.to_snake_case(cls.__name__)
+
+    def _resolve_input_shape(self, input_shape, batch_input_shape, batch_size, input_dim, input_length):
+        if batch_input_shape is not None:
+            return shape_to_tuple(batch_input_shape, "batch_input_shape")
+        if input_shape is None and (input_dim is not None or input_length is not None):
+            input_shape = self._shape_from_input_dim(input_dim, input_length)
+        if input_shape is None:
+            return None
+        if batch_size is not None:
+            batch_size = check_positive_int(batch_size, "batch_size")
+        return (batch_size,) + shape_to_tuple(input_shape, "input_shape")
+
+    def _shape_from_input_dim(self, input_dim, input_length):
+        # Keras 2's recurrent layers read these as (input_length, input_dim); others as (input_dim,).
+        return (input_dim,)
+
+    @property
+    def batch_input_shape(self):
+        return self._batch_input_shape
+
+    def compute_output_shape(self, input_shape):
+        """The output shape (batch first) for an input of `input_shape`."""
+        return tuple(input_shape)
+
+    def compute_mask(self, x, mask=None):
+        """The mask the next layer gets; layers that do not support masking drop it."""
+        return mask if self.supports_masking else None
+
+    # ---- weights --------------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Creates the weights for inputs of `input_shape` (batch first). Subclasses call this last."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def add_weight(self, name, shape, initializer):
+        value = initializer(tuple(shape), dtype=self.dtype)
+        value = np.asarray(value, dtype=self.dtype)
+        if value.shape != tuple(shape):
+            raise ValueError(
+                f"Initializer for weight `{name}` of layer \"{self.name}\" must return shape "
+                f"{tuple(shape)}. Received: shape {value.shape}")
+        self.weights[name] = np.ascontiguousarray(value)
+        return self.weights[name]
+
+    def get_weights(self):
+        """Copies of the weights, in Keras's order."""
+        return [w.copy() for w in self.weights.values()]
+
+    def check_weights(self, weights, argument="weights"):
+        """Validates `weights` against this layer's and returns them cast, without assigning."""
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Argument `{argument}` must be a list of arrays. Received: {type(weights).__name__}")
+        if len(weights) != len(self.weights):
+            raise ValueError(
+                f"Layer \"{self.name}\" expects {len(self.weights)} weight arrays "
+                f"({', '.join(self.weights) or 'none'}). Received: {len(weights)} arrays")
+        cast = []
+        for (key, current), new in zip(self.weights.items(), weights):
+            new = np.asarray(new)
+            if new.shape != current.shape:
+                raise ValueError(
+                    f"Weight `{key}` of layer \"{self.name}\" must have shape {current.shape}. "
+                    f"Received: shape {new.shape}")
+            if not np.issubdtype(new.dtype, np.number) or not np.all(np.isfinite(new)):
+                raise ValueError(
+                    f"Weight `{key}` of layer \"{self.name}\" must hold finite numbers. "
+                    f"Received: an array with non-finite or non-numeric values")
+            cast.append(new.astype(current.dtype))
+        return cast
+
+    def set_weights(self, weights):
+        """Sets the weights from a list of arrays in Keras's order; all or nothing."""
+        cast = self.check_weights(weights)
+        for current, new in zip(self.weights.values(), cast):
+            current[...] = new
+
+    def count_params(self):
+        return int(sum(w.size for w in self.weights.values()))
+
+    # ---- calling --------------------------------------------------------------------------------
+    def check_input(self, x, argument="x"):
+        """Returns x as an array of the layer's dtype, after checking rank and fixed dims."""
+        if isinstance(x, (list, tuple)):
+            x = np.asarray(x)
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Argument `{argument}` of layer \"{self.name}\" must be an array. "
+                            f"Received: {type(x).__name__}")
+        if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
+            raise TypeError(f"Argument `{argument}` of layer \"{self.name}\" must be numeric. "
+                            f"Received: dtype {x.dtype}")
+        expected = self.input_shape
+        if expected is not None:
+            if x.ndim != len(expected):
+                raise ValueError(
+                    f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected "
+                    f"ndim={len(expected)}, shape {self._shape_text(expected)}. Received: an array "
+                    f"of shape {x.shape}")
+            for axis, (want, got) in enumerate(zip(expected, x.shape)):
+                if axis > 0 and want is not None and want != got:
+                    raise ValueError(
+                        f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected "
+                        f"axis {axis} of input shape to have value {want}, shape "
+                        f"{self._shape_text(expected)}. Received: an array of shape {x.shape}")
+        return self._cast_input(x)
+
+    def _cast_input(self, x):
+        return x.astype(self.dtype, copy=False)
+
+    @staticmethod
+    def _shape_text(shape):
+        return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+
+    def __call__(self, x, mask=None, training=False, **kwargs):
+        """Builds the layer from `x`'s shape if needed and runs the forward pass."""
+        if not self.built:
+            x_arr = np.asarray(x)
+            self.build((None,) + x_arr.shape[1:])
+        return self.forward(x, mask=mask, training=training, **kwargs)
+
+    def forward(self, x, mask=None, training=False):
+        raise NotImplementedError
+
+    def backward(self, d_out):
+        raise NotImplementedError(f"{type(self).__name__} has no backward pass")
+
+    # ---- config ---------------------------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"

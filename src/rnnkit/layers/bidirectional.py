@@ -1,0 +1,209 @@
+"""Bidirectional: one recurrent layer reads the sequence forwards, a copy reads it backwards.
+
+The backward copy is the forward layer's configuration with `go_backwards` flipped; its
+returned sequence comes out in processing order, so it is reversed back before merging, as
+Keras does. Weights: the forward layer's, then the backward layer's.
+"""
+
+import copy
+
+import numpy as np
+
+from rnnkit.layers.base import Layer
+from rnnkit.layers.recurrent import RNN
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Bidirectional wrapper for recurrent layers.
+
+    Args:
+        layer: an unshared RNN instance (SimpleRNN, LSTM, GRU).
+        merge_mode: how the two outputs combine: 'concat' (default), 'sum', 'mul', 'ave', or
+            None for a list of both.
+        backward_layer: optional RNN instance to read backwards; must have `go_backwards` opposite
+            to `layer`'s and the same `return_sequences` and `return_state`.
+        input_shape, batch_input_shape, name, ...: as for any layer.
+
+    Raises:
+        TypeError: if `layer` or `backward_layer` is not a recurrent layer.
+        ValueError: for an unknown merge_mode or a mismatched backward_layer.
+    """
+
+    supports_masking = True
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, RNN):
+            raise TypeError(
+                "Argument `layer` of Bidirectional must be a recurrent layer instance (SimpleRNN, "
+                f"LSTM, GRU). Received: {layer!r}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(
+                f"Argument `merge_mode` must be one of {MERGE_MODES}. Received: {merge_mode!r}")
+        if backward_layer is not None:
+            if not isinstance(backward_layer, RNN):
+                raise TypeError("Argument `backward_layer` must be a recurrent layer instance. "
+                                f"Received: {backward_layer!r}")
+            for attribute in ("return_sequences", "return_state"):
+                if getattr(backward_layer, attribute) != getattr(layer, attribute):
+                    raise ValueError(
+                        f"Argument `backward_layer` must have the same `{attribute}` as `layer` "
+                        f"({getattr(layer, attribute)}). Received: {getattr(backward_layer, attribute)}")
+            if backward_layer.go_backwards == layer.go_backwards:
+                raise ValueError(
+                    "Argument `backward_layer` must have `go_backwards` opposite to `layer`'s. "
+                    f"Received: go_backwards={backward_layer.go_backwards} for both")
+        super().__init__(weights=weights, **kwargs)
+        self.forward_layer = self._recreate(layer, "forward_" + layer.name, layer.go_backwards)
+        if backward_layer is None:
+            self.backward_layer = self._recreate(layer, "backward_" + layer.name, not layer.go_backwards)
+        else:
+            self.backward_layer = backward_layer
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        # Keras: a bidirectional layer returning sequences outputs zeros on masked steps.
+        for sub in (self.forward_layer, self.backward_layer):
+            sub.zero_output_for_mask = self.return_sequences
+
+    @staticmethod
+    def _recreate(layer, name, go_backwards):
+        clone = copy.deepcopy(layer)
+        clone.name = name
+        clone.go_backwards = go_backwards
+        clone.weights, clone.grads, clone._cache = {}, {}, None
+        clone.built = False
+        return clone
+
+    @property
+    def layers(self):
+        return [self.forward_layer, self.backward_layer]
+
+    def compute_output_shape(self, input_shape):
+        forward_shape = self.forward_layer.compute_output_shape(input_shape)
+        backward_shape = self.backward_layer.compute_output_shape(input_shape)
+        states = []
+        if self.return_state:
+            states = forward_shape[1:] + backward_shape[1:]
+            forward_shape, backward_shape = forward_shape[0], backward_shape[0]
+        if self.merge_mode == "concat":
+            output = tuple(forward_shape[:-1]) + (forward_shape[-1] + backward_shape[-1],)
+        elif self.merge_mode is None:
+            output = [tuple(forward_shape), tuple(backward_shape)]
+        else:
+            output = tuple(forward_shape)
+        if self.return_state:
+            return (output if self.merge_mode is None else [output]) + states
+        return output
+
+    def compute_mask(self, x, mask=None):
+        output_mask = mask if self.return_sequences else None
+        if self.merge_mode is None:
+            output_mask = [output_mask, output_mask]
+        else:
+            output_mask = [output_mask] if self.return_state else output_mask
+        if self.return_state:
+            return output_mask + [None] * (2 * self.forward_layer.state_count)
+        return output_mask
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)
+        self.forward_layer.build(input_shape)
+        self.backward_layer.build(input_shape)
+        self._collect_weights()
+        super().build(input_shape)
+
+    def _collect_weights(self):
+        # The same arrays as the sublayers own, so in-place updates reach them.
+        self.weights = {f"forward/{k}": v for k, v in self.forward_layer.weights.items()}
+        self.weights.update({f"backward/{k}": v for k, v in self.backward_layer.weights.items()})
+
+    def forward(self, x, mask=None, training=False, initial_state=None):
+        x = self.check_input(x)
+        n_states = self.forward_layer.state_count
+        forward_states = backward_states = None
+        if initial_state is not None:
+            initial_state = list(initial_state)
+            if len(initial_state) != 2 * n_states:
+                raise ValueError(
+                    f"Argument `initial_state` of layer \"{self.name}\" must hold {2 * n_states} "
+                    f"states (forward then backward). Received: {len(initial_state)}")
+            forward_states, backward_states = initial_state[:n_states], initial_state[n_states:]
+        y_forward = self.forward_layer.forward(x, mask, training, initial_state=forward_states)
+        y_backward = self.backward_layer.forward(x, mask, training, initial_state=backward_states)
+        states = []
+        if self.return_state:
+            states = y_forward[1:] + y_backward[1:]
+            y_forward, y_backward = y_forward[0], y_backward[0]
+        if self.return_sequences:
+            y_backward = y_backward[:, ::-1]
+        self._cache = (y_forward, y_backward) if training else None
+        output = self._merge(y_forward, y_backward)
+        if self.return_state:
+            return (output if self.merge_mode is None else [output]) + states
+        return output
+
+    def _merge(self, y_forward, y_backward):
+        if self.merge_mode == "concat":
+            return np.concatenate([y_forward, y_backward], axis=-1)
+        if self.merge_mode == "sum":
+            return y_forward + y_backward
+        if self.merge_mode == "ave":
+            return (y_forward + y_backward) * 0.5
+        if self.merge_mode == "mul":
+            return y_forward * y_backward
+        return [y_forward, np.ascontiguousarray(y_backward)]
+
+    def _unmerge(self, d_output):
+        """dL/dy_forward and dL/dy_backward from dL/d(merged output)."""
+        if self.merge_mode == "concat":
+            units = self.forward_layer.units
+            return d_output[..., :units], d_output[..., units:]
+        if self.merge_mode == "sum":
+            return d_output, d_output
+        if self.merge_mode == "ave":
+            return d_output * 0.5, d_output * 0.5
+        if self.merge_mode == "mul":
+            y_forward, y_backward = self._cache
+            return d_output * y_backward, d_output * y_forward
+        return d_output[0], d_output[1]
+
+    def backward(self, d_out):
+        if self._cache is None:
+            raise RuntimeError(f"Layer \"{self.name}\": backward() needs a forward(training=True) first")
+        n_states = self.forward_layer.state_count
+        d_states = []
+        if self.return_state:
+            head = 2 if self.merge_mode is None else 1
+            d_merged = d_out[:head] if self.merge_mode is None else d_out[0]
+            d_states = list(d_out[head:])
+        else:
+            d_merged = d_out
+        d_forward, d_backward = self._unmerge(d_merged)
+        if self.return_sequences:
+            d_backward = d_backward[:, ::-1]
+        if self.return_state:
+            d_forward = [d_forward] + d_states[:n_states]
+            d_backward = [d_backward] + d_states[n_states:]
+        dx = self.forward_layer.backward(d_forward) + self.backward_layer.backward(d_backward)
+        self.grads = {f"forward/{k}": v for k, v in self.forward_layer.grads.items()}
+        self.grads.update({f"backward/{k}": v for k, v in self.backward_layer.grads.items()})
+        self._cache = None
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = {"class_name": type(self.forward_layer).__name__,
+                           "config": self._inner_config(self.forward_layer, self.forward_layer.name[len("forward_"):])}
+        config["merge_mode"] = self.merge_mode
+        if self.backward_layer.name != "backward_" + config["layer"]["config"]["name"]:
+            config["backward_layer"] = {"class_name": type(self.backward_layer).__name__,
+                                        "config": self.backward_layer.get_config()}
+        return config
+
+    @staticmethod
+    def _inner_config(layer, original_name):
+        config = layer.get_config()
+        config["name"] = original_name
+        return config

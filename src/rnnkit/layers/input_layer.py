@@ -1,0 +1,55 @@
+"""InputLayer and Input: declare the shape of a model's input (Keras 3 style first layer)."""
+
+from rnnkit import backend
+from rnnkit.layers.base import Layer, shape_to_tuple, check_positive_int
+
+
+class InputLayer(Layer):
+    """The entry point of a model: holds the input shape, computes nothing.
+
+    Args:
+        input_shape: shape of one sample, without the batch axis.
+        batch_size: optional fixed batch size.
+        batch_input_shape: the full shape with the batch axis, instead of the two above.
+        name: by default Keras 2's `input_1`, `input_2`, ...
+    """
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, batch_input_shape=None,
+                 name=None, sparse=None, ragged=None, **kwargs):
+        if name is None:
+            name = backend.unique_name("input", zero_based=False)
+        if input_shape is None and batch_input_shape is None:
+            raise ValueError("InputLayer needs `input_shape` or `batch_input_shape`. Received: neither")
+        if sparse or ragged:
+            raise ValueError(f"Sparse and ragged inputs are not supported. Received: sparse={sparse}, ragged={ragged}")
+        super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
+                         batch_input_shape=batch_input_shape, **kwargs)
+        self.build(self._batch_input_shape)
+
+    def forward(self, x, mask=None, training=False):
+        return self.check_input(x)
+
+    def backward(self, d_out):
+        return d_out
+
+    def get_config(self):
+        return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype,
+                "sparse": False, "ragged": False, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, **kwargs):
+    """Declares a model input, as `keras.Input`: use it as the first entry of a Sequential.
+
+    Args:
+        shape: shape of one sample, e.g. `(timesteps, features)`.
+        batch_size: optional fixed batch size.
+        batch_shape: the full shape with the batch axis, instead of the two above.
+    """
+    if shape is None and batch_shape is None:
+        raise ValueError("Input needs `shape` or `batch_shape`. Received: neither")
+    if batch_shape is not None:
+        batch_shape = shape_to_tuple(batch_shape, "batch_shape")
+    elif batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
+    return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
+                      batch_input_shape=batch_shape, **kwargs)

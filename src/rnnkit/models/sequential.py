@@ -1,0 +1,281 @@
+"""Sequential: a linear stack of layers, Keras 2's API."""
+
+import numpy as np
+
+from rnnkit import backend
+from rnnkit.layers.base import Layer, shape_to_tuple
+from rnnkit.layers.input_layer import InputLayer
+from rnnkit.models.summary import summary_lines
+from rnnkit.models.training import TrainingMixin
+
+
+def _is_multi(shape):
+    return isinstance(shape, list)
+
+
+class Sequential(TrainingMixin):
+    """A linear stack of layers.
+
+    Args:
+        layers: optional list of layers to add; the first may be `Input(shape=...)`.
+        name: the model's name; by default `sequential`, `sequential_1`, ...
+
+    Example:
+        model = Sequential()
+        model.add(SimpleRNN(3, input_shape=(2, 10)))
+        model.summary()
+    """
+
+    def __init__(self, layers=None, name=None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"Argument `name` must be a non-empty string. Received: {name!r}")
+        self.name = name or backend.unique_name("sequential")
+        self._layers = []
+        self._input_shape = None  # batch-first, once known
+        self._explicit_input = False  # the shape came from Input(), not from a layer
+        self.built = False
+        super().__init__()
+        for layer in layers or []:
+            self.add(layer)
+
+    # ---- structure ------------------------------------------------------------------------------
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def input_shape(self):
+        if self._input_shape is None:
+            raise AttributeError(f'Model "{self.name}" has no input shape yet: it is not built.')
+        return self._input_shape
+
+    @property
+    def output_shape(self):
+        if not self.built:
+            raise AttributeError(f'Model "{self.name}" has no output shape yet: it is not built.')
+        return self._layers[-1].output_shape if self._layers else self._input_shape
+
+    def add(self, layer):
+        """Adds a layer on top of the stack, building it at once when the input shape is known.
+
+        Raises:
+            TypeError: if `layer` is not a Layer.
+            ValueError: for a duplicate name, a layer after a multi-output layer, or an input
+                shape the new layer cannot take. The model is left unchanged.
+        """
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_shape is not None:
+                raise ValueError(
+                    "An Input can only be the first entry of a Sequential model. "
+                    f"Received: {layer.name!r} after {len(self._layers)} layer(s)")
+            self._input_shape = layer.batch_input_shape
+            self._explicit_input = True
+            self.built = True
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                "The added layer must be an instance of class Layer. "
+                f"Received: layer={layer!r} of type {type(layer).__name__}")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(
+                "All layers added to a Sequential model should have unique names. Name "
+                f"\"{layer.name}\" is already the name of a layer in this model. Update the `name` "
+                f"argument to pass a unique name. Received: name={layer.name!r}")
+        if any(existing is layer for existing in self._layers):
+            raise ValueError(f"Layer \"{layer.name}\" is already in this model. Received: the same layer again")
+        if self._layers and self.built and _is_multi(self._layers[-1].output_shape):
+            raise ValueError(
+                "All layers in a Sequential model should have a single output tensor. Layer "
+                f"\"{self._layers[-1].name}\" returns several. Received: another layer after it")
+        input_shape = self._input_shape
+        if not self._layers and input_shape is None and layer.batch_input_shape is not None:
+            input_shape = layer.batch_input_shape
+        if self._layers:
+            input_shape = self._layers[-1].output_shape if self.built else None
+        if input_shape is not None and not layer.built:
+            layer.build(input_shape)  # raises before anything of the model changes
+        elif input_shape is not None and layer.built:
+            self._check_built_layer_fits(layer, input_shape)
+        if not self._layers and self._input_shape is None and input_shape is not None:
+            self._input_shape = tuple(input_shape)
+        self._layers.append(layer)
+        self.built = input_shape is not None
+
+    @staticmethod
+    def _check_built_layer_fits(layer, input_shape):
+        if tuple(layer.input_shape[1:]) != tuple(input_shape[1:]):
+            raise ValueError(
+                f"Layer \"{layer.name}\" was built for input shape {layer.input_shape}. "
+                f"Received: input_shape={tuple(input_shape)}")
+
+    def pop(self):
+        """Removes the last layer.
+
+        Raises:
+            TypeError: if the model has no layers.
+        """
+        if not self._layers:
+            raise TypeError("There are no layers in the model. Received: pop() on an empty model")
+        self._layers.pop()
+        if not self._layers and not self._explicit_input:
+            self._input_shape = None
+            self.built = False
+
+    def build(self, input_shape=None):
+        """Builds every layer for inputs of `input_shape` (batch first, e.g. `(None, 10, 5)`).
+
+        Raises:
+            ValueError: if no input shape is given or known. Nothing is built then.
+        """
+        if input_shape is None:
+            input_shape = self._input_shape
+        if input_shape is None:
+            raise ValueError(
+                "You must provide an `input_shape` argument to build the model, or give its "
+                "first layer an `input_shape`. Received: input_shape=None")
+        input_shape = shape_to_tuple(input_shape, "input_shape") if input_shape[0] is not None else \
+            (None,) + shape_to_tuple(input_shape[1:], "input_shape")
+        shape = input_shape
+        planned = []
+        for layer in self._layers:
+            if layer.built:
+                self._check_built_layer_fits(layer, shape)
+                out = layer.output_shape
+            else:
+                out = layer.compute_output_shape(shape)  # validates before creating weights
+            planned.append((layer, shape))
+            if _is_multi(out) and layer is not self._layers[-1]:
+                raise ValueError(
+                    "All layers in a Sequential model should have a single output tensor. Layer "
+                    f"\"{layer.name}\" returns several. Received: another layer after it")
+            shape = out
+        for layer, shape in planned:
+            if not layer.built:
+                layer.build(shape)
+        self._input_shape = input_shape
+        self.built = True
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index.
+
+        Raises:
+            ValueError: if neither or both are given, or no layer matches.
+        """
+        if (name is None) == (index is None):
+            raise ValueError(f"Provide exactly one of `name` or `index`. Received: name={name!r}, index={index!r}")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(
+                    f"Argument `index` must be an int in [0, {len(self._layers)}). Received: index={index!r}")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name}. Existing layers are: {[layer.name for layer in self._layers]}. "
+            f"Received: name={name!r}")
+
+    # ---- weights --------------------------------------------------------------------------------
+    def _require_built(self):
+        if not self.built:
+            raise ValueError(
+                "This model has not yet been built. Build the model first by calling `build()` or by "
+                "calling the model on a batch of data, or give the first layer an `input_shape`. "
+                f"Received: model \"{self.name}\" with no known input shape")
+
+    def get_weights(self):
+        """Every layer's weights, in Keras's order."""
+        self._require_built()
+        return [w for layer in self._layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        """Sets all weights from a list in Keras's order; validated first, all or nothing.
+
+        Raises:
+            ValueError: for a wrong count, wrong shapes or non-finite values.
+        """
+        self._require_built()
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Argument `weights` must be a list of arrays. Received: {type(weights).__name__}")
+        expected = sum(len(layer.weights) for layer in self._layers)
+        if len(weights) != expected:
+            raise ValueError(
+                f"Model \"{self.name}\" expects {expected} weight arrays. Received: {len(weights)} arrays")
+        checked, start = [], 0
+        for layer in self._layers:
+            count = len(layer.weights)
+            checked.append((layer, layer.check_weights(list(weights[start:start + count]))))
+            start += count
+        for layer, arrays in checked:
+            for current, new in zip(layer.weights.values(), arrays):
+                current[...] = new
+
+    def count_params(self):
+        self._require_built()
+        return int(sum(layer.count_params() for layer in self._layers))
+
+    # ---- running --------------------------------------------------------------------------------
+    def _prepare_input(self, x, argument="x"):
+        if isinstance(x, (list, tuple)):
+            x = np.asarray(x)
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Argument `{argument}` must be a NumPy array. Received: {type(x).__name__}")
+        if not self._layers:
+            raise ValueError(f"Model \"{self.name}\" has no layers. Received: a call with input of shape {x.shape}")
+        if not self.built:
+            self.build((None,) + x.shape[1:])
+        expected = self._input_shape
+        if x.ndim != len(expected) or any(
+                want is not None and want != got for want, got in zip(expected[1:], x.shape[1:])):
+            raise ValueError(
+                f"Argument `{argument}` of model \"{self.name}\" must have shape "
+                f"{summary_shape(expected)} (batch first). Received: an array of shape {x.shape}")
+        return x
+
+    def _forward(self, x, training=False):
+        mask = None
+        for layer in self._layers:
+            next_mask = layer.compute_mask(x, mask)
+            x = layer.forward(x, mask=mask, training=training)
+            mask = next_mask
+        return x
+
+    def _backward(self, d_out):
+        for layer in reversed(self._layers):
+            d_out = layer.backward(d_out)
+        return d_out
+
+    def __call__(self, x, training=False):
+        """Runs the model on one batch and returns its output."""
+        return self._forward(self._prepare_input(x), training=training)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False):
+        """Prints Keras 2.9's text summary: layers, output shapes and parameter counts.
+
+        Args:
+            line_length: total width (default 65).
+            positions: column ends, relative or absolute (default [.45, .85, 1.]).
+            print_fn: called with each line (default `print`).
+
+        Raises:
+            ValueError: if the model is not built yet.
+        """
+        self._require_built()
+        rows = [(layer.name, type(layer).__name__, layer.output_shape, layer.count_params())
+                for layer in self._layers]
+        trainable = sum(layer.count_params() for layer in self._layers if layer.trainable)
+        non_trainable = sum(layer.count_params() for layer in self._layers if not layer.trainable)
+        for line in summary_lines(self.name, rows, trainable, non_trainable, line_length, positions):
+            (print_fn or print)(line)
+
+    def get_config(self):
+        from rnnkit import layers as layers_module
+        return {"name": self.name, "layers": [layers_module.serialize(layer) for layer in self._layers]}
+
+    def __repr__(self):
+        return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
+
+
+def summary_shape(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

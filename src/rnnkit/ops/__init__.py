@@ -1,0 +1,5 @@
+"""Pure functions on arrays: each recurrence's forward and backward. NumPy only."""
+
+from rnnkit.ops.dense import dense_backward, dense_forward  # noqa: F401
+from rnnkit.ops.reference import memory_cell_loop  # noqa: F401
+from rnnkit.ops.simple_rnn import simple_rnn_backward, simple_rnn_forward  # noqa: F401

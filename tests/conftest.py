@@ -1,0 +1,102 @@
+"""Shared test helpers: where the Keras fixtures live and how to read their weights."""
+
+import json
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+from rnnkit import backend
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Every test starts with Keras's automatic names reset and float32."""
+    backend.clear_session()
+    backend.set_floatx("float32")
+    yield
+    backend.set_floatx("float32")
+
+
+def fixture_index(version):
+    return json.loads((FIXTURES / version / "index.json").read_text())["cases"]
+
+
+def _sort_key(path):
+    # forward_layer before backward_layer, vars in numeric order: Keras's get_weights() order.
+    rank = {"forward_layer": 0, "backward_layer": 1}
+    return [(rank.get(part, 2), int(part) if part.isdigit() else 0, part) for part in path.split("/")]
+
+
+def _snake(name):
+    return backend.to_snake_case(name)
+
+
+def read_keras_weights(path, layer_classes):
+    """The arrays of a `.weights.h5` (Keras 3 layout, also written by tf_keras 2.21) in
+    `model.get_weights()` order. Layers are stored under `layers/<snake class>[_k]`."""
+    import h5py
+
+    counts, arrays = {}, []
+    with h5py.File(path, "r") as f:
+        for class_name in layer_classes:
+            base = _snake(class_name)
+            k = counts.get(base, 0)
+            counts[base] = k + 1
+            group = f["layers"][base if k == 0 else f"{base}_{k}"]
+            found = []
+            group.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) else None)
+            for name in sorted(found, key=_sort_key):
+                arrays.append(np.array(group[name]))
+    return arrays
+
+
+def load_case(version, name):
+    case = fixture_index(version)[name]
+    io = np.load(FIXTURES / version / case["io"])
+    weights = read_keras_weights(FIXTURES / version / f"{name}.weights.h5", case["layers"])
+    return case, io["x"], io["y"], weights
+
+
+def keras2_config(name):
+    """The layer configs of a Keras 2 `.h5` model file (the architecture to rebuild)."""
+    import h5py
+
+    with h5py.File(FIXTURES / "keras2" / f"{name}.h5", "r") as f:
+        config = json.loads(f.attrs["model_config"])
+    return [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
+
+
+def finite_difference_check(f, params, grads, eps=1e-6, samples=None, rng=None):
+    """Relative error ||analytic - numeric|| / max(||analytic||, ||numeric||), worst over `params`,
+    of analytic `grads` against float64 central differences of the scalar `f()`. Entries of each
+    array in `params` are perturbed in place and restored; `samples` limits how many per array."""
+    rng = rng or np.random.default_rng(0)
+    worst = 0.0
+    for p, g in zip(params, grads):
+        assert g.shape == p.shape, (g.shape, p.shape)
+        flat = p.reshape(-1)
+        assert np.shares_memory(flat, p), "params must be contiguous arrays"
+        idx = np.arange(flat.size) if samples is None or flat.size <= samples else \
+            rng.choice(flat.size, samples, replace=False)
+        numeric = np.empty(len(idx))
+        for j, i in enumerate(idx):
+            old = flat[i]
+            flat[i] = old + eps
+            up = f()
+            flat[i] = old - eps
+            down = f()
+            flat[i] = old
+            numeric[j] = (up - down) / (2 * eps)
+        analytic = np.asarray(g, dtype=np.float64).reshape(-1)[idx]
+        scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric))
+        if scale > 0:
+            worst = max(worst, np.linalg.norm(analytic - numeric) / scale)
+    return worst
+
+
+def strip_ansi(text):
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)

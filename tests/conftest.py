@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnnkit import backend
+from rnnkit.utils import gradient_check_error
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
@@ -70,32 +71,9 @@ def keras2_config(name):
     return [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
 
 
-def finite_difference_check(f, params, grads, eps=1e-6, samples=None, rng=None):
-    """Relative error ||analytic - numeric|| / max(||analytic||, ||numeric||), worst over `params`,
-    of analytic `grads` against float64 central differences of the scalar `f()`. Entries of each
-    array in `params` are perturbed in place and restored; `samples` limits how many per array."""
-    rng = rng or np.random.default_rng(0)
-    worst = 0.0
-    for p, g in zip(params, grads):
-        assert g.shape == p.shape, (g.shape, p.shape)
-        flat = p.reshape(-1)
-        assert np.shares_memory(flat, p), "params must be contiguous arrays"
-        idx = np.arange(flat.size) if samples is None or flat.size <= samples else \
-            rng.choice(flat.size, samples, replace=False)
-        numeric = np.empty(len(idx))
-        for j, i in enumerate(idx):
-            old = flat[i]
-            flat[i] = old + eps
-            up = f()
-            flat[i] = old - eps
-            down = f()
-            flat[i] = old
-            numeric[j] = (up - down) / (2 * eps)
-        analytic = np.asarray(g, dtype=np.float64).reshape(-1)[idx]
-        scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric))
-        if scale > 0:
-            worst = max(worst, np.linalg.norm(analytic - numeric) / scale)
-    return worst
+def finite_difference_check(f, params, grads, eps=1e-6, samples=None):
+    """Worst relative error of `grads` against float64 central differences (rnnkit's helper)."""
+    return gradient_check_error(f, params, grads, eps=eps, samples=samples)
 
 
 def strip_ansi(text):

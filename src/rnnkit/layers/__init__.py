@@ -5,6 +5,7 @@ from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.recurrent import RNN, SimpleRNN
+from rnnkit.layers.time_distributed import TimeDistributed
 
 _REGISTRY = {}
 
@@ -15,7 +16,7 @@ def register(cls):
     return cls
 
 
-for _cls in (InputLayer, Dense, SimpleRNN, Bidirectional):
+for _cls in (InputLayer, Dense, SimpleRNN, Bidirectional, TimeDistributed):
     register(_cls)
 
 
@@ -43,5 +44,5 @@ def deserialize(config):
     return get_class(config["class_name"]).from_config(dict(config.get("config") or {}))
 
 
-__all__ = ["Layer", "RNN", "SimpleRNN", "Dense", "Bidirectional", "Input", "InputLayer",
+__all__ = ["Layer", "RNN", "SimpleRNN", "Dense", "Bidirectional", "Input", "InputLayer", "TimeDistributed",
            "register", "get_class", "serialize", "deserialize"]

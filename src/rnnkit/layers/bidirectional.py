@@ -202,6 +202,14 @@ class Bidirectional(Layer):
                                         "config": self.backward_layer.get_config()}
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        from rnnkit.layers import deserialize  # the registry lives one file up, on this floor
+        config = dict(config)
+        layer = deserialize(config.pop("layer"))
+        backward = config.pop("backward_layer", None)
+        return cls(layer, backward_layer=None if backward is None else deserialize(backward), **config)
+
     @staticmethod
     def _inner_config(layer, original_name):
         config = layer.get_config()

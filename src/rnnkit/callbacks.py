@@ -1,0 +1,314 @@
+"""Keras-style callbacks and the progress bar.
+
+Hook names are Keras's: on_train_begin/end, on_epoch_begin/end, on_train_batch_begin/end,
+on_test_begin/end, on_test_batch_begin/end, on_predict_begin/end, on_predict_batch_begin/end.
+"""
+
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+
+class Progbar:
+    """Keras's progress bar: `32/32 [==============================] - 0s 2ms/step - loss: 0.1234`.
+
+    Args:
+        target: total number of steps.
+        width: bar width in characters.
+        verbose: 1 for the bar (redrawn in place on a terminal, one final line otherwise),
+            2 for one line when finished, 0 for nothing.
+        stream: where to write (default sys.stdout).
+    """
+
+    def __init__(self, target, width=30, verbose=1, interval=0.05, unit_name="step", stream=None):
+        self.target, self.width, self.verbose = target, width, verbose
+        self.interval, self.unit_name = interval, unit_name
+        self.stream = stream or sys.stdout
+        self.dynamic = bool(getattr(self.stream, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+        self._start = time.time()
+        self._last_update = 0.0
+        self._total_width = 0
+
+    @staticmethod
+    def format_time(seconds, unit_name):
+        if seconds >= 1 or seconds == 0:
+            return f" {seconds:.0f}s/{unit_name}"
+        if seconds >= 1e-3:
+            return f" {seconds * 1e3:.0f}ms/{unit_name}"
+        return f" {seconds * 1e6:.0f}us/{unit_name}"
+
+    @staticmethod
+    def format_values(values):
+        text = ""
+        for key, value in values:
+            text += f" - {key}:"
+            text += f" {value:.4f}" if abs(value) > 1e-3 else f" {value:.4e}"
+        return text
+
+    def _bar(self, current):
+        digits = int(math.log10(self.target)) + 1
+        bar = f"{current:{digits}d}/{self.target} ["
+        width = int(self.width * current / self.target)
+        if width > 0:
+            bar += "=" * (width - 1) + (">" if current < self.target else "=")
+        return bar + "." * (self.width - width) + "]"
+
+    def update(self, current, values=(), finalize=None):
+        """Shows `current` steps done with the running `values` [(name, number), ...]."""
+        if finalize is None:
+            finalize = current >= self.target
+        now = time.time()
+        elapsed = now - self._start
+        per_step = elapsed / current if current else 0.0
+        if self.verbose == 1:
+            if not finalize and (not self.dynamic or now - self._last_update < self.interval):
+                return
+            bar = self._bar(current)
+            if finalize:
+                info = f" - {elapsed:.0f}s" + self.format_time(per_step, self.unit_name)
+            else:
+                eta = per_step * (self.target - current)
+                eta_text = (f"{eta // 3600:.0f}:{(eta % 3600) // 60:02.0f}:{eta % 60:02.0f}" if eta > 3600
+                            else f"{eta // 60:.0f}:{eta % 60:02.0f}" if eta > 60 else f"{eta:.0f}s")
+                info = f" - ETA: {eta_text}"
+            line = bar + info + self.format_values(values)
+            padding = " " * max(0, self._total_width - len(line))
+            self._total_width = len(line)
+            prefix = "\r" if self.dynamic else ""
+            self.stream.write(prefix + line + padding + ("\n" if finalize else ""))
+            self.stream.flush()
+            self._last_update = now
+        elif self.verbose == 2 and finalize:
+            digits = int(math.log10(self.target)) + 1
+            line = f"{current:{digits}d}/{self.target} - {elapsed:.0f}s" + self.format_values(values)
+            line += " -" + self.format_time(elapsed, "epoch") + " -" + self.format_time(per_step, self.unit_name)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+class Callback:
+    """Base class: override the hooks you need. `self.model` and `self.params` are set by fit."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): pass
+    def on_train_batch_end(self, batch, logs=None): pass
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+
+_HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+
+
+class CallbackList:
+    """Calls every hook on each callback in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"Argument `callbacks` must hold Callback instances. Received: {callback!r}")
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def __getattr__(self, hook):
+        if hook not in _HOOKS:
+            raise AttributeError(hook)
+
+        def call_all(*args):
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args)
+        return call_all
+
+
+class History(Callback):
+    """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+class ProgbarLogger(Callback):
+    """Prints `Epoch i/n` and a progress bar per epoch (fit's verbose=1), or one line (verbose=2)."""
+
+    def __init__(self, verbose=1, stream=None):
+        super().__init__()
+        self.verbose, self.stream = verbose, stream
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.params.get("epochs", 1) > 1:
+            (self.stream or sys.stdout).write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
+        self.bar = Progbar(self.params["steps"], verbose=self.verbose, stream=self.stream)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 < self.params["steps"]:
+            self.bar.update(batch + 1, list((logs or {}).items()))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.update(self.params["steps"], list((logs or {}).items()), finalize=True)
+
+
+def _monitor_op(mode, monitor):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"Argument `mode` must be 'auto', 'min' or 'max'. Received: {mode!r}")
+    if mode == "max" or (mode == "auto" and (monitor.endswith("acc") or monitor.endswith("accuracy")
+                                             or monitor.endswith("auc"))):
+        return np.greater
+    return np.less
+
+
+class EarlyStopping(Callback):
+    """Stops training when `monitor` stops improving.
+
+    Args:
+        monitor: the logged quantity, default 'val_loss'.
+        min_delta: the least change that counts as an improvement.
+        patience: epochs without improvement before stopping.
+        mode: 'min', 'max' or 'auto' (max for accuracies).
+        baseline: a value the monitored quantity must beat.
+        restore_best_weights: put back the weights of the best epoch when stopping.
+        start_from_epoch: epochs to wait before watching.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self.monitor, self.patience, self.verbose = monitor, patience, verbose
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.monitor_op = _monitor_op(mode, monitor)
+        self.min_delta = abs(min_delta) * (1 if self.monitor_op is np.greater else -1)
+        self.stopped_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_weights, self.best_epoch = 0, 0, None, 0
+        self.best = -np.inf if self.monitor_op is np.greater else np.inf
+
+    def _improved(self, value, reference):
+        return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None or epoch < self.start_from_epoch:
+            if current is None:
+                sys.stderr.write(f"EarlyStopping: metric '{self.monitor}' is not in the logs "
+                                 f"({sorted(logs or {})}); skipping\n")
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._improved(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improved(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (or its weights) after every epoch, or only when `monitor` improves.
+
+    Args:
+        filepath: may hold format fields from the epoch and logs, e.g. 'model-{epoch:02d}.npz'.
+        monitor: the logged quantity for save_best_only.
+        save_best_only: keep only the best so far.
+        save_weights_only: save only the weights.
+        mode: 'min', 'max' or 'auto'.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch"):
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError(f"Argument `save_freq` must be 'epoch'. Received: {save_freq!r}")
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.monitor_op = _monitor_op(mode, monitor)
+        self.best = -np.inf if self.monitor_op is np.greater else np.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None or not self.monitor_op(current, self.best):
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs),
+    on_train_batch_begin(batch, logs), on_train_batch_end(batch, logs), on_train_begin(logs),
+    on_train_end(logs)."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin, on_train_batch_end=on_train_batch_end,
+                     **kwargs)
+        for hook, fn in given.items():
+            if hook not in _HOOKS:
+                raise TypeError(f"LambdaCallback has no hook {hook!r}. Received: {hook}={fn!r}")
+            if fn is not None:
+                setattr(self, hook, fn)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training when the loss becomes NaN or infinite (fit does this by default too)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True

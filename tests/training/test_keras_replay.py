@@ -1,0 +1,54 @@
+"""Replays of real Keras training runs (`../shared/fixtures/train/`): rebuild the model, set w0,
+compile with the recorded optimizer and loss, call train_on_batch N times; the losses and the
+final weights must equal Keras's to 1e-4 relative."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from rnnkit import optimizers
+from rnnkit.layers import Bidirectional, Dense, SimpleRNN, TimeDistributed
+from rnnkit.models import Sequential
+
+SIMPLE_RNN_RUNS = ["sgd_simple_rnn_dense_mse", "adam_deep_simple_rnn_cce",
+                   "rmsprop_bidirectional_simple_rnn_sparse", "sgd_momentum_nesterov_clipnorm_seq"]
+
+
+def build_layer(spec, first=False):
+    cls, cfg = spec["class_name"], spec["config"]
+    shape = {"batch_input_shape": cfg["batch_input_shape"]} if first and "batch_input_shape" in cfg else {}
+    if cls == "SimpleRNN":
+        keys = ("units", "activation", "use_bias", "return_sequences", "go_backwards")
+        return SimpleRNN(**{k: cfg[k] for k in keys}, **shape)
+    if cls == "Dense":
+        return Dense(cfg["units"], activation=cfg["activation"], use_bias=cfg["use_bias"], **shape)
+    if cls == "Bidirectional":
+        return Bidirectional(build_layer(cfg["layer"]), merge_mode=cfg["merge_mode"], **shape)
+    if cls == "TimeDistributed":
+        return TimeDistributed(build_layer(cfg["layer"]), **shape)
+    raise AssertionError(cls)
+
+
+def replay(name):
+    spec = json.loads((FIXTURES / "train" / f"{name}.json").read_text())
+    data = np.load(FIXTURES / "train" / f"{name}.npz")
+    model = Sequential([build_layer(layer, first=(i == 0)) for i, layer in enumerate(spec["layers"])])
+    n_weights = len(spec["weight_shapes"])
+    model.set_weights([data[f"w0_{i}"] for i in range(n_weights)])
+    optimizer = optimizers.get({"class_name": spec["optimizer"]["class_name"],
+                                "config": spec["optimizer"]["config"]})
+    model.compile(optimizer=optimizer, loss=spec["loss"])
+    losses = [model.train_on_batch(data["x"], data["y"]) for _ in range(spec["steps"])]
+    return losses, model.get_weights(), data, n_weights
+
+
+@pytest.mark.parametrize("name", SIMPLE_RNN_RUNS)
+def test_training_replays_keras(name):
+    losses, weights, data, n_weights = replay(name)
+    np.testing.assert_allclose(losses, data["losses"], rtol=1e-4)
+    for i in range(n_weights):
+        expected = data[f"w1_{i}"]
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(weights[i], expected, rtol=1e-4, atol=1e-4 * scale, err_msg=f"w1_{i}")

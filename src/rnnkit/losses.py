@@ -258,6 +258,14 @@ def get(identifier):
         if cls is None:
             raise ValueError(f"Argument `loss` must be one of {sorted(_BY_NAME)}. Received: {identifier!r}")
         return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _BY_CLASS.get(identifier["class_name"]) or _BY_NAME.get(identifier["class_name"])
+        if cls is None:
+            raise ValueError(f"Argument `loss` names an unknown loss class. Received: {identifier['class_name']!r}")
+        config = dict(identifier.get("config") or {})
+        config.pop("fn", None)
+        config.pop("reduction", None)
+        return cls(**{k: v for k, v in config.items() if k in ("from_logits", "name")})
     if callable(identifier) and identifier in _BY_FUNCTION:
         return _BY_FUNCTION[identifier]()
     if callable(identifier):

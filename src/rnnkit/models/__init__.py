@@ -1,5 +1,5 @@
-"""Models: Sequential (build, summary, compile, fit, evaluate, predict)."""
+"""Models: Sequential (build, summary, compile, fit, evaluate, predict, save/load)."""
 
-from rnnkit.models.sequential import Sequential
+from rnnkit.models.sequential import Sequential, load_model
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "load_model"]

@@ -270,11 +270,94 @@ class Sequential(TrainingMixin):
             (print_fn or print)(line)
 
     def get_config(self):
+        """Keras's Sequential config: the name and each layer's {"class_name", "config"}."""
         from rnnkit import layers as layers_module
-        return {"name": self.name, "layers": [layers_module.serialize(layer) for layer in self._layers]}
+        config = {"name": self.name, "layers": [layers_module.serialize(layer) for layer in self._layers]}
+        if self._explicit_input and self._input_shape is not None:
+            config["layers"].insert(0, {"class_name": "InputLayer", "config": {
+                "batch_input_shape": list(self._input_shape), "dtype": self._layers[0].dtype
+                if self._layers else "float32", "sparse": False, "ragged": False, "name": "input"}})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new Sequential from `get_config()`'s output (weights are fresh)."""
+        from rnnkit import layers as layers_module
+        layer_specs = config.get("layers")
+        if not isinstance(layer_specs, list):
+            raise ValueError(f"A Sequential config needs a list 'layers'. Received: {type(layer_specs).__name__}")
+        built = []
+        for spec in layer_specs:
+            if spec.get("class_name") == "InputLayer":
+                layer_config = dict(spec.get("config") or {})
+                layer_config.pop("name", None)
+                built.append(layers_module.InputLayer(**layer_config))
+            else:
+                built.append(layers_module.deserialize(spec))
+        return cls(built, name=config.get("name"))
+
+    # ---- files ----------------------------------------------------------------------------------
+    def save_weights(self, filepath):
+        """Writes the weights to `filepath` (rnnkit's `.npz` format), atomically."""
+        from rnnkit.saving import rnnkit_format
+        self._require_built()
+        rnnkit_format.save(_checked_path(filepath), self.get_weights())
+
+    def load_weights(self, filepath):
+        """Reads weights saved by `save_weights` (or `save`); all or nothing.
+
+        Raises:
+            OSError: if the file is missing.
+            ValueError: for a damaged file or weights that do not fit this model.
+        """
+        from rnnkit.saving import rnnkit_format
+        _, weights = rnnkit_format.load(_checked_path(filepath))
+        self.set_weights(weights)
+
+    def save(self, filepath):
+        """Writes the architecture and weights to `filepath` (rnnkit's `.npz`), atomically."""
+        from rnnkit.saving import rnnkit_format
+        self._require_built()
+        config = self.get_config()
+        config["build_input_shape"] = list(self._input_shape)
+        config["compile_config"] = self.get_compile_config()
+        rnnkit_format.save(_checked_path(filepath), self.get_weights(), config)
 
     def __repr__(self):
         return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
+
+
+def _checked_path(filepath):
+    import os
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
+    path = os.fspath(filepath)
+    if not path.endswith(".npz"):
+        raise ValueError("Argument `filepath` must end in '.npz' (rnnkit's format; Keras's .h5 and .keras "
+                         f"are not readable or writable yet). Received: {path!r}")
+    return path
+
+
+def load_model(filepath):
+    """Loads a model saved by `Sequential.save`.
+
+    Raises:
+        OSError: if the file is missing.
+        ValueError: for a damaged file, a weights-only file, or unknown layers.
+    """
+    from rnnkit.saving import rnnkit_format
+    path = _checked_path(filepath)
+    config, weights = rnnkit_format.load(path)
+    if config is None:
+        raise ValueError(f"{path!r} holds only weights; build the model and call load_weights(). "
+                         "Received: a weights file")
+    model = Sequential.from_config(config)
+    if not model.built and config.get("build_input_shape"):
+        model.build(tuple(config["build_input_shape"]))
+    model.set_weights(weights)
+    if config.get("compile_config"):
+        model.compile_from_config(config["compile_config"])
+    return model
 
 
 def summary_shape(shape):

@@ -79,6 +79,18 @@ class TrainingMixin:
         self.optimizer, self.loss, self._metric_ids = new_optimizer, new_loss, metric_ids
         self.compiled_metrics = []
 
+    def get_compile_config(self):
+        """What `compile` was given, as plain data (None when never compiled)."""
+        if self.loss is None:
+            return None
+        metric_names = [m if isinstance(m, str) else getattr(m, "__name__", None) for m in self._metric_ids]
+        return {"optimizer": {"class_name": type(self.optimizer).__name__, "config": self.optimizer.get_config()},
+                "loss": {"class_name": type(self.loss).__name__, "config": self.loss.get_config()},
+                "metrics": [m for m in metric_names if isinstance(m, str)]}
+
+    def compile_from_config(self, config):
+        self.compile(optimizer=config["optimizer"], loss=config["loss"], metrics=config.get("metrics") or None)
+
     def _require_compiled(self, call):
         if self.loss is None:
             raise RuntimeError(f"You must compile your model before {call}. Call `model.compile(optimizer, loss)`. "
@@ -126,7 +138,8 @@ class TrainingMixin:
     def _train_step(self, x, y):
         """Forward, loss, backward, update. Returns (loss, output); no update if not finite."""
         output = self._forward(x, training=True)
-        loss = float(np.mean(self.loss.per_sample(y, output)))
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
+            loss = float(np.mean(self.loss.per_sample(y, output)))
         if not math.isfinite(loss):
             self._drop_caches()
             return loss, output
@@ -231,16 +244,17 @@ class TrainingMixin:
             {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size})
         metrics = self._metrics_for(y, self.output_shape)
         self.stop_training = False
-        callback_list.on_train_begin()
+        logs = {}
+        callback_list.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
-            callback_list.on_epoch_begin(epoch)
+            callback_list.on_epoch_begin(epoch, {})
             order = backend.rng().permutation(len(x)) if shuffle else np.arange(len(x))
             for m in metrics:
                 m.reset_state()
             loss_total, seen, logs, diverged = 0.0, 0, {}, False
             for step in range(steps):
                 batch = order[step * batch_size:(step + 1) * batch_size]
-                callback_list.on_train_batch_begin(step)
+                callback_list.on_train_batch_begin(step, {})
                 x_batch, y_batch = x[batch], y[batch]
                 loss, output = self._train_step(x_batch, y_batch)
                 loss_total += loss * len(batch)
@@ -265,7 +279,7 @@ class TrainingMixin:
                 self.stop_training = True
             if self.stop_training:
                 break
-        callback_list.on_train_end()
+        callback_list.on_train_end(dict(logs))
         return history
 
     def _evaluate_arrays(self, x, y, batch_size, bar=None):

@@ -1,0 +1,1 @@
+"""Reading and writing model files. Plain data only: (config dicts, weight arrays)."""

@@ -82,6 +82,32 @@ def part_4_bidirectional_rnn(print_fn=print):
     return model
 
 
+def part_5_training(print_fn=print, seed=0, epochs=8, verbose=1):
+    heading("5. Training the deep bidirectional RNN (rnnkit's hand-derived BPTT)", print_fn)
+    from rnnkit.layers import Dense, TimeDistributed
+    from rnnkit.optimizers import Adam
+    from rnnkit.utils import set_random_seed
+
+    set_random_seed(seed)
+    hidden_size, timesteps, input_dim = 8, 10, 5
+    # The task needs both directions: at every step, predict the mean of feature 0 over the
+    # whole sequence, past and future.
+    random = np.random.RandomState(seed)
+    x = random.uniform(-1, 1, size=(1024, timesteps, input_dim)).astype("float32")
+    y = np.repeat(x[:, :, :1].mean(axis=1, keepdims=True), timesteps, axis=1)
+
+    model = Sequential()
+    model.add(Bidirectional(SimpleRNN(hidden_size, return_sequences=True), input_shape=(timesteps, input_dim)))
+    model.add(Bidirectional(SimpleRNN(hidden_size, return_sequences=True)))
+    model.add(TimeDistributed(Dense(1)))
+    model.compile(optimizer=Adam(learning_rate=0.01), loss="mse")
+    history = model.fit(x, y, epochs=epochs, batch_size=32, validation_split=0.2, verbose=verbose)
+    losses = ", ".join(f"{value:.4f}" for value in history.history["loss"])
+    print_fn(f"loss by epoch: {losses}")
+    print_fn(f"(always predicting 0 would score {np.mean(y ** 2):.4f})")
+    return history
+
+
 def run(print_fn=print, seed=0):
     """All parts in the tutorial's order, in a fresh naming session (`sequential`, ...)."""
     rnnkit.backend.clear_session()
@@ -90,3 +116,4 @@ def run(print_fn=print, seed=0):
     part_2_numpy_memory_cell(print_fn, seed=seed)
     part_3_deep_rnn(print_fn)
     part_4_bidirectional_rnn(print_fn)
+    part_5_training(print_fn, seed=seed)

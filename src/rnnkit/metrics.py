@@ -58,10 +58,14 @@ class Metric:
     def reset_state(self):
         self.total, self.count = 0.0, 0
 
-    def update_state(self, y_true, y_pred):
+    def update_state(self, y_true, y_pred, sample_weight=None):
         values = np.asarray(self.fn(y_true, y_pred), dtype=np.float64)
-        self.total += float(values.sum())
-        self.count += values.size
+        if sample_weight is not None and np.shape(sample_weight) == values.shape:
+            self.total += float(np.sum(values * sample_weight))
+            self.count += float(np.sum(sample_weight))
+        else:
+            self.total += float(values.sum())
+            self.count += values.size
 
     def result(self):
         return self.total / self.count if self.count else 0.0

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import keras2_config, load_case
-from rnnkit.layers import Bidirectional, Dense, SimpleRNN
+from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, TimeDistributed
 from rnnkit.models import Sequential
 
 SIMPLE_RNN_CASES = [
@@ -13,6 +13,9 @@ SIMPLE_RNN_CASES = [
     "bidirectional_simple_rnn_concat", "bidirectional_simple_rnn_sum",
     "bidirectional_simple_rnn_mul", "bidirectional_simple_rnn_ave",
 ]
+
+GATED_CASES = ["lstm_stack", "gru_reset_after", "gru_reset_before", "bidirectional_lstm_concat",
+               "embedding_mask_lstm_dense", "embedding_mask_bidirectional_gru_seq"]
 
 _RNN_KEYS = ("units", "activation", "use_bias", "return_sequences", "go_backwards", "return_state")
 
@@ -22,6 +25,15 @@ def layer_from_keras(spec):
     cls, cfg = spec["class_name"], spec["config"]
     if cls == "SimpleRNN":
         return SimpleRNN(**{k: cfg[k] for k in _RNN_KEYS})
+    if cls == "LSTM":
+        return LSTM(recurrent_activation=cfg["recurrent_activation"], **{k: cfg[k] for k in _RNN_KEYS})
+    if cls == "GRU":
+        return GRU(recurrent_activation=cfg["recurrent_activation"], reset_after=cfg["reset_after"],
+                   **{k: cfg[k] for k in _RNN_KEYS})
+    if cls == "Embedding":
+        return Embedding(cfg["input_dim"], cfg["output_dim"], mask_zero=cfg["mask_zero"])
+    if cls == "TimeDistributed":
+        return TimeDistributed(layer_from_keras(cfg["layer"]))
     if cls == "Dense":
         return Dense(cfg["units"], activation=cfg["activation"], use_bias=cfg["use_bias"])
     if cls == "Bidirectional":
@@ -30,7 +42,7 @@ def layer_from_keras(spec):
 
 
 @pytest.mark.parametrize("version", ["keras2", "keras3"])
-@pytest.mark.parametrize("name", SIMPLE_RNN_CASES)
+@pytest.mark.parametrize("name", SIMPLE_RNN_CASES + GATED_CASES)
 def test_predict_matches_keras(version, name):
     case, x, y, weights = load_case(version, name)
     model = Sequential([layer_from_keras(spec) for spec in keras2_config(name)])

@@ -9,11 +9,12 @@ import pytest
 
 from conftest import FIXTURES
 from rnnkit import optimizers
-from rnnkit.layers import Bidirectional, Dense, SimpleRNN, TimeDistributed
+from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, TimeDistributed
 from rnnkit.models import Sequential
 
 SIMPLE_RNN_RUNS = ["sgd_simple_rnn_dense_mse", "adam_deep_simple_rnn_cce",
                    "rmsprop_bidirectional_simple_rnn_sparse", "sgd_momentum_nesterov_clipnorm_seq"]
+GATED_RUNS = ["adam_lstm_binary", "adam_clip_embedding_mask_gru_sparse"]
 
 
 def build_layer(spec, first=False):
@@ -22,6 +23,13 @@ def build_layer(spec, first=False):
     if cls == "SimpleRNN":
         keys = ("units", "activation", "use_bias", "return_sequences", "go_backwards")
         return SimpleRNN(**{k: cfg[k] for k in keys}, **shape)
+    if cls in ("LSTM", "GRU"):
+        keys = ("units", "activation", "recurrent_activation", "use_bias", "return_sequences", "go_backwards")
+        extra = {"reset_after": cfg["reset_after"]} if cls == "GRU" else {}
+        return (LSTM if cls == "LSTM" else GRU)(**{k: cfg[k] for k in keys}, **extra, **shape)
+    if cls == "Embedding":
+        return Embedding(cfg["input_dim"], cfg["output_dim"], mask_zero=cfg["mask_zero"],
+                         input_length=cfg.get("input_length"))
     if cls == "Dense":
         return Dense(cfg["units"], activation=cfg["activation"], use_bias=cfg["use_bias"], **shape)
     if cls == "Bidirectional":
@@ -44,7 +52,7 @@ def replay(name):
     return losses, model.get_weights(), data, n_weights
 
 
-@pytest.mark.parametrize("name", SIMPLE_RNN_RUNS)
+@pytest.mark.parametrize("name", SIMPLE_RNN_RUNS + GATED_RUNS)
 def test_training_replays_keras(name):
     losses, weights, data, n_weights = replay(name)
     np.testing.assert_allclose(losses, data["losses"], rtol=1e-4)

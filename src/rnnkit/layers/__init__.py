@@ -3,8 +3,11 @@
 from rnnkit.layers.base import Layer
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.dense import Dense
+from rnnkit.layers.dropout import Dropout
+from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
-from rnnkit.layers.recurrent import RNN, SimpleRNN
+from rnnkit.layers.masking import Masking
+from rnnkit.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
 _REGISTRY = {}
@@ -16,7 +19,8 @@ def register(cls):
     return cls
 
 
-for _cls in (InputLayer, Dense, SimpleRNN, Bidirectional, TimeDistributed):
+for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
+             Masking, Dropout):
     register(_cls)
 
 
@@ -44,5 +48,6 @@ def deserialize(config):
     return get_class(config["class_name"]).from_config(dict(config.get("config") or {}))
 
 
-__all__ = ["Layer", "RNN", "SimpleRNN", "Dense", "Bidirectional", "Input", "InputLayer", "TimeDistributed",
+__all__ = ["Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "Dense", "Bidirectional", "Input", "InputLayer",
+           "TimeDistributed", "Embedding", "Masking", "Dropout",
            "register", "get_class", "serialize", "deserialize"]

@@ -77,6 +77,16 @@ class Bidirectional(Layer):
         return clone
 
     @property
+    def stateful(self):
+        return self.forward_layer.stateful
+
+    def reset_states(self, states=None):
+        """Resets both directions' states (`states`: forward's then backward's)."""
+        n = self.forward_layer.state_count
+        self.forward_layer.reset_states(None if states is None else list(states)[:n])
+        self.backward_layer.reset_states(None if states is None else list(states)[n:])
+
+    @property
     def layers(self):
         return [self.forward_layer, self.backward_layer]
 

@@ -33,6 +33,7 @@ class Sequential(TrainingMixin):
         self._layers = []
         self._input_shape = None  # batch-first, once known
         self._explicit_input = False  # the shape came from Input(), not from a layer
+        self.output_mask = None
         self.built = False
         super().__init__()
         for layer in layers or []:
@@ -103,7 +104,9 @@ class Sequential(TrainingMixin):
 
     @staticmethod
     def _check_built_layer_fits(layer, input_shape):
-        if tuple(layer.input_shape[1:]) != tuple(input_shape[1:]):
+        """A built layer takes any input its build shape allows (None matches every size)."""
+        built, given = tuple(layer.input_shape[1:]), tuple(input_shape[1:])
+        if len(built) != len(given) or any(b is not None and b != g for b, g in zip(built, given)):
             raise ValueError(
                 f"Layer \"{layer.name}\" was built for input shape {layer.input_shape}. "
                 f"Received: input_shape={tuple(input_shape)}")
@@ -233,17 +236,26 @@ class Sequential(TrainingMixin):
         return x
 
     def _forward(self, x, training=False):
+        """Runs every layer, passing each one the mask the layer before it emitted. The last
+        layer's mask is kept in `self.output_mask` (the loss honours it, as Keras's does)."""
         mask = None
         for layer in self._layers:
             next_mask = layer.compute_mask(x, mask)
             x = layer.forward(x, mask=mask, training=training)
             mask = next_mask
+        self.output_mask = mask
         return x
 
     def _backward(self, d_out):
         for layer in reversed(self._layers):
             d_out = layer.backward(d_out)
         return d_out
+
+    def reset_states(self):
+        """Zeros the states of every stateful layer."""
+        for layer in self._layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
 
     def __call__(self, x, training=False):
         """Runs the model on one batch and returns its output."""

@@ -135,20 +135,43 @@ class TrainingMixin:
             for sub in [layer] + list(getattr(layer, "layers", [])):
                 sub._cache = None
 
+    def _masked_loss(self, y, output):
+        """The loss and the per-sample weights the output mask implies (None without a mask).
+
+        Keras weights a masked sequence output's per-step losses by mask * total / valid, so the
+        loss is the mean over the real steps only.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected by the caller
+            per_sample = self.loss.per_sample(y, output)
+        mask = self.output_mask
+        if mask is None or np.shape(mask) != per_sample.shape:
+            return float(np.mean(per_sample)), None
+        weights = mask.astype(output.dtype)
+        valid = weights.sum()
+        weights *= (weights.size / valid) if valid else 0.0
+        return float(np.mean(per_sample * weights)), weights
+
+    def _update_metrics(self, metrics, y, output, weights):
+        mask = None if weights is None else weights > 0
+        for m in metrics:
+            m.update_state(y, output, mask)
+
     def _train_step(self, x, y):
-        """Forward, loss, backward, update. Returns (loss, output); no update if not finite."""
+        """Forward, loss, backward, update. Returns (loss, output, weights); no update if not finite."""
         output = self._forward(x, training=True)
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
-            loss = float(np.mean(self.loss.per_sample(y, output)))
+        loss, weights = self._masked_loss(y, output)
         if not math.isfinite(loss):
             self._drop_caches()
-            return loss, output
-        self._backward(self.loss.gradient(y, output))
+            return loss, output, weights
+        d_output = self.loss.gradient(y, output)
+        if weights is not None:
+            d_output = d_output * weights[..., None]
+        self._backward(d_output)
         pairs = self._trainable_pairs()
         if not all(math.isfinite(float(np.sum(g))) for g, _ in pairs):
-            return float("nan"), output
+            return float("nan"), output, weights
         self.optimizer.apply_gradients(pairs)
-        return loss, output
+        return loss, output, weights
 
     def _logs(self, loss_total, seen, metrics):
         logs = {"loss": loss_total / seen}
@@ -163,9 +186,8 @@ class TrainingMixin:
         if reset_metrics:
             for m in metrics:
                 m.reset_state()
-        loss, output = self._train_step(x, y)
-        for m in metrics:
-            m.update_state(y, output)
+        loss, output, weights = self._train_step(x, y)
+        self._update_metrics(metrics, y, output, weights)
         return self._result(self._logs(loss, 1, metrics), return_dict)
 
     def test_on_batch(self, x, y, return_dict=False):
@@ -176,9 +198,9 @@ class TrainingMixin:
         for m in metrics:
             m.reset_state()
         output = self._forward(x)
-        for m in metrics:
-            m.update_state(y, output)
-        return self._result(self._logs(float(np.mean(self.loss.per_sample(y, output))), 1, metrics), return_dict)
+        loss, weights = self._masked_loss(y, output)
+        self._update_metrics(metrics, y, output, weights)
+        return self._result(self._logs(loss, 1, metrics), return_dict)
 
     @staticmethod
     def _result(logs, return_dict):
@@ -256,11 +278,10 @@ class TrainingMixin:
                 batch = order[step * batch_size:(step + 1) * batch_size]
                 callback_list.on_train_batch_begin(step, {})
                 x_batch, y_batch = x[batch], y[batch]
-                loss, output = self._train_step(x_batch, y_batch)
+                loss, output, weights = self._train_step(x_batch, y_batch)
                 loss_total += loss * len(batch)
                 seen += len(batch)
-                for m in metrics:
-                    m.update_state(y_batch, output)
+                self._update_metrics(metrics, y_batch, output, weights)
                 logs = self._logs(loss_total, seen, metrics)
                 callback_list.on_train_batch_end(step, logs)
                 if not math.isfinite(loss):
@@ -289,10 +310,10 @@ class TrainingMixin:
         for step in range(steps):
             x_batch, y_batch = x[step * batch_size:(step + 1) * batch_size], y[step * batch_size:(step + 1) * batch_size]
             output = self._forward(x_batch)
-            loss_total += float(np.mean(self.loss.per_sample(y_batch, output))) * len(x_batch)
+            loss, weights = self._masked_loss(y_batch, output)
+            loss_total += loss * len(x_batch)
             seen += len(x_batch)
-            for m in metrics:
-                m.update_state(y_batch, output)
+            self._update_metrics(metrics, y_batch, output, weights)
             if bar is not None:
                 bar.update(step + 1, list(self._logs(loss_total, seen, metrics).items()))
         return self._logs(loss_total, seen, metrics)

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import finite_difference_check
 from rnnkit import backend
-from rnnkit.layers import Bidirectional, Dense, SimpleRNN, TimeDistributed
+from rnnkit.layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Masking, SimpleRNN,
+                           TimeDistributed)
 
 B, T, D, H = 2, 4, 3, 3
 
@@ -17,10 +18,12 @@ def float64():
     backend.set_floatx("float64")
 
 
-def check_layer(layer, x, mask=None):
-    """Loss = sum over outputs of <random weights, output>; checks d/dx and every weight."""
+def check_layer(layer, x, mask=None, training_in_loss=False, input_grad=True):
+    """Loss = sum over outputs of <random weights, output>; checks d/dx and every weight.
+    `training_in_loss` evaluates the loss in training mode (for layers with fixed dropout masks)."""
     rng = np.random.default_rng(7)
-    layer.build((None,) + x.shape[1:])
+    if not layer.built:
+        layer.build((None,) + x.shape[1:])
     for w in layer.weights.values():
         w[...] = rng.normal(size=w.shape) * 0.5
     out = layer.forward(x, mask=mask)
@@ -28,15 +31,17 @@ def check_layer(layer, x, mask=None):
     coefs = [rng.normal(size=o.shape) for o in outs]
 
     def loss():
-        o = layer.forward(x, mask=mask)
+        o = layer.forward(x, mask=mask, training=training_in_loss)
         return float(sum(np.sum(c * v) for c, v in zip(coefs, o if isinstance(o, list) else [o])))
 
     layer.forward(x, mask=mask, training=True)
     dx = layer.backward(coefs if isinstance(out, list) else coefs[0])
     keys = list(layer.weights)
     assert set(layer.grads) == set(keys)
-    error = finite_difference_check(loss, [x] + [layer.weights[k] for k in keys],
-                                    [dx] + [layer.grads[k] for k in keys])
+    params, grads = [layer.weights[k] for k in keys], [layer.grads[k] for k in keys]
+    if input_grad:
+        params, grads = [x] + params, [dx] + grads
+    error = finite_difference_check(loss, params, grads)
     assert error < 1e-6, error
 
 
@@ -89,3 +94,73 @@ def test_dense_without_bias():
 
 def test_time_distributed_dense():
     check_layer(TimeDistributed(Dense(4, activation="tanh")), sequence())
+
+
+MASK = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+@pytest.mark.parametrize("return_sequences,return_state,go_backwards",
+                         list(itertools.product([False, True], repeat=3)))
+def test_gated_layers(cls, return_sequences, return_state, go_backwards):
+    check_layer(cls(H, return_sequences=return_sequences, return_state=return_state,
+                    go_backwards=go_backwards), sequence())
+
+
+@pytest.mark.parametrize("layer", [lambda: LSTM(H, return_sequences=True, return_state=True),
+                                   lambda: GRU(H, return_sequences=True, reset_after=False),
+                                   lambda: GRU(H, use_bias=False, go_backwards=True)])
+def test_gated_layers_with_mask(layer):
+    check_layer(layer(), sequence(), mask=MASK)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_gated_with_mask(cls, merge_mode):
+    check_layer(Bidirectional(cls(H, return_sequences=True), merge_mode=merge_mode), sequence(), mask=MASK)
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_recurrent_dropout_with_a_fixed_mask(cls):
+    layer = cls(H, dropout=0.4, recurrent_dropout=0.3, return_sequences=True)
+    rng = np.random.default_rng(5)
+    fixed = ((rng.random((B, D)) > 0.4) / 0.6, (rng.random((B, H)) > 0.3) / 0.7)
+    layer._dropout_masks = lambda batch, features: fixed  # the same masks for every call
+    check_layer(layer, sequence(), training_in_loss=True)
+
+
+def test_dropout_layer_with_a_fixed_seed_per_call():
+    layer = Dropout(0.5)
+    layer.build((None, T, D))
+    x = sequence()
+    backend.set_random_seed(3)
+    y1 = layer.forward(x, training=True)
+    dx = layer.backward(np.ones_like(x))
+    # inverted dropout: kept entries scaled by 1 / (1 - rate), the gradient uses the same mask
+    kept = y1 != 0
+    np.testing.assert_allclose(y1[kept], x[kept] * 2.0)
+    np.testing.assert_array_equal(dx, kept * 2.0)
+    np.testing.assert_array_equal(layer.forward(x), x)  # inference passes through
+
+
+def test_embedding_scatter_adds_repeated_ids():
+    layer = Embedding(7, 4)
+    ids = np.array([[1, 3, 3, 0], [6, 1, 1, 1]])
+    check_layer(layer, ids, input_grad=False)
+
+
+def test_masking_layer():
+    x = sequence()
+    x[0, 2] = 0.0
+    layer = Masking()
+    layer.build((None, T, D))
+    np.testing.assert_array_equal(layer.compute_mask(x), np.array([[1, 1, 0, 1], [1, 1, 1, 1]], bool))
+    d_out = np.random.default_rng(0).normal(size=x.shape)
+    layer.forward(x, training=True)
+    dx = layer.backward(d_out)
+    # Off the padding the layer is the identity; a padding step passes no gradient (perturbing
+    # it would un-mask it, so it is checked by the stated property rather than by differences).
+    np.testing.assert_array_equal(dx[0, 2], 0.0)
+    real = np.ones(x.shape, bool)
+    real[0, 2] = False
+    np.testing.assert_array_equal(dx[real], d_out[real])

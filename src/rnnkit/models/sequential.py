@@ -235,6 +235,13 @@ class Sequential(TrainingMixin):
                 f"{summary_shape(expected)} (batch first). Received: an array of shape {x.shape}")
         return x
 
+    def output_shape_for(self, input_shape):
+        """The output shape for a concrete input shape (shape inference through every layer)."""
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
     def _forward(self, x, training=False):
         """Runs every layer, passing each one the mask the layer before it emitted. The last
         layer's mask is kept in `self.output_mask` (the loss honours it, as Keras's does)."""

@@ -110,11 +110,11 @@ class TrainingMixin:
         if len(x) == 0:
             raise ValueError(f"Argument `x` must hold at least one sample. Received: shape {x.shape}")
         _check_finite(y, "y")
-        output_shape = self.output_shape
+        output_shape = self.output_shape_for(x.shape)
         if isinstance(output_shape, list):
             raise ValueError("Training needs a single-output model; the last layer returns several "
                              f"(return_state or merge_mode=None). Received: output shapes {output_shape}")
-        y = self.loss.check_targets(y, (len(x),) + tuple(output_shape[1:]))
+        y = self.loss.check_targets(y, output_shape)
         if np.issubdtype(y.dtype, np.floating) or y.dtype == bool:
             y = y.astype(backend.floatx() if y.dtype == bool else y.dtype, copy=False)
         return x, y
@@ -182,7 +182,7 @@ class TrainingMixin:
         """One training step on one batch. Returns the loss before the update (and metrics)."""
         self._require_compiled("training")
         x, y = self._check_xy(x, y)
-        metrics = self._metrics_for(y, self.output_shape)
+        metrics = self._metrics_for(y, self.output_shape_for(x.shape))
         if reset_metrics:
             for m in metrics:
                 m.reset_state()
@@ -194,7 +194,7 @@ class TrainingMixin:
         """The loss (and metrics) on one batch, without training."""
         self._require_compiled("evaluating")
         x, y = self._check_xy(x, y)
-        metrics = self._metrics_for(y, self.output_shape)
+        metrics = self._metrics_for(y, self.output_shape_for(x.shape))
         for m in metrics:
             m.reset_state()
         output = self._forward(x)
@@ -264,7 +264,7 @@ class TrainingMixin:
         callback_list = callbacks_module.CallbackList(
             progbar + user_callbacks + [history], self,
             {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size})
-        metrics = self._metrics_for(y, self.output_shape)
+        metrics = self._metrics_for(y, self.output_shape_for(x.shape))
         self.stop_training = False
         logs = {}
         callback_list.on_train_begin({})
@@ -304,7 +304,7 @@ class TrainingMixin:
         return history
 
     def _evaluate_arrays(self, x, y, batch_size, bar=None):
-        metrics = [metrics_module.get(m, self.loss, y.shape, self.output_shape) for m in self._metric_ids]
+        metrics = [metrics_module.get(m, self.loss, y.shape, self.output_shape_for(x.shape)) for m in self._metric_ids]
         loss_total, seen = 0.0, 0
         steps = math.ceil(len(x) / batch_size)
         for step in range(steps):

@@ -10,7 +10,7 @@
 
 __version__ = "0.1.0"
 
-from rnnkit import backend  # noqa: E402  (cheap: NumPy only)
+from rnnkit import backend as backend  # noqa: E402  (cheap: NumPy only)
 
 
 def __getattr__(name):

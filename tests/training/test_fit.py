@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from rnnkit import backend, callbacks, optimizers
+from rnnkit import callbacks, optimizers
 from rnnkit.callbacks import EarlyStopping, LambdaCallback, ModelCheckpoint, Progbar
 from rnnkit.layers import Dense, SimpleRNN
 from rnnkit.models import Sequential, load_model

@@ -72,6 +72,9 @@ class RNN(Layer):
         super().__init__(**kwargs)
         self.states = None
         self.initial_state_grads = None
+        # Buffers the ops reuse between calls, one set for training passes (whose cache must
+        # survive until backward) and one for inference.
+        self._workspaces = {"train": {}, "infer": {}}
 
     def _shape_from_input_dim(self, input_dim, input_length):
         return (input_length, input_dim)
@@ -204,7 +207,7 @@ class RNN(Layer):
         return dict(mask=mask, go_backwards=self.go_backwards, activation=self.activation,
                     return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
                     input_dropout_mask=dropout_masks[0], recurrent_dropout_mask=dropout_masks[1],
-                    keep_cache=keep_cache)
+                    keep_cache=keep_cache, workspace=self._workspaces["train" if keep_cache else "infer"])
 
     def _add_cell_weights(self, input_dim, gates, bias_shape, bias_initializer=None):
         self.add_weight("kernel", (input_dim, gates * self.units), self.kernel_initializer)

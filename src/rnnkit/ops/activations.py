@@ -89,6 +89,29 @@ def apply(activation, z):
     return FORWARD[activation](z)
 
 
+def apply_to_columns(activation, block, out=None):
+    """Applies `activation` to a feature-major (F, B) block, features along axis 0 (softmax
+    normalises each column), writing into `out` (default: in place)."""
+    out = block if out is None else out
+    if activation == "tanh":
+        return np.tanh(block, out=out)
+    out[...] = apply(activation, np.array(block.T)).T
+    return out
+
+
+def derivative_into(activation, y, out):
+    """out = dy/dz as a function of y, without temporaries for tanh and sigmoid."""
+    if activation == "tanh":
+        np.multiply(y, y, out=out)
+        np.subtract(1.0, out, out=out)
+    elif activation == "sigmoid":
+        np.subtract(1.0, y, out=out)
+        out *= y
+    else:
+        out[...] = DERIVATIVE_FROM_OUTPUT[activation](y)
+    return out
+
+
 def backward_from_output(activation, y, dy):
     """dL/dz from dL/dy and y = activation(z)."""
     if activation == "softmax":

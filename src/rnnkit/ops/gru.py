@@ -19,31 +19,32 @@ Backward, with gh = dL/doutput_t + dL/dh_t|from t+1:
     dW = sum (x_t m_x)^T [dz_z, dz_r, dz_h];  dU from the same products;  dx_t = (dz W^T) m_x
     (masked step: dz = 0 and dh_{t-1} = gh)
 
-With the default activations the z and r columns are pre-scaled (see `sigmoid_prescale`) so that
-one tanh call activates both sigmoid gates.
+With the default activations the z and r rows are pre-scaled (see `sigmoid_prescale`) so that one
+tanh call activates both sigmoid gates. Layouts as in `ops.sequence`.
 """
 
 import numpy as np
 
 from rnnkit.ops import activations
-from rnnkit.ops.lstm import _check_gradients_known
-from rnnkit.ops.sequence import (grad_to_time_major, hold_mask, masked_outputs, recurrent_kernel_grad,
-                                 sigmoid_prescale, to_batch_major, to_time_major)
+from rnnkit.ops.lstm import as_columns, check_gradients_known
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, grad_to_steps, hold_mask,
+                                 input_grads, new_outputs, project, recurrent_kernel_grad, sigmoid_prescale,
+                                 states_by_step, to_steps, write_step, zero_held, zero_masked_outputs)
 
 
-def _activate(block, name, fused):
+def _activate_gates(block, name, fused):
     if fused:
         np.tanh(block, out=block)
         block *= 0.5
         block += 0.5
     else:
-        block[...] = activations.apply(name, block.copy())
+        activations.apply_to_columns(name, block)
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_backwards=False,
                 activation="tanh", recurrent_activation="sigmoid", reset_after=True, return_sequences=True,
                 zero_output_for_mask=False, input_dropout_mask=None, recurrent_dropout_mask=None,
-                keep_cache=False):
+                keep_cache=False, workspace=None):
     """Runs a GRU over a batch.
 
     Args:
@@ -52,7 +53,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
         bias: (2, 3H) when reset_after, else (3H,); or None.
         reset_after: apply the reset gate after the recurrent product (Keras 2's default, cuDNN's).
         h0, mask, go_backwards, activations, return_sequences, zero_output_for_mask, dropout masks,
-        keep_cache: as for `lstm_forward`.
+        keep_cache, workspace: as for `lstm_forward`.
 
     Returns:
         (outputs or None, h_T, cache or None).
@@ -62,70 +63,69 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
     dtype = kernel.dtype
     fused = activation == "tanh" and recurrent_activation == "sigmoid"
     scale = sigmoid_prescale(H, 2, 1, dtype) if fused else np.ones(3 * H, dtype)
-    W, U = kernel * scale, recurrent_kernel * scale
-    b_x = b_h = None
+    recurrent_t = np.ascontiguousarray(recurrent_kernel.T * scale[:, None])
+    b_x = b_hh = None
     if bias is not None:
-        b_x = (bias[0] if reset_after else bias) * scale
+        b_x = np.array(bias[0] if reset_after else bias, dtype)
         if reset_after:
-            b_h = bias[1] * scale
-            b_x = b_x.copy()
-            b_x[:2 * H] += b_h[:2 * H]   # z and r just add both biases: fold them into the projection
-    xs = to_time_major(x, go_backwards, dtype)
-    if input_dropout_mask is not None:
-        xs *= input_dropout_mask
-    gates = np.dot(xs.reshape(T * B, D), W).reshape(T, B, 3 * H)    # x' for every step, ONE product
-    if b_x is not None:
-        gates += b_x
-    h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype)
+            b_x[:2 * H] += bias[1, :2 * H]                    # z and r just add both biases
+            b_hh = np.array(bias[1, 2 * H:], dtype)[:, None]
+    xs = to_steps(x, go_backwards, dtype, workspace, with_bias=bias is not None)
+    drop_inputs(xs, input_dropout_mask)
+    gates = project(xs, augmented_kernel_t(kernel, b_x, scale), workspace)   # (T, 3H, B), every step at once
+    h0t = as_columns(h0, (H, B), dtype)
     hold = hold_mask(mask, go_backwards)
-    hs = np.empty((T, B, H), dtype)
-    # reset_after keeps u_h per step; reset_before keeps r h_{t-1} m_h per step.
-    kept = np.empty((T, B, H), dtype)
-    recurrent = np.empty((B, 3 * H if reset_after else 2 * H), dtype)
-    candidate = np.empty((B, H), dtype)
-    dropped = np.empty((B, H), dtype) if recurrent_dropout_mask is not None else None
-    U_zr, U_h = U[:, :2 * H], U[:, 2 * H:]
-    h_prev = h0
+    hs = buffer(workspace, "hs", (T, H, B), dtype)
+    # reset_after keeps u_h = U_h^T h + b_hh per step; reset_before keeps r h m_h per step.
+    kept = buffer(workspace, "kept", (T, H, B), dtype)
+    recurrent = buffer(workspace, "recurrent", (3 * H if reset_after else 2 * H, B), dtype)
+    candidate = buffer(workspace, "candidate", (H, B), dtype)
+    m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
+    dropped = buffer(workspace, "dropped", (H, B), dtype) if m_h is not None else None
+    outputs = new_outputs(B, T, H, dtype) if return_sequences else None
+    recurrent_zr_t, recurrent_h_t = recurrent_t[:2 * H], recurrent_t[2 * H:]
+    h_prev = h0t
     for t in range(T):
         g = gates[t]
-        h_in = h_prev if dropped is None else np.multiply(h_prev, recurrent_dropout_mask, out=dropped)
+        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
         if reset_after:
-            np.dot(h_in, U, out=recurrent)
+            np.dot(recurrent_t, h_in, out=recurrent)
             u_h = kept[t]
-            if b_h is not None:
-                np.add(recurrent[:, 2 * H:], b_h[2 * H:], out=u_h)
+            if b_hh is not None:
+                np.add(recurrent[2 * H:], b_hh, out=u_h)
             else:
-                np.copyto(u_h, recurrent[:, 2 * H:])
-            g[:, :2 * H] += recurrent[:, :2 * H]
-            _activate(g[:, :2 * H], recurrent_activation, fused)
-            g[:, 2 * H:] += np.multiply(g[:, H:2 * H], u_h, out=candidate)
+                np.copyto(u_h, recurrent[2 * H:])
+            g[:2 * H] += recurrent[:2 * H]
+            _activate_gates(g[:2 * H], recurrent_activation, fused)
+            g[2 * H:] += np.multiply(g[H:2 * H], u_h, out=candidate)
         else:
-            np.dot(h_in, U_zr, out=recurrent)
-            g[:, :2 * H] += recurrent
-            _activate(g[:, :2 * H], recurrent_activation, fused)
-            rh = np.multiply(g[:, H:2 * H], h_in, out=kept[t])
-            g[:, 2 * H:] += np.dot(rh, U_h, out=candidate)
-        hh = g[:, 2 * H:]
-        if fused:
-            np.tanh(hh, out=hh)
-        else:
-            hh[...] = activations.apply(activation, hh.copy())
+            np.dot(recurrent_zr_t, h_in, out=recurrent)
+            g[:2 * H] += recurrent
+            _activate_gates(g[:2 * H], recurrent_activation, fused)
+            rh = np.multiply(g[H:2 * H], h_in, out=kept[t])
+            g[2 * H:] += np.dot(recurrent_h_t, rh, out=candidate)
+        hh = g[2 * H:]
+        activations.apply_to_columns(activation, hh)
         h = hs[t]
         np.subtract(h_prev, hh, out=candidate)     # h_t = hh + z (h_{t-1} - hh)
-        candidate *= g[:, :H]
+        candidate *= g[:H]
         np.add(hh, candidate, out=h)
         if hold is not None:
             np.copyto(h, h_prev, where=hold[t])
+        if outputs is not None:
+            write_step(outputs, t, h)
         h_prev = h
-    last = hs[-1].copy() if T else h0.copy()
-    outputs = to_batch_major(masked_outputs(hs, hold, zero_output_for_mask)) if return_sequences else None
+    last = np.array(h_prev.T, order="C")
+    if outputs is not None:
+        zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
-        cache = dict(xs=xs, gates=gates, hs=hs, kept=kept, h0=h0, hold=hold, kernel=kernel,
+        cache = dict(xs=xs, gates=gates, hs=hs, kept=kept, h0t=h0t, hold=hold, kernel=kernel,
                      recurrent_kernel=recurrent_kernel, use_bias=bias is not None, reset_after=reset_after,
                      activation=activation, recurrent_activation=recurrent_activation,
                      go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
-                     input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask)
+                     input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
+                     workspace=workspace)
     return outputs, last, cache
 
 
@@ -135,84 +135,94 @@ def gru_backward(d_outputs, d_last, cache):
     Returns:
         (dx (B, T, D), dh0 (B, H), grads {"kernel", "recurrent_kernel"[, "bias"]}) in Keras's layout.
     """
-    _check_gradients_known(cache["activation"], cache["recurrent_activation"])
-    xs, gates, hs, kept, h0 = cache["xs"], cache["gates"], cache["hs"], cache["kept"], cache["h0"]
+    check_gradients_known(cache["activation"], cache["recurrent_activation"])
+    xs, gates, hs, kept, h0t = cache["xs"], cache["gates"], cache["hs"], cache["kept"], cache["h0t"]
     hold, m_h, reset_after = cache["hold"], cache["recurrent_dropout_mask"], cache["reset_after"]
-    kernel, recurrent_kernel = cache["kernel"], cache["recurrent_kernel"]
-    T, B, H = hs.shape
-    D = xs.shape[2]
+    recurrent_kernel, workspace = cache["recurrent_kernel"], cache["workspace"]
+    T, H, B = hs.shape
     dtype = hs.dtype
-    ra_prime = activations.DERIVATIVE_FROM_OUTPUT[cache["recurrent_activation"]]
-    act_prime = activations.DERIVATIVE_FROM_OUTPUT[cache["activation"]]
-    z, r, hh = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0) if T else hs
-    # Every derivative factor for all steps at once (vectorised, before the loop).
-    from_gh_to_dzz = (h_prev - hh) * ra_prime(z)
-    from_gh_to_dzh = (1.0 - z) * act_prime(hh)
+    ra, act = cache["recurrent_activation"], cache["activation"]
+    z, r, hh = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+    h_prev = states_by_step(h0t, hs, workspace)
+    m_ht = None if m_h is None else np.ascontiguousarray(m_h.T)
+
+    def factor(name, derivative_of, y):
+        return activations.derivative_into(derivative_of, y, buffer(workspace, name, (T, H, B), dtype))
+
+    # Every derivative factor for all steps at once (vectorised, before the loop), (T, H, B).
+    from_gh_to_dzz = factor("gh_dzz", ra, z)
+    from_gh_to_dzz *= np.subtract(h_prev, hh, out=buffer(workspace, "scratch_thb", (T, H, B), dtype))
+    from_gh_to_dzh = factor("gh_dzh", act, hh)
+    from_gh_to_dzh *= np.subtract(1.0, z, out=buffer(workspace, "scratch_thb", (T, H, B), dtype))
     if reset_after:
-        from_dzh_to_dzr = kept * ra_prime(r)             # u_h ra'(r)
+        from_dzh_to_dzr = factor("dzh_dzr", ra, r)
+        from_dzh_to_dzr *= kept                          # u_h ra'(r)
     else:
-        h_in = h_prev if m_h is None else h_prev * m_h
-        from_drh_to_dzr = h_in * ra_prime(r)
-        r_dropped = r if m_h is None else r * m_h        # d(rh) reaches h_{t-1} through r m_h
-    direct = z.copy()                                    # dh_{t-1} += gh * this
+        if m_ht is not None:
+            h_prev *= m_ht                               # h_{t-1} m_h from here on
+        from_drh_to_dzr = factor("drh_dzr", ra, r)
+        from_drh_to_dzr *= h_prev
+        r_dropped = r if m_ht is None else r * m_ht      # d(rh) reaches h_{t-1} through r m_h
+    direct = buffer(workspace, "direct", (T, H, B), dtype)   # dh_{t-1} += gh * this
+    np.copyto(direct, z)
     if hold is not None:
-        every = np.broadcast_to(hold, z.shape)
-        from_gh_to_dzz[every] = 0.0
-        from_gh_to_dzh[every] = 0.0
-        direct[every] = 1.0
+        zero_held(from_gh_to_dzz, hold)
+        zero_held(from_gh_to_dzh, hold)
+        np.copyto(direct, 1.0, where=np.broadcast_to(hold, direct.shape))
     if d_outputs is not None:
-        gh_all = grad_to_time_major(d_outputs, dtype)
-        if cache["zero_output_for_mask"] and hold is not None:
-            gh_all[np.broadcast_to(hold, gh_all.shape)] = 0.0
+        gh_all = grad_to_steps(d_outputs, dtype, workspace)
+        if cache["zero_output_for_mask"]:
+            zero_held(gh_all, hold)
     else:
-        gh_all = np.zeros((T, B, H), dtype)
+        gh_all = buffer(workspace, "g_all", (T, H, B), dtype)
+        gh_all.fill(0.0)
     if d_last is not None and T:
-        gh_all[-1] += d_last
-    dx_gates = np.empty((T, B, 3 * H), dtype)
-    d_recurrent = np.empty((T, B, 3 * H), dtype) if reset_after else None
-    dh_next = np.zeros((B, H), dtype)
-    scratch = np.empty((B, H), dtype)
-    U_t = recurrent_kernel.T
-    U_zr_t, U_h_t = recurrent_kernel[:, :2 * H].T, recurrent_kernel[:, 2 * H:].T
+        gh_all[-1] += d_last.T
+    dz = buffer(workspace, "dz", (T, 3 * H, B), dtype)                # input-side gate gradients
+    d_recurrent = buffer(workspace, "d_recurrent", (T, 3 * H, B), dtype) if reset_after else None
+    dh_next = np.zeros((H, B), dtype)
+    scratch = np.empty((H, B), dtype)
+    d_rh = np.empty((H, B), dtype)
+    recurrent_zr, recurrent_h = recurrent_kernel[:, :2 * H], recurrent_kernel[:, 2 * H:]
     for t in range(T - 1, -1, -1):
         gh = gh_all[t]
         gh += dh_next
-        d = dx_gates[t]
-        np.multiply(gh, from_gh_to_dzz[t], out=d[:, :H])
-        np.multiply(gh, from_gh_to_dzh[t], out=d[:, 2 * H:])
+        d = dz[t]
+        np.multiply(gh, from_gh_to_dzz[t], out=d[:H])
+        np.multiply(gh, from_gh_to_dzh[t], out=d[2 * H:])
         if reset_after:
-            np.multiply(d[:, 2 * H:], from_dzh_to_dzr[t], out=d[:, H:2 * H])
+            np.multiply(d[2 * H:], from_dzh_to_dzr[t], out=d[H:2 * H])
             du = d_recurrent[t]
-            np.copyto(du[:, :2 * H], d[:, :2 * H])
-            np.multiply(d[:, 2 * H:], r[t], out=du[:, 2 * H:])
-            np.dot(du, U_t, out=dh_next)
-            if m_h is not None:
-                dh_next *= m_h
+            np.copyto(du[:2 * H], d[:2 * H])
+            np.multiply(d[2 * H:], r[t], out=du[2 * H:])
+            np.dot(recurrent_kernel, du, out=dh_next)
+            if m_ht is not None:
+                dh_next *= m_ht
         else:
-            d_rh = np.dot(d[:, 2 * H:], U_h_t)
-            np.multiply(d_rh, from_drh_to_dzr[t], out=d[:, H:2 * H])
-            np.dot(d[:, :2 * H], U_zr_t, out=dh_next)
-            if m_h is not None:
-                dh_next *= m_h
+            np.dot(recurrent_h, d[2 * H:], out=d_rh)
+            np.multiply(d_rh, from_drh_to_dzr[t], out=d[H:2 * H])
+            np.dot(recurrent_zr, d[:2 * H], out=dh_next)
+            if m_ht is not None:
+                dh_next *= m_ht
             dh_next += np.multiply(d_rh, r_dropped[t], out=scratch)
         dh_next += np.multiply(gh, direct[t], out=scratch)
-    d2 = dx_gates.reshape(T * B, 3 * H)
-    grads = {"kernel": np.dot(xs.reshape(T * B, D).T, d2)}
+    dz = by_feature(dz, workspace, "dz_by_feature")
+    kernel_grad, bias_grad, dx = input_grads(xs, dz, cache["kernel"], cache["input_dropout_mask"],
+                                             cache["go_backwards"], workspace)
+    grads = {"kernel": kernel_grad}
     if reset_after:
-        grads["recurrent_kernel"] = recurrent_kernel_grad(h0, hs, d_recurrent, m_h)
+        d_recurrent = by_feature(d_recurrent, workspace, "d_recurrent_by_feature")
+        grads["recurrent_kernel"] = recurrent_kernel_grad(h0t, hs, d_recurrent, m_h, workspace)
     else:
         # U_z, U_r see h_{t-1} m_h; U_h sees r h_{t-1} m_h (kept per step).
         recurrent_grad = np.empty((H, 3 * H), dtype)
-        recurrent_grad[:, :2 * H] = recurrent_kernel_grad(h0, hs, np.ascontiguousarray(dx_gates[..., :2 * H]), m_h)
-        recurrent_grad[:, 2 * H:] = np.dot(kept.reshape(T * B, H).T, np.ascontiguousarray(dx_gates[..., 2 * H:]).reshape(T * B, H))
+        recurrent_grad[:, :2 * H] = recurrent_kernel_grad(h0t, hs, dz[:2 * H], m_h, workspace)
+        kept_by_feature = by_feature(kept, workspace, "kept_by_feature")
+        recurrent_grad[:, 2 * H:] = np.dot(kept_by_feature.reshape(H, T * B), dz[2 * H:].reshape(H, T * B).T)
         grads["recurrent_kernel"] = recurrent_grad
     if cache["use_bias"]:
         if reset_after:
-            grads["bias"] = np.stack([d2.sum(axis=0), d_recurrent.reshape(T * B, 3 * H).sum(axis=0)])
+            grads["bias"] = np.stack([bias_grad, d_recurrent.sum(axis=(1, 2))])
         else:
-            grads["bias"] = d2.sum(axis=0)
-    dxs = np.dot(d2, kernel.T).reshape(T, B, D)
-    if cache["input_dropout_mask"] is not None:
-        dxs *= cache["input_dropout_mask"]
-    return to_batch_major(dxs, cache["go_backwards"]), dh_next, grads
+            grads["bias"] = bias_grad
+    return dx, np.array(dh_next.T, order="C"), grads

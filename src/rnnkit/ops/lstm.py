@@ -14,26 +14,28 @@ Backward, with gh_t = dL/doutput_t + dL/dh_t|from t+1 and gc_t = dL/dc_t|from t+
     dh_{t-1} = (dz U^T) m_h                              (masked step: + gh)
     dW = sum (x_t m_x)^T dz,  dU = sum (h_{t-1} m_h)^T dz,  db = sum dz,  dx_t = (dz W^T) m_x
 
-Inside, the gates are reordered i, f, o, c so that the three sigmoid gates are contiguous; with
-the default activations the sigmoid columns are pre-scaled (see `sigmoid_prescale`) so that one
-tanh call activates all four gates. Every derivative factor is formed for all steps at once
-before the backward loop, which then does a handful of in-place products per step.
+Inside, the gates are reordered i, f, o, c so that the three sigmoid gates are contiguous rows
+of a step's (4H, B) block; with the default activations the sigmoid rows are pre-scaled (see
+`sigmoid_prescale`) so that one tanh call activates all four gates. Every derivative factor is
+formed for all steps at once before the backward loop, which then does a handful of in-place
+products per step. Layouts as in `ops.sequence`.
 """
 
 import numpy as np
 
 from rnnkit.ops import activations
-from rnnkit.ops.sequence import (grad_to_time_major, hold_mask, masked_outputs, recurrent_kernel_grad,
-                                 sigmoid_prescale, to_batch_major, to_time_major)
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, grad_to_steps, hold_mask,
+                                 input_grads, new_outputs, project, recurrent_kernel_grad, sigmoid_prescale, to_steps,
+                                 write_step, zero_held, zero_masked_outputs)
 
 
 def _internal_order(H):
-    """Column indices taking Keras's (i, f, c, o) to (i, f, o, c), and back."""
+    """Row indices taking Keras's gates (i, f, c, o) to (i, f, o, c), and back."""
     order = np.concatenate([np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
     return order, np.argsort(order)
 
 
-def _check_gradients_known(activation, recurrent_activation):
+def check_gradients_known(activation, recurrent_activation):
     for name, value in (("activation", activation), ("recurrent_activation", recurrent_activation)):
         if value not in activations.DERIVATIVE_FROM_OUTPUT:
             raise ValueError(
@@ -41,10 +43,15 @@ def _check_gradients_known(activation, recurrent_activation):
                 f"trained. Use one of {sorted(activations.DERIVATIVE_FROM_OUTPUT)}. Received: {value!r}")
 
 
+def as_columns(state, shape, dtype):
+    """A (B, H) state as a fresh (H, B) block, or zeros."""
+    return np.zeros(shape, dtype) if state is None else np.array(np.asarray(state, dtype).T, order="C")
+
+
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None, go_backwards=False,
                  activation="tanh", recurrent_activation="sigmoid", return_sequences=True,
                  zero_output_for_mask=False, input_dropout_mask=None, recurrent_dropout_mask=None,
-                 keep_cache=False):
+                 keep_cache=False, workspace=None):
     """Runs an LSTM over a batch.
 
     Args:
@@ -55,6 +62,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=
         activation, recurrent_activation: names of `ops.activations.FORWARD` or callables.
         input_dropout_mask, recurrent_dropout_mask: (B, D) and (B, H) scaled keep-masks, or None.
         keep_cache: keep what `lstm_backward` needs.
+        workspace: a dict of buffers the caller keeps between calls (see `ops.sequence.buffer`).
 
     Returns:
         (outputs or None, (h_T, c_T), cache or None).
@@ -64,63 +72,56 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=
     dtype = kernel.dtype
     order, _ = _internal_order(H)
     fused = activation == "tanh" and recurrent_activation == "sigmoid"
-    W, U = kernel[:, order], recurrent_kernel[:, order]
-    b = bias[order] if bias is not None else None
-    if fused:
-        scale = sigmoid_prescale(H, 3, 1, dtype)
-        W, U = W * scale, U * scale
-        b = b * scale if b is not None else None
-    xs = to_time_major(x, go_backwards, dtype)
-    if input_dropout_mask is not None:
-        xs *= input_dropout_mask
-    gates = np.dot(xs.reshape(T * B, D), W).reshape(T, B, 4 * H)   # z for every step, ONE product
-    if b is not None:
-        gates += b
-    h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype)
-    c0 = np.zeros((B, H), dtype) if c0 is None else np.asarray(c0, dtype)
+    scale = sigmoid_prescale(H, 3, 1, dtype) if fused else np.ones(4 * H, dtype)
+    kernel_t = augmented_kernel_t(kernel[:, order], None if bias is None else bias[order], scale)
+    recurrent_t = np.ascontiguousarray(recurrent_kernel[:, order].T * scale[:, None])
+    xs = to_steps(x, go_backwards, dtype, workspace, with_bias=bias is not None)
+    drop_inputs(xs, input_dropout_mask)
+    gates = project(xs, kernel_t, workspace)                # (T, 4H, B), every step at once
+    h0t, c0t = as_columns(h0, (H, B), dtype), as_columns(c0, (H, B), dtype)
     hold = hold_mask(mask, go_backwards)
-    hs, cs, tcs = (np.empty((T, B, H), dtype) for _ in range(3))
-    recurrent = np.empty((B, 4 * H), dtype)
-    ig = np.empty((B, H), dtype)
-    dropped = np.empty((B, H), dtype) if recurrent_dropout_mask is not None else None
-    h_prev, c_prev = h0, c0
+    hs = buffer(workspace, "hs", (T, H, B), dtype)
+    cs, tcs = buffer(workspace, "cs", (T, H, B), dtype), buffer(workspace, "tcs", (T, H, B), dtype)
+    recurrent = buffer(workspace, "recurrent", (4 * H, B), dtype)
+    ig = buffer(workspace, "ig", (H, B), dtype)
+    m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
+    dropped = buffer(workspace, "dropped", (H, B), dtype) if m_h is not None else None
+    outputs = new_outputs(B, T, H, dtype) if return_sequences else None
+    h_prev, c_prev = h0t, c0t
     for t in range(T):
         z = gates[t]
-        if dropped is not None:
-            np.dot(np.multiply(h_prev, recurrent_dropout_mask, out=dropped), U, out=recurrent)
-        else:
-            np.dot(h_prev, U, out=recurrent)
+        np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
         z += recurrent
         if fused:
             np.tanh(z, out=z)
-            sig = z[:, :3 * H]
+            sig = z[:3 * H]
             sig *= 0.5
             sig += 0.5
         else:
-            z[:, :3 * H] = activations.apply(recurrent_activation, z[:, :3 * H].copy())
-            z[:, 3 * H:] = activations.apply(activation, z[:, 3 * H:].copy())
-        i, f, o, g = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+            activations.apply_to_columns(recurrent_activation, z[:3 * H])
+            activations.apply_to_columns(activation, z[3 * H:])
+        i, f, o, g = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
         c, tc, h = cs[t], tcs[t], hs[t]
         np.multiply(f, c_prev, out=c)
         c += np.multiply(i, g, out=ig)
-        if fused:
-            np.tanh(c, out=tc)
-        else:
-            tc[...] = activations.apply(activation, c.copy())
+        activations.apply_to_columns(activation, c, out=tc)
         np.multiply(o, tc, out=h)
         if hold is not None:
             np.copyto(h, h_prev, where=hold[t])
             np.copyto(c, c_prev, where=hold[t])
+        if outputs is not None:
+            write_step(outputs, t, h)
         h_prev, c_prev = h, c
-    last = (hs[-1].copy(), cs[-1].copy()) if T else (h0.copy(), c0.copy())
-    outputs = to_batch_major(masked_outputs(hs, hold, zero_output_for_mask)) if return_sequences else None
+    last = (np.array(h_prev.T, order="C"), np.array(c_prev.T, order="C"))
+    if outputs is not None:
+        zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
-        cache = dict(xs=xs, gates=gates, hs=hs, cs=cs, tcs=tcs, h0=h0, c0=c0, hold=hold, kernel=kernel,
+        cache = dict(xs=xs, gates=gates, hs=hs, cs=cs, tcs=tcs, h0t=h0t, c0t=c0t, hold=hold, kernel=kernel,
                      recurrent_kernel=recurrent_kernel, use_bias=bias is not None, activation=activation,
                      recurrent_activation=recurrent_activation, go_backwards=go_backwards,
                      zero_output_for_mask=zero_output_for_mask, input_dropout_mask=input_dropout_mask,
-                     recurrent_dropout_mask=recurrent_dropout_mask)
+                     recurrent_dropout_mask=recurrent_dropout_mask, workspace=workspace)
     return outputs, last, cache
 
 
@@ -130,66 +131,75 @@ def lstm_backward(d_outputs, d_last_h, d_last_c, cache):
     Returns:
         (dx (B, T, D), (dh0, dc0), grads {"kernel", "recurrent_kernel"[, "bias"]}) in Keras's order.
     """
-    _check_gradients_known(cache["activation"], cache["recurrent_activation"])
+    check_gradients_known(cache["activation"], cache["recurrent_activation"])
     xs, gates, hs, cs, tcs = cache["xs"], cache["gates"], cache["hs"], cache["cs"], cache["tcs"]
-    h0, c0, hold, m_h = cache["h0"], cache["c0"], cache["hold"], cache["recurrent_dropout_mask"]
-    T, B, H = hs.shape
-    D = xs.shape[2]
+    h0t, c0t, hold, m_h = cache["h0t"], cache["c0t"], cache["hold"], cache["recurrent_dropout_mask"]
+    workspace = cache["workspace"]
+    T, H, B = hs.shape
     dtype = hs.dtype
     order, inverse = _internal_order(H)
-    ra_prime = activations.DERIVATIVE_FROM_OUTPUT[cache["recurrent_activation"]]
-    act_prime = activations.DERIVATIVE_FROM_OUTPUT[cache["activation"]]
-    i, f, o, g = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
-    c_prev = np.concatenate([c0[None], cs[:-1]], axis=0) if T else cs
-    # Every derivative factor for all steps at once (vectorised, before the loop).
-    from_gh_to_dc = o * act_prime(tcs)                  # dc   += gh * this
-    from_gh_to_dzo = tcs * ra_prime(o)                  # dz_o  = gh * this
-    from_dc_to_dzi = g * ra_prime(i)                    # dz_i  = dc * this
-    from_dc_to_dzg = i * act_prime(g)                   # dz_c  = dc * this
-    from_dc_to_dzf = c_prev * ra_prime(f)               # dz_f  = dc * this
-    forget = f.copy()                                   # dc_{t-1} = dc * this
+    ra, act = cache["recurrent_activation"], cache["activation"]
+    i, f, o, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    c_prev = buffer(workspace, "c_prev", (T, H, B), dtype)
+    c_prev[0] = c0t
+    c_prev[1:] = cs[:-1]
+
+    def factor(name, derivative_of, y, times):
+        out = activations.derivative_into(derivative_of, y, buffer(workspace, name, (T, H, B), dtype))
+        out *= times
+        return out
+
+    # Every derivative factor for all steps at once (vectorised, before the loop), (T, H, B).
+    from_gh_to_dc = factor("gh_dc", act, tcs, o)        # dc   += gh * o act'(c)
+    from_gh_to_dzo = factor("gh_dzo", ra, o, tcs)       # dz_o  = gh * act(c) ra'(o)
+    from_dc_to_dzi = factor("dc_dzi", ra, i, g)         # dz_i  = dc * g ra'(i)
+    from_dc_to_dzg = factor("dc_dzg", act, g, i)        # dz_c  = dc * i act'(g)
+    from_dc_to_dzf = factor("dc_dzf", ra, f, c_prev)    # dz_f  = dc * c_{t-1} ra'(f)
+    forget = buffer(workspace, "forget", (T, H, B), dtype)  # dc_{t-1} = dc * this
+    np.copyto(forget, f)
     if hold is not None:
         for factor in (from_gh_to_dc, from_gh_to_dzo, from_dc_to_dzi, from_dc_to_dzg, from_dc_to_dzf):
-            factor[np.broadcast_to(hold, factor.shape)] = 0.0
+            zero_held(factor, hold)
         np.copyto(forget, 1.0, where=np.broadcast_to(hold, forget.shape))
     if d_outputs is not None:
-        gh_all = grad_to_time_major(d_outputs, dtype)
-        if cache["zero_output_for_mask"] and hold is not None:
-            gh_all[np.broadcast_to(hold, gh_all.shape)] = 0.0
+        gh_all = grad_to_steps(d_outputs, dtype, workspace)
+        if cache["zero_output_for_mask"]:
+            zero_held(gh_all, hold)
     else:
-        gh_all = np.zeros((T, B, H), dtype)
+        gh_all = buffer(workspace, "g_all", (T, H, B), dtype)
+        gh_all.fill(0.0)
     if d_last_h is not None and T:
-        gh_all[-1] += d_last_h
-    dz = np.empty((T, B, 4 * H), dtype)
-    dh_next = np.zeros((B, H), dtype)
-    dc_next = np.zeros((B, H), dtype) if d_last_c is None else np.array(d_last_c, dtype)
-    dc = np.empty((B, H), dtype)
-    carry = np.empty((B, H), dtype) if hold is not None else None
-    U_t = cache["recurrent_kernel"][:, order].T
+        gh_all[-1] += d_last_h.T
+    recurrent_kernel = np.ascontiguousarray(cache["recurrent_kernel"][:, order])   # (H, 4H)
+    m_ht = None if m_h is None else np.ascontiguousarray(m_h.T)
+    dz = buffer(workspace, "dz", (T, 4 * H, B), dtype)
+    dh_next = np.zeros((H, B), dtype)
+    dc_next = as_columns(d_last_c, (H, B), dtype)
+    dc = np.empty((H, B), dtype)
+    carry = np.empty((H, B), dtype) if hold is not None else None
     for t in range(T - 1, -1, -1):
         gh = gh_all[t]
         gh += dh_next
         d = dz[t]
         np.multiply(gh, from_gh_to_dc[t], out=dc)
         dc += dc_next
-        np.multiply(gh, from_gh_to_dzo[t], out=d[:, 2 * H:3 * H])
-        np.multiply(dc, from_dc_to_dzi[t], out=d[:, :H])
-        np.multiply(dc, from_dc_to_dzf[t], out=d[:, H:2 * H])
-        np.multiply(dc, from_dc_to_dzg[t], out=d[:, 3 * H:])
+        np.multiply(gh, from_gh_to_dzo[t], out=d[2 * H:3 * H])
+        np.multiply(dc, from_dc_to_dzi[t], out=d[:H])
+        np.multiply(dc, from_dc_to_dzf[t], out=d[H:2 * H])
+        np.multiply(dc, from_dc_to_dzg[t], out=d[3 * H:])
         np.multiply(dc, forget[t], out=dc_next)
         if hold is not None:
             np.multiply(gh, hold[t], out=carry)
-        np.dot(d, U_t, out=dh_next)
-        if m_h is not None:
-            dh_next *= m_h
+        np.dot(recurrent_kernel, d, out=dh_next)
+        if m_ht is not None:
+            dh_next *= m_ht
         if hold is not None:
             dh_next += carry
-    dz2 = dz.reshape(T * B, 4 * H)
-    grads = {"kernel": np.dot(xs.reshape(T * B, D).T, dz2)[:, inverse],
-             "recurrent_kernel": recurrent_kernel_grad(h0, hs, dz, m_h)[:, inverse]}
+    dz = by_feature(dz, workspace, "dz_by_feature")
+    kernel_grad, bias_grad, dx = input_grads(xs, dz, np.ascontiguousarray(cache["kernel"][:, order]),
+                                             cache["input_dropout_mask"], cache["go_backwards"], workspace)
+    grads = {"kernel": kernel_grad[:, inverse],
+             "recurrent_kernel": recurrent_kernel_grad(h0t, hs, dz, m_h, workspace)[:, inverse]}
     if cache["use_bias"]:
-        grads["bias"] = dz2.sum(axis=0)[inverse]
-    dxs = np.dot(dz2, cache["kernel"][:, order].T).reshape(T, B, D)
-    if cache["input_dropout_mask"] is not None:
-        dxs *= cache["input_dropout_mask"]
-    return to_batch_major(dxs, cache["go_backwards"]), (dh_next, dc_next), grads
+        grads["bias"] = bias_grad[inverse]
+    return dx, (np.array(dh_next.T, order="C"), np.array(dc_next.T, order="C")), grads

@@ -1,69 +1,167 @@
-"""Layout helpers shared by the recurrences: the one transpose in, the one transpose out, masks.
+"""Layouts shared by the recurrences: the one transpose in, the one transpose out, masks.
 
-Inside `ops/` a sequence is time-major (T, B, F) so that each step's slice is contiguous;
-public arrays are batch-major (B, T, F). Masks come in as (B, T) booleans (True = a real step)
-and go to the loop as `hold` (T, B, 1) booleans: True where the step is masked and the state
-holds its previous value.
+Public arrays are batch-major (B, T, F). Inside `ops/` a sequence is time-major and each
+step's slice is a contiguous, feature-major (F, B) block: inputs, gates, states and gate
+gradients are (T, F, B), so that gate blocks are contiguous rows and every step is
+`z_t = W^T x_t + U^T h_{t-1}` with column vectors. After a backward loop the gate gradients
+and the states are turned once into (F, T, B) (`by_feature`), so that each weight gradient is
+ONE matrix product over all steps, `(G, T*B) @ (T*B, F)`. (Writing the steps straight into
+(F, T, B) instead puts every row of a step on another memory page and costs more than that one
+turn.) Masks come in as (B, T) booleans (True = a real step) and reach the loop as `hold`
+(T, 1, B): True where the step is masked and the state holds its previous value.
 """
 
 import numpy as np
 
 
-def to_time_major(x, go_backwards, dtype):
-    """(B, T, ...) -> contiguous (T, B, ...) in processing order: the one transpose in."""
-    steps = slice(None, None, -1) if go_backwards else slice(None)
-    return np.ascontiguousarray(x.swapaxes(0, 1)[steps], dtype=dtype)
+def buffer(workspace, name, shape, dtype):
+    """An uninitialised array, reused from `workspace` (a dict the caller keeps between calls)
+    when one of that name, shape and dtype is there. Fresh tens-of-megabyte arrays cost a page
+    fault per 4 KiB on first write, as much as the arithmetic; a reused one costs nothing.
+    Never hand a workspace buffer back to the caller as a result."""
+    if workspace is None:
+        return np.empty(shape, dtype)
+    array = workspace.get(name)
+    if array is None or array.shape != tuple(shape) or array.dtype != dtype:
+        array = workspace[name] = np.empty(shape, dtype)
+    return array
 
 
-def to_batch_major(seq, go_backwards=False):
-    """(T, B, ...) -> contiguous (B, T, ...), undoing the reversal when asked: the one transpose out."""
-    steps = slice(None, None, -1) if go_backwards else slice(None)
-    return np.ascontiguousarray(seq[steps].swapaxes(0, 1))
+def _steps(go_backwards):
+    return slice(None, None, -1) if go_backwards else slice(None)
 
 
-def grad_to_time_major(d_outputs, dtype):
-    """A fresh time-major copy of an incoming (B, T, H) gradient, safe to overwrite in place."""
-    return np.array(d_outputs.swapaxes(0, 1), dtype=dtype, order="C")
+def to_steps(x, go_backwards, dtype, workspace=None, with_bias=True):
+    """(B, T, D) -> contiguous (T, D + 1, B) in processing order: the one transpose in. The
+    extra last feature is all ones, so that the bias rides in the projection's matrix product
+    (and its gradient in dW's) for free; without a bias it is left out."""
+    B, T, D = x.shape
+    xs = buffer(workspace, "xs", (T, D + int(with_bias), B), dtype)
+    np.copyto(xs[:, :D], x.transpose(1, 2, 0)[_steps(go_backwards)])
+    if with_bias:
+        xs[:, D] = 1.0
+    return xs
+
+
+def augmented_kernel_t(kernel, bias, row_scale=None):
+    """[W | b]^T, (G, D (+ 1)): the projection's left operand, rows scaled by `row_scale`."""
+    D, G = kernel.shape
+    kernel_t = np.empty((G, D + int(bias is not None)), kernel.dtype)
+    kernel_t[:, :D] = kernel.T
+    if bias is not None:
+        kernel_t[:, D] = bias
+    if row_scale is not None:
+        kernel_t *= row_scale[:, None]
+    return kernel_t
+
+
+def drop_inputs(xs, input_dropout_mask):
+    """Applies a (B, D) dropout keep-mask to the features of xs (T, D (+ 1), B), not to the ones."""
+    if input_dropout_mask is not None:
+        D = input_dropout_mask.shape[1]
+        xs[:, :D] *= input_dropout_mask.T
+
+
+def new_outputs(B, T, H, dtype):
+    """The (B, T, H) array a loop fills step by step with `write_step` (the one transpose out)."""
+    return np.empty((B, T, H), dtype)
+
+
+def write_step(outputs, t, h):
+    """outputs[:, t] = h^T for a (H, B) step block."""
+    np.copyto(outputs[:, t], h.T)
+
+
+def zero_masked_outputs(outputs, hold, zero_output_for_mask):
+    """Masked steps of a returned (B, T, H) sequence output zeros when asked (Bidirectional)."""
+    if zero_output_for_mask and hold is not None:
+        outputs[hold[:, 0, :].T] = 0.0
+
+
+def grad_to_steps(d_outputs, dtype, workspace=None):
+    """A (T, H, B) copy of an incoming (B, T, H) gradient, safe to overwrite in place."""
+    B, T, H = d_outputs.shape
+    g = buffer(workspace, "g_all", (T, H, B), dtype)
+    np.copyto(g, d_outputs.transpose(1, 2, 0))
+    return g
 
 
 def hold_mask(mask, go_backwards):
-    """(B, T) bool (True = real step) -> (T, B, 1) bool, True where the state holds; or None."""
+    """(B, T) bool (True = real step) -> (T, 1, B) bool, True where the state holds; or None."""
     if mask is None:
         return None
-    steps = slice(None, None, -1) if go_backwards else slice(None)
-    return ~np.ascontiguousarray(np.asarray(mask, dtype=bool).T[steps])[:, :, None]
+    return ~np.ascontiguousarray(np.asarray(mask, dtype=bool).T[_steps(go_backwards)])[:, None, :]
 
 
-def masked_outputs(hs, hold, zero_output_for_mask):
-    """The returned sequence: the carried state on masked steps, or zeros when asked."""
-    if zero_output_for_mask and hold is not None:
-        return np.where(hold, 0.0, hs).astype(hs.dtype, copy=False)
-    return hs
+def zero_held(array_thb, hold):
+    """Zeros the masked steps of a (T, H, B) array in place."""
+    if hold is not None:
+        array_thb[np.broadcast_to(hold, array_thb.shape)] = 0.0
 
 
-def recurrent_kernel_grad(h0, hs, dz, recurrent_dropout_mask=None):
-    """dU = sum_t (h_{t-1} m_h)^T dz_t over all steps, with h_{t-1} = h0 then hs[:-1].
+def states_by_step(h0t, hs, workspace=None, name="h_prev"):
+    """h_{t-1} for every step as a (T, H, B) array: h0 then hs[:-1] (used before backward loops)."""
+    T, H, B = hs.shape
+    h_prev = buffer(workspace, name, (T, H, B), hs.dtype)
+    h_prev[0] = h0t
+    h_prev[1:] = hs[:-1]
+    return h_prev
 
-    Two matrix products and no copy of the states; with a dropout mask the dropped states are
-    formed once (they differ per sample, so the mask cannot move onto dz).
+
+def by_feature(array_tfb, workspace=None, name="by_feature"):
+    """(T, F, B) -> contiguous (F, T, B): the layout whose (F, T*B) view the weight GEMMs take."""
+    T, F, B = array_tfb.shape
+    out = buffer(workspace, name, (F, T, B), array_tfb.dtype)
+    np.copyto(out, array_tfb.transpose(1, 0, 2))
+    return out
+
+
+def input_grads(xs, dz, kernel, input_dropout_mask, go_backwards, workspace=None):
+    """dW (and db, from the ones row of xs) as ONE product, and dx (B, T, D).
+
+    xs: (T, D (+ 1), B) as `to_steps` made it; dz: (G, T, B) from `by_feature`.
+    Returns (dW, db or None, dx).
     """
-    T, B, H = hs.shape
-    G = dz.shape[2]
-    if T == 0:
-        return np.zeros((H, G), hs.dtype)
+    T, F, B = xs.shape
+    D, G = kernel.shape
+    dz2 = dz.reshape(G, T * B)
+    x_by_feature = by_feature(xs, workspace, "x_by_feature")
+    grad = np.dot(x_by_feature.reshape(F, T * B), dz2.T)
+    dxs = np.dot(dz2.T, kernel.T).reshape(T, B, D)          # rows in (t, b) order
+    if input_dropout_mask is not None:
+        dxs *= input_dropout_mask
+    dx = np.ascontiguousarray(dxs.transpose(1, 0, 2)[:, _steps(go_backwards)])
+    return grad[:D], (grad[D] if F > D else None), dx
+
+
+def recurrent_kernel_grad(h0t, hs, dz, recurrent_dropout_mask=None, workspace=None):
+    """dU = sum_t (h_{t-1} m_h) dz_t^T over all steps, (H, G), with h_{-1} = h0: ONE product.
+
+    h0t: (H, B); hs: (T, H, B) the states; dz: (G, T, B) from `by_feature`.
+    """
+    T, H, B = hs.shape
+    G = dz.shape[0]
+    h_prev = buffer(workspace, "h_prev_by_feature", (H, T, B), hs.dtype)
+    if T:
+        h_prev[:, 0] = h0t
+        np.copyto(h_prev[:, 1:], hs[:-1].transpose(1, 0, 2))
     if recurrent_dropout_mask is not None:
-        h_prev = np.concatenate([h0[None], hs[:-1]], axis=0) * recurrent_dropout_mask
-        return np.dot(h_prev.reshape(T * B, H).T, dz.reshape(T * B, G))
-    grad = np.dot(h0.T, dz[0])
-    if T > 1:
-        grad += np.dot(hs[:-1].reshape((T - 1) * B, H).T, dz[1:].reshape((T - 1) * B, G))
-    return grad
+        h_prev *= recurrent_dropout_mask.T[:, None, :]
+    return np.dot(h_prev.reshape(H, T * B), dz.reshape(G, T * B).T)
 
 
 def sigmoid_prescale(units, sigmoid_gates, other_gates, dtype):
-    """Column scales that let ONE tanh call activate every gate of a step.
+    """Row scales that let ONE tanh call activate every gate of a step.
 
     sigmoid(z) = 0.5 tanh(z / 2) + 0.5, so projecting the sigmoid gates with weights halved gives
-    z / 2 directly; after tanh over all columns, the sigmoid gates need only `* 0.5 + 0.5`.
+    z / 2 directly; after tanh over all rows, the sigmoid gates need only `* 0.5 + 0.5`.
     """
     return np.concatenate([np.full(units * sigmoid_gates, 0.5, dtype), np.ones(units * other_gates, dtype)])
+
+
+def project(xs, kernel_t, workspace=None):
+    """W^T x_t + b for every step: ONE batched product (G, D + 1) x (T, D + 1, B) -> (T, G, B)."""
+    T, D, B = xs.shape
+    z = buffer(workspace, "gates", (T, kernel_t.shape[0], B), xs.dtype)
+    np.matmul(kernel_t, xs, out=z)
+    return z

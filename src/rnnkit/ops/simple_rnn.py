@@ -15,22 +15,24 @@ Backward, from the last step to the first:
     dW = sum_t (x_t m_x)^T dz_t,  dU = sum_t (h_{t-1} m_h)^T dz_t,  db = sum_t dz_t   (from z_t)
     dx_t = (dz_t W^T) * m_x                                (from z_t = (x_t m_x) W + ...)
 
-Speed (DESIGN.md): x_t W for all steps is ONE matrix product before the loop; the loop does
-one (B, H) x (H, H) product and elementwise work in place into preallocated buffers; each
-weight gradient is ONE matrix product after the loop.
+Speed (DESIGN.md): x_t W for all steps is ONE (batched) product before the loop; the loop does
+one (H, H) x (H, B) product and elementwise work in place into preallocated buffers; each
+weight gradient is ONE matrix product after the loop. Steps are feature-major (F, B) blocks
+(see `ops.sequence`).
 """
 
 import numpy as np
 
 from rnnkit.ops import activations
-from rnnkit.ops.sequence import (grad_to_time_major, hold_mask, masked_outputs, recurrent_kernel_grad,
-                                 to_batch_major, to_time_major)
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, grad_to_steps, hold_mask,
+                                 input_grads, new_outputs, project, recurrent_kernel_grad, to_steps, write_step,
+                                 zero_held, zero_masked_outputs)
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
                        go_backwards=False, activation="tanh", return_sequences=True,
                        zero_output_for_mask=False, input_dropout_mask=None,
-                       recurrent_dropout_mask=None, keep_cache=False):
+                       recurrent_dropout_mask=None, keep_cache=False, workspace=None):
     """Runs a SimpleRNN over a batch.
 
     Args:
@@ -44,6 +46,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
         zero_output_for_mask: masked steps output zeros instead of the carried state.
         input_dropout_mask, recurrent_dropout_mask: (B, D) and (B, H) scaled keep-masks, or None.
         keep_cache: keep what `simple_rnn_backward` needs.
+        workspace: a dict of buffers the caller keeps between calls (see `ops.sequence.buffer`).
 
     Returns:
         (outputs or None, last_state (B, H), cache or None).
@@ -51,41 +54,38 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
     B, T, D = x.shape
     H = kernel.shape[1]
     dtype = kernel.dtype
-    xs = to_time_major(x, go_backwards, dtype)
-    if input_dropout_mask is not None:
-        xs *= input_dropout_mask
-    # z_t = x_t W + b for every step at once; the loop then turns hs[t] into h_t in place.
-    hs = np.dot(xs.reshape(T * B, D), kernel).reshape(T, B, H)
-    if bias is not None:
-        hs += bias
-    h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype)
+    xs = to_steps(x, go_backwards, dtype, workspace, with_bias=bias is not None)
+    drop_inputs(xs, input_dropout_mask)
+    z = project(xs, augmented_kernel_t(kernel, bias), workspace)   # W^T x_t + b, every step at once
+    h0t = np.zeros((H, B), dtype) if h0 is None else np.array(np.asarray(h0, dtype).T, order="C")
     hold = hold_mask(mask, go_backwards)
-    act = activations.FORWARD.get(activation) if isinstance(activation, str) else None
-    recurrent = np.empty((B, H), dtype)
-    dropped = np.empty((B, H), dtype) if recurrent_dropout_mask is not None else None
-    h_prev = h0
+    recurrent_t = np.ascontiguousarray(recurrent_kernel.T)
+    hs = buffer(workspace, "hs", (T, H, B), dtype)
+    recurrent = buffer(workspace, "recurrent", (H, B), dtype)
+    m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
+    dropped = buffer(workspace, "dropped", (H, B), dtype) if m_h is not None else None
+    outputs = new_outputs(B, T, H, dtype) if return_sequences else None
+    h_prev = h0t
     for t in range(T):
+        zt = z[t]
+        np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
+        zt += recurrent
         h = hs[t]
-        if dropped is not None:
-            np.dot(np.multiply(h_prev, recurrent_dropout_mask, out=dropped), recurrent_kernel, out=recurrent)
-        else:
-            np.dot(h_prev, recurrent_kernel, out=recurrent)
-        h += recurrent
-        if act is not None:
-            act(h)
-        else:
-            h[...] = activations.apply(activation, h)
+        activations.apply_to_columns(activation, zt, out=h)
         if hold is not None:
             np.copyto(h, h_prev, where=hold[t])
+        if outputs is not None:
+            write_step(outputs, t, h)
         h_prev = h
-    last_state = hs[-1].copy() if T else h0.copy()
-    outputs = to_batch_major(masked_outputs(hs, hold, zero_output_for_mask)) if return_sequences else None
+    last_state = np.array(h_prev.T, order="C")
+    if outputs is not None:
+        zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
-        cache = dict(xs=xs, hs=hs, h0=h0, hold=hold, kernel=kernel, recurrent_kernel=recurrent_kernel,
+        cache = dict(xs=xs, hs=hs, h0t=h0t, hold=hold, kernel=kernel, recurrent_kernel=recurrent_kernel,
                      use_bias=bias is not None, activation=activation, go_backwards=go_backwards,
                      zero_output_for_mask=zero_output_for_mask, input_dropout_mask=input_dropout_mask,
-                     recurrent_dropout_mask=recurrent_dropout_mask)
+                     recurrent_dropout_mask=recurrent_dropout_mask, workspace=workspace)
     return outputs, last_state, cache
 
 
@@ -100,56 +100,55 @@ def simple_rnn_backward(d_outputs, d_last, cache):
     Returns:
         (dx (B, T, D), dh0 (B, H), grads {"kernel", "recurrent_kernel"[, "bias"]}).
     """
-    xs, hs, h0, hold = cache["xs"], cache["hs"], cache["h0"], cache["hold"]
-    kernel, recurrent_kernel = cache["kernel"], cache["recurrent_kernel"]
-    activation, m_h = cache["activation"], cache["recurrent_dropout_mask"]
-    T, B, H = hs.shape
-    D = xs.shape[2]
+    xs, hs, h0t, hold = cache["xs"], cache["hs"], cache["h0t"], cache["hold"]
+    activation, m_h, workspace = cache["activation"], cache["recurrent_dropout_mask"], cache["workspace"]
+    T, H, B = hs.shape
     dtype = hs.dtype
     if not activations.has_gradient(activation):
         raise ValueError(
             "Argument `activation` has no hand-derived gradient, so this layer cannot be trained. "
             f"Use one of {sorted(activations.DERIVATIVE_FROM_OUTPUT) + ['softmax']}. "
             f"Received: {activation!r}")
-    # dz starts as dL/doutput_t and becomes dL/dz_t in place, step by step.
+    # g starts as dL/doutput_t per step (T, H, B); dz_t is written into dz (T, H, B).
     if d_outputs is not None:
-        dz = grad_to_time_major(d_outputs, dtype)
-        if cache["zero_output_for_mask"] and hold is not None:
-            dz[np.broadcast_to(hold, dz.shape)] = 0.0
+        g_all = grad_to_steps(d_outputs, dtype, workspace)
+        if cache["zero_output_for_mask"]:
+            zero_held(g_all, hold)
     else:
-        dz = np.zeros((T, B, H), dtype)
+        g_all = buffer(workspace, "g_all", (T, H, B), dtype)
+        g_all.fill(0.0)
     if d_last is not None and T:
-        dz[-1] += d_last
-    derivative_of = activations.DERIVATIVE_FROM_OUTPUT.get(activation)
-    deriv = derivative_of(hs) if derivative_of is not None else None  # all steps, ONE call
-    if deriv is not None and hold is not None:
-        deriv[np.broadcast_to(hold, deriv.shape)] = 0.0
-    recurrent_t = recurrent_kernel.T
-    dh_next = np.zeros((B, H), dtype)
-    carry = np.empty((B, H), dtype) if hold is not None else None
+        g_all[-1] += d_last.T
+    deriv = None
+    if activation in activations.DERIVATIVE_FROM_OUTPUT:       # all steps at once, (T, H, B)
+        deriv = activations.derivative_into(activation, hs, buffer(workspace, "deriv", (T, H, B), dtype))
+        zero_held(deriv, hold)
+    recurrent_kernel = cache["recurrent_kernel"]
+    m_ht = None if m_h is None else np.ascontiguousarray(m_h.T)
+    dz = buffer(workspace, "dz", (T, H, B), dtype)
+    dh_next = np.zeros((H, B), dtype)
+    carry = np.empty((H, B), dtype) if hold is not None else None
     for t in range(T - 1, -1, -1):
-        g = dz[t]
+        g = g_all[t]
         g += dh_next                                   # g_t
         if hold is not None:
-            np.multiply(g, hold[t], out=carry)         # masked rows pass g_t straight to h_{t-1}
+            np.multiply(g, hold[t], out=carry)         # masked columns pass g_t straight to h_{t-1}
+        d = dz[t]
         if deriv is not None:
-            g *= deriv[t]                              # dz_t = act'(h_t) g_t
+            np.multiply(g, deriv[t], out=d)            # dz_t = act'(h_t) g_t
         else:
-            g[...] = activations.backward_from_output(activation, hs[t], g)
+            d[...] = activations.backward_from_output(activation, hs[t].T, g.T).T
             if hold is not None:
-                g[hold[t][:, 0]] = 0.0
-        np.dot(g, recurrent_t, out=dh_next)            # dz_t U^T
-        if m_h is not None:
-            dh_next *= m_h
+                d[:, hold[t][0]] = 0.0
+        np.dot(recurrent_kernel, d, out=dh_next)       # U dz_t
+        if m_ht is not None:
+            dh_next *= m_ht
         if hold is not None:
             dh_next += carry
-    dz2 = dz.reshape(T * B, H)
-    grads = {"kernel": np.dot(xs.reshape(T * B, D).T, dz2)}
-    grads["recurrent_kernel"] = recurrent_kernel_grad(h0, hs, dz, m_h)
+    dz = by_feature(dz, workspace, "dz_by_feature")
+    kernel_grad, bias_grad, dx = input_grads(xs, dz, cache["kernel"], cache["input_dropout_mask"],
+                                             cache["go_backwards"], workspace)
+    grads = {"kernel": kernel_grad, "recurrent_kernel": recurrent_kernel_grad(h0t, hs, dz, m_h, workspace)}
     if cache["use_bias"]:
-        grads["bias"] = dz2.sum(axis=0)
-    dxs = np.dot(dz2, kernel.T).reshape(T, B, D)
-    if cache["input_dropout_mask"] is not None:
-        dxs *= cache["input_dropout_mask"]
-    dx = to_batch_major(dxs, cache["go_backwards"])
-    return dx, dh_next, grads
+        grads["bias"] = bias_grad
+    return dx, np.array(dh_next.T, order="C"), grads

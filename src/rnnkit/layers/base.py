@@ -216,7 +216,9 @@ class Layer:
     def forward(self, x, mask=None, training=False):
         raise NotImplementedError
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
+        """Fills `grads` from dL/d(output) and returns dL/d(input) (None when not
+        `need_input_grad`, which a model's first layer is told)."""
         raise NotImplementedError(f"{type(self).__name__} has no backward pass")
 
     # ---- config ---------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ class Bidirectional(Layer):
             return d_output * y_backward, d_output * y_forward
         return d_output[0], d_output[1]
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         if self._cache is None:
             raise RuntimeError(f"Layer \"{self.name}\": backward() needs a forward(training=True) first")
         n_states = self.forward_layer.state_count
@@ -196,7 +196,10 @@ class Bidirectional(Layer):
         if self.return_state:
             d_forward = [d_forward] + d_states[:n_states]
             d_backward = [d_backward] + d_states[n_states:]
-        dx = self.forward_layer.backward(d_forward) + self.backward_layer.backward(d_backward)
+        dx = self.forward_layer.backward(d_forward, need_input_grad)
+        dx_backward = self.backward_layer.backward(d_backward, need_input_grad)
+        if need_input_grad:
+            dx += dx_backward
         self.grads = {f"forward/{k}": v for k, v in self.forward_layer.grads.items()}
         self.grads.update({f"backward/{k}": v for k, v in self.backward_layer.grads.items()})
         self._cache = None

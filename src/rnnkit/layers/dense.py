@@ -53,10 +53,10 @@ class Dense(Layer):
         self._cache = (x, y) if training else None
         return y
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         x, y = self._cache
         dx, self.grads = dense_ops.dense_backward(d_out, x, y, self.weights["kernel"],
-                                                  self.use_bias, self.activation)
+                                                  self.use_bias, self.activation, need_input_grad)
         self._cache = None
         return dx
 

@@ -40,7 +40,7 @@ class Dropout(Layer):
         self._cache = keep
         return x * keep
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         keep = self._cache
         self._cache = None
         self.grads = {}

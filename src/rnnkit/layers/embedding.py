@@ -72,7 +72,7 @@ class Embedding(Layer):
         self._cache = ids if training else None
         return self.weights["embeddings"][ids]
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         ids = self._cache
         grad = np.zeros_like(self.weights["embeddings"])
         np.add.at(grad, ids.reshape(-1), d_out.reshape(-1, self.output_dim))

@@ -29,7 +29,7 @@ class InputLayer(Layer):
     def forward(self, x, mask=None, training=False):
         return self.check_input(x)
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         return d_out
 
     def get_config(self):

@@ -29,7 +29,7 @@ class Masking(Layer):
         self._cache = keep if training else None
         return x * keep
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         keep = self._cache
         self._cache = None
         self.grads = {}

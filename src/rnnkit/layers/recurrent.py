@@ -188,7 +188,7 @@ class RNN(Layer):
             return [output] + list(last_states)
         return output
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         if self._cache is None:
             raise RuntimeError(f"Layer \"{self.name}\": backward() needs a forward(training=True) first")
         if self.return_state:
@@ -198,7 +198,7 @@ class RNN(Layer):
         d_outputs = d_main if self.return_sequences else None
         if not self.return_sequences and d_main is not None:
             d_states[0] = d_main if d_states[0] is None else d_states[0] + d_main
-        dx, d_initial, self.grads = self._run_backward(d_outputs, d_states, self._cache)
+        dx, d_initial, self.grads = self._run_backward(d_outputs, d_states, self._cache, need_input_grad)
         self.initial_state_grads = d_initial
         self._cache = None
         return dx
@@ -250,8 +250,8 @@ class SimpleRNN(RNN):
             h0=states[0], **self._common_kwargs(mask, dropout_masks, keep_cache))
         return outputs, [last], cache
 
-    def _run_backward(self, d_outputs, d_states, cache):
-        dx, dh0, grads = simple_rnn_ops.simple_rnn_backward(d_outputs, d_states[0], cache)
+    def _run_backward(self, d_outputs, d_states, cache, need_dx):
+        dx, dh0, grads = simple_rnn_ops.simple_rnn_backward(d_outputs, d_states[0], cache, need_dx)
         return dx, [dh0], grads
 
 
@@ -312,8 +312,8 @@ class LSTM(_GatedRNN):
             h0=states[0], c0=states[1], **self._common_kwargs(mask, dropout_masks, keep_cache))
         return outputs, [h, c], cache
 
-    def _run_backward(self, d_outputs, d_states, cache):
-        dx, (dh0, dc0), grads = lstm_ops.lstm_backward(d_outputs, d_states[0], d_states[1], cache)
+    def _run_backward(self, d_outputs, d_states, cache, need_dx):
+        dx, (dh0, dc0), grads = lstm_ops.lstm_backward(d_outputs, d_states[0], d_states[1], cache, need_dx)
         return dx, [dh0, dc0], grads
 
     def get_config(self):
@@ -352,8 +352,8 @@ class GRU(_GatedRNN):
             h0=states[0], reset_after=self.reset_after, **self._common_kwargs(mask, dropout_masks, keep_cache))
         return outputs, [h], cache
 
-    def _run_backward(self, d_outputs, d_states, cache):
-        dx, dh0, grads = gru_ops.gru_backward(d_outputs, d_states[0], cache)
+    def _run_backward(self, d_outputs, d_states, cache, need_dx):
+        dx, dh0, grads = gru_ops.gru_backward(d_outputs, d_states[0], cache, need_dx)
         return dx, [dh0], grads
 
     def get_config(self):

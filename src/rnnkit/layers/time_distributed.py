@@ -50,13 +50,13 @@ class TimeDistributed(Layer):
         self._cache = x.shape if training else None
         return y.reshape((batch, steps) + y.shape[1:])
 
-    def backward(self, d_out):
+    def backward(self, d_out, need_input_grad=True):
         x_shape = self._cache
         batch, steps = d_out.shape[:2]
-        dx = self.layer.backward(d_out.reshape((batch * steps,) + d_out.shape[2:]))
+        dx = self.layer.backward(d_out.reshape((batch * steps,) + d_out.shape[2:]), need_input_grad)
         self.grads = self.layer.grads
         self._cache = None
-        return dx.reshape(x_shape)
+        return None if dx is None else dx.reshape(x_shape)
 
     def get_config(self):
         config = super().get_config()

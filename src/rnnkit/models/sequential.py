@@ -254,8 +254,9 @@ class Sequential(TrainingMixin):
         return x
 
     def _backward(self, d_out):
-        for layer in reversed(self._layers):
-            d_out = layer.backward(d_out)
+        """Backward through every layer in reverse; the first layer skips dL/dx, which nothing needs."""
+        for index in range(len(self._layers) - 1, -1, -1):
+            d_out = self._layers[index].backward(d_out, need_input_grad=index > 0)
         return d_out
 
     def reset_states(self):

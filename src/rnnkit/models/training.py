@@ -135,14 +135,15 @@ class TrainingMixin:
             for sub in [layer] + list(getattr(layer, "layers", [])):
                 sub._cache = None
 
-    def _masked_loss(self, y, output):
+    def _masked_loss(self, y, output, per_sample=None):
         """The loss and the per-sample weights the output mask implies (None without a mask).
 
         Keras weights a masked sequence output's per-step losses by mask * total / valid, so the
         loss is the mean over the real steps only.
         """
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected by the caller
-            per_sample = self.loss.per_sample(y, output)
+        if per_sample is None:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected by the caller
+                per_sample = self.loss.per_sample(y, output)
         mask = self.output_mask
         if mask is None or np.shape(mask) != per_sample.shape:
             return float(np.mean(per_sample)), None
@@ -159,11 +160,12 @@ class TrainingMixin:
     def _train_step(self, x, y):
         """Forward, loss, backward, update. Returns (loss, output, weights); no update if not finite."""
         output = self._forward(x, training=True)
-        loss, weights = self._masked_loss(y, output)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
+            per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
+        loss, weights = self._masked_loss(y, output, per_sample)
         if not math.isfinite(loss):
             self._drop_caches()
             return loss, output, weights
-        d_output = self.loss.gradient(y, output)
         if weights is not None:
             d_output = d_output * weights[..., None]
         self._backward(d_output)

@@ -23,13 +23,14 @@ def dense_forward(x, kernel, bias, activation="linear"):
     return y.reshape(x.shape[:-1] + (kernel.shape[1],))
 
 
-def dense_backward(dy, x, y, kernel, use_bias=True, activation="linear"):
-    """Returns (dx, {"kernel": dW, "bias": db}) for the forward above."""
+def dense_backward(dy, x, y, kernel, use_bias=True, activation="linear", need_dx=True):
+    """Returns (dx or None, {"kernel": dW, "bias": db}) for the forward above."""
     units = kernel.shape[1]
     dz = activations.backward_from_output(activation, y.reshape(-1, units), dy.reshape(-1, units))
     x2 = x.reshape(-1, x.shape[-1])
     grads = {"kernel": np.dot(x2.T, dz)}
     if use_bias:
         grads["bias"] = dz.sum(axis=0)
-    dx = np.dot(dz, kernel.T).reshape(x.shape)
-    return dx, grads
+    if not need_dx:
+        return None, grads
+    return np.dot(dz, kernel.T).reshape(x.shape), grads

@@ -129,7 +129,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
     return outputs, last, cache
 
 
-def gru_backward(d_outputs, d_last, cache):
+def gru_backward(d_outputs, d_last, cache, need_dx=True):
     """Backpropagation through time for `gru_forward`.
 
     Returns:
@@ -208,7 +208,7 @@ def gru_backward(d_outputs, d_last, cache):
         dh_next += np.multiply(gh, direct[t], out=scratch)
     dz = by_feature(dz, workspace, "dz_by_feature")
     kernel_grad, bias_grad, dx = input_grads(xs, dz, cache["kernel"], cache["input_dropout_mask"],
-                                             cache["go_backwards"], workspace)
+                                             cache["go_backwards"], workspace, need_dx)
     grads = {"kernel": kernel_grad}
     if reset_after:
         d_recurrent = by_feature(d_recurrent, workspace, "d_recurrent_by_feature")

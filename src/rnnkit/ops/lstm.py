@@ -125,7 +125,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=
     return outputs, last, cache
 
 
-def lstm_backward(d_outputs, d_last_h, d_last_c, cache):
+def lstm_backward(d_outputs, d_last_h, d_last_c, cache, need_dx=True):
     """Backpropagation through time for `lstm_forward`.
 
     Returns:
@@ -197,7 +197,7 @@ def lstm_backward(d_outputs, d_last_h, d_last_c, cache):
             dh_next += carry
     dz = by_feature(dz, workspace, "dz_by_feature")
     kernel_grad, bias_grad, dx = input_grads(xs, dz, np.ascontiguousarray(cache["kernel"][:, order]),
-                                             cache["input_dropout_mask"], cache["go_backwards"], workspace)
+                                             cache["input_dropout_mask"], cache["go_backwards"], workspace, need_dx)
     grads = {"kernel": kernel_grad[:, inverse],
              "recurrent_kernel": recurrent_kernel_grad(h0t, hs, dz, m_h, workspace)[:, inverse]}
     if cache["use_bias"]:

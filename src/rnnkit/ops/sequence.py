@@ -116,17 +116,19 @@ def by_feature(array_tfb, workspace=None, name="by_feature"):
     return out
 
 
-def input_grads(xs, dz, kernel, input_dropout_mask, go_backwards, workspace=None):
+def input_grads(xs, dz, kernel, input_dropout_mask, go_backwards, workspace=None, need_dx=True):
     """dW (and db, from the ones row of xs) as ONE product, and dx (B, T, D).
 
     xs: (T, D (+ 1), B) as `to_steps` made it; dz: (G, T, B) from `by_feature`.
-    Returns (dW, db or None, dx).
+    Returns (dW, db or None, dx or None when not `need_dx`).
     """
     T, F, B = xs.shape
     D, G = kernel.shape
     dz2 = dz.reshape(G, T * B)
     x_by_feature = by_feature(xs, workspace, "x_by_feature")
     grad = np.dot(x_by_feature.reshape(F, T * B), dz2.T)
+    if not need_dx:
+        return grad[:D], (grad[D] if F > D else None), None
     dxs = np.dot(dz2.T, kernel.T).reshape(T, B, D)          # rows in (t, b) order
     if input_dropout_mask is not None:
         dxs *= input_dropout_mask

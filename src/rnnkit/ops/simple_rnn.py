@@ -89,16 +89,17 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
     return outputs, last_state, cache
 
 
-def simple_rnn_backward(d_outputs, d_last, cache):
+def simple_rnn_backward(d_outputs, d_last, cache, need_dx=True):
     """Backpropagation through time for `simple_rnn_forward`.
 
     Args:
         d_outputs: (B, T, H) gradient of the outputs, or None.
         d_last: (B, H) gradient of the last state, or None.
         cache: what the forward kept.
+        need_dx: whether to compute dx (not for a model's first layer: it saves one product).
 
     Returns:
-        (dx (B, T, D), dh0 (B, H), grads {"kernel", "recurrent_kernel"[, "bias"]}).
+        (dx (B, T, D) or None, dh0 (B, H), grads {"kernel", "recurrent_kernel"[, "bias"]}).
     """
     xs, hs, h0t, hold = cache["xs"], cache["hs"], cache["h0t"], cache["hold"]
     activation, m_h, workspace = cache["activation"], cache["recurrent_dropout_mask"], cache["workspace"]
@@ -147,7 +148,7 @@ def simple_rnn_backward(d_outputs, d_last, cache):
             dh_next += carry
     dz = by_feature(dz, workspace, "dz_by_feature")
     kernel_grad, bias_grad, dx = input_grads(xs, dz, cache["kernel"], cache["input_dropout_mask"],
-                                             cache["go_backwards"], workspace)
+                                             cache["go_backwards"], workspace, need_dx)
     grads = {"kernel": kernel_grad, "recurrent_kernel": recurrent_kernel_grad(h0t, hs, dz, m_h, workspace)}
     if cache["use_bias"]:
         grads["bias"] = bias_grad

@@ -1,5 +1,7 @@
 """Sequential: a linear stack of layers, Keras 2's API."""
 
+import os
+
 import numpy as np
 
 from rnnkit import backend
@@ -317,56 +319,125 @@ class Sequential(TrainingMixin):
         return cls(built, name=config.get("name"))
 
     # ---- files ----------------------------------------------------------------------------------
-    def save_weights(self, filepath):
-        """Writes the weights to `filepath` (rnnkit's `.npz` format), atomically."""
-        from rnnkit.saving import rnnkit_format
-        self._require_built()
-        rnnkit_format.save(_checked_path(filepath), self.get_weights())
-
-    def load_weights(self, filepath):
-        """Reads weights saved by `save_weights` (or `save`); all or nothing.
-
-        Raises:
-            OSError: if the file is missing.
-            ValueError: for a damaged file or weights that do not fit this model.
-        """
-        from rnnkit.saving import rnnkit_format
-        _, weights = rnnkit_format.load(_checked_path(filepath))
-        self.set_weights(weights)
+    def _layer_specs(self):
+        from rnnkit import layers as layers_module
+        return [layers_module.serialize(layer) for layer in self._layers]
 
     def save(self, filepath):
-        """Writes the architecture and weights to `filepath` (rnnkit's `.npz`), atomically."""
-        from rnnkit.saving import rnnkit_format
+        """Saves the architecture and weights; the extension picks the format, as in Keras:
+        `.keras` (Keras 3 archive), `.h5` (Keras 2 full model), `.npz` (rnnkit's own, which also
+        keeps the compile settings). Written to a temporary file and renamed: a failed save leaves
+        an earlier file intact.
+
+        Raises:
+            ValueError: for another extension or an unbuilt model.
+        """
         self._require_built()
-        config = self.get_config()
-        config["build_input_shape"] = list(self._input_shape)
-        config["compile_config"] = self.get_compile_config()
-        rnnkit_format.save(_checked_path(filepath), self.get_weights(), config)
+        path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
+        if path.endswith(".npz"):
+            from rnnkit.saving import rnnkit_format
+            config = self.get_config()
+            config["build_input_shape"] = list(self._input_shape)
+            config["compile_config"] = self.get_compile_config()
+            rnnkit_format.save(path, self.get_weights(), config)
+            return
+        from rnnkit.saving import keras_files
+        keras_files.write_model(path, self.name, self._layer_specs(), [layer.get_weights() for layer in self._layers],
+                                self._input_shape, self._layers[0].dtype if self._layers else "float32",
+                                [list(layer.input_shape) for layer in self._layers])
+
+    def save_weights(self, filepath):
+        """Saves the weights: `.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or
+        `.npz` (rnnkit's), atomically."""
+        self._require_built()
+        path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
+        if path.endswith(".npz"):
+            from rnnkit.saving import rnnkit_format
+            rnnkit_format.save(path, self.get_weights())
+            return
+        from rnnkit.saving import keras_files
+        keras_files.write_weights(path, self.name, self._layer_specs(), [layer.get_weights() for layer in self._layers])
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Loads weights saved by Keras 2 (`save_weights('x.h5')` or a full `.h5` model), Keras 3
+        (`.weights.h5`, `.keras`) or rnnkit (`.npz`). All or nothing: every array is checked before
+        any is assigned.
+
+        Args:
+            by_name: match layers by name (Keras 2 layout only); unmatched layers keep theirs.
+
+        Raises:
+            FileNotFoundError: for a missing file.
+            ValueError: naming the file, for a damaged file or weights that do not fit.
+        """
+        self._require_built()
+        path = os.fspath(filepath)
+        if skip_mismatch:
+            raise ValueError("Argument `skip_mismatch=True` is not supported. Received: skip_mismatch=True")
+        if path.endswith(".npz"):
+            from rnnkit.saving import rnnkit_format
+            _, weights = rnnkit_format.load(path)
+            self._set_weights_from_file(path, weights)
+            return
+        from rnnkit.saving import keras_files
+        per_layer = keras_files.read_weights(path, self._layer_specs(), by_name=by_name)
+        if by_name:
+            current = [layer.get_weights() for layer in self._layers]
+            per_layer = [theirs if theirs is not None else mine for theirs, mine in zip(per_layer, current)]
+        self._set_weights_from_file(path, [w for arrays in per_layer for w in arrays])
+
+    def _set_weights_from_file(self, path, weights):
+        try:
+            self.set_weights(weights)
+        except ValueError as error:
+            raise ValueError(f"{path!r}: {error}") from None
 
     def __repr__(self):
         return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
 
 
-def _checked_path(filepath):
-    import os
+def _checked_path(filepath, extensions):
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
     path = os.fspath(filepath)
-    if not path.endswith(".npz"):
-        raise ValueError("Argument `filepath` must end in '.npz' (rnnkit's format; Keras's .h5 and .keras "
-                         f"are not readable or writable yet). Received: {path!r}")
+    if not path.endswith(extensions):
+        raise ValueError(f"Argument `filepath` must end in one of {extensions}. Received: {path!r}")
     return path
 
 
-def load_model(filepath):
-    """Loads a model saved by `Sequential.save`.
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by Keras 2 (`.h5`), Keras 3 (`.keras`) or rnnkit (`.npz`).
+
+    Nothing in the file is executed: layers are found by class name among rnnkit's, and a file
+    naming any other class (a `Lambda`, a custom layer) is refused.
 
     Raises:
-        OSError: if the file is missing.
-        ValueError: for a damaged file, a weights-only file, or unknown layers.
+        FileNotFoundError: for a missing file.
+        ValueError: naming the file, for a damaged file, a weights-only file, an unknown layer
+            or option, or weights that do not fit the architecture.
     """
+    if custom_objects:
+        raise ValueError("Argument `custom_objects` is not supported: rnnkit never loads code from a file. "
+                         f"Received: {sorted(custom_objects)}")
+    path = os.fspath(filepath)
+    if path.endswith(".npz"):
+        return _load_rnnkit_model(path, compile)
+    from rnnkit.saving import keras_files
+    stored = keras_files.read_model(path)
+    try:
+        model = Sequential.from_config({"name": stored["name"], "layers": stored["layers"]})
+        if not model.built:
+            if stored["input_shape"] is None:
+                raise ValueError("the file gives no input shape. Received: no InputLayer and no build_config")
+            model.build(tuple(stored["input_shape"]))
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{path!r}: {error}") from None
+    model._set_weights_from_file(path, [w for arrays in stored["weights"] for w in arrays])
+    return model
+
+
+def _load_rnnkit_model(path, compile=True):
     from rnnkit.saving import rnnkit_format
-    path = _checked_path(filepath)
     config, weights = rnnkit_format.load(path)
     if config is None:
         raise ValueError(f"{path!r} holds only weights; build the model and call load_weights(). "
@@ -374,8 +445,8 @@ def load_model(filepath):
     model = Sequential.from_config(config)
     if not model.built and config.get("build_input_shape"):
         model.build(tuple(config["build_input_shape"]))
-    model.set_weights(weights)
-    if config.get("compile_config"):
+    model._set_weights_from_file(path, weights)
+    if compile and config.get("compile_config"):
         model.compile_from_config(config["compile_config"])
     return model
 

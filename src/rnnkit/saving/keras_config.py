@@ -1,0 +1,154 @@
+"""Keras 2 and Keras 3 layer configs <-> rnnkit's (plain dicts in, plain dicts out).
+
+rnnkit's `get_config()` speaks Keras 2's dialect (the seed's). Keras 3 files differ in small,
+regular ways: `module` / `registered_name` / `build_config` beside each config, `dtype` as a
+DTypePolicy dict, `batch_shape` for InputLayer, a few keys added (`seed`, `zero_output_for_mask`,
+`quantization_config`, `backward_layer`) and a few gone (`time_major`, `implementation`,
+`input_length`). Reading accepts both; an option rnnkit cannot honour is an error naming it,
+never a silent drop. Nothing in a file is ever executed: a layer is looked up by class name in
+rnnkit's registry, and a class rnnkit does not know (a `Lambda`, a custom class) is refused.
+"""
+
+import copy
+
+KNOWN_DTYPES = ("float32", "float64")
+
+# Keras keys that carry no meaning for rnnkit when they hold these values.
+_NEUTRAL = {
+    "quantization_config": (None,),
+    "optional": (False,),
+    "implementation": (1, 2),
+    "time_major": (False,),
+    "seed": None,        # any: rnnkit draws dropout masks from its own generator (set_random_seed)
+}
+_WRAPPERS = ("Bidirectional", "TimeDistributed")
+
+
+def _dtype_name(dtype, where):
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name")
+    if dtype is None:
+        return None
+    if dtype not in KNOWN_DTYPES:
+        raise ValueError(f"{where}: dtype must be one of {KNOWN_DTYPES}; rnnkit has no mixed precision. "
+                         f"Received: dtype={dtype!r}")
+    return dtype
+
+
+def _initializer(spec):
+    """Keras 3's initializer configs add keys that are None by default; keep the meaningful ones."""
+    if not isinstance(spec, dict):
+        return spec
+    config = dict(spec.get("config") or {})
+    for key in ("input_axes", "output_axes"):
+        if config.get(key) is None:
+            config.pop(key, None)
+    return {"class_name": spec.get("class_name"), "config": config}
+
+
+def to_rnnkit(spec, where="layer"):
+    """A Keras 2 or Keras 3 layer spec -> {"class_name", "config"} that rnnkit's registry takes.
+
+    Raises:
+        ValueError: for a malformed spec or an option that changes the math.
+    """
+    if not isinstance(spec, dict) or "class_name" not in spec:
+        raise ValueError(f"{where}: a layer entry must be a dict with 'class_name'. Received: {spec!r:.200}")
+    class_name = spec["class_name"]
+    config = copy.deepcopy(spec.get("config") or {})
+    where = f"{where} {config.get('name', '?')!r} ({class_name})"
+    if "dtype" in config:
+        config["dtype"] = _dtype_name(config["dtype"], where)
+    if class_name == "InputLayer" and "batch_shape" in config:
+        config["batch_input_shape"] = config.pop("batch_shape")
+    for key, neutral in _NEUTRAL.items():
+        if key in config:
+            value = config.pop(key)
+            if neutral is not None and value not in neutral:
+                raise ValueError(f"{where}: option `{key}` is not supported by rnnkit. Received: {key}={value!r}")
+    for key, value in list(config.items()):
+        if key.endswith("_initializer"):
+            config[key] = _initializer(value)
+    if class_name in _WRAPPERS:
+        for key in ("layer", "backward_layer"):
+            if isinstance(config.get(key), dict):
+                config[key] = to_rnnkit(config[key], where)
+        if class_name == "Bidirectional":
+            # Keras 3 writes the forward layer under its 'forward_' name; rnnkit names it from the
+            # wrapped layer's own name, so give that back.
+            inner = config["layer"]["config"]
+            if inner.get("name", "").startswith("forward_"):
+                inner["name"] = inner["name"][len("forward_"):]
+    if class_name in ("SimpleRNN", "LSTM", "GRU") and config.get("zero_output_for_mask") is False:
+        config.pop("zero_output_for_mask")
+    return {"class_name": class_name, "config": config}
+
+
+# ---- writing --------------------------------------------------------------------------------
+def _policy(dtype):
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype}, "registered_name": None}
+
+
+def _keras3_initializer(spec):
+    if not isinstance(spec, dict):
+        return spec
+    return {"module": "keras.initializers", "class_name": spec["class_name"],
+            "config": dict(spec.get("config") or {}), "registered_name": None}
+
+
+_DROP_FOR_KERAS3 = {"time_major", "implementation", "input_length", "batch_input_shape"}
+
+
+def to_keras3(spec, input_shape=None):
+    """An rnnkit layer spec (Keras 2 dialect) -> Keras 3's form, as `model.save('x.keras')` writes."""
+    class_name = spec["class_name"]
+    config = copy.deepcopy(spec["config"])
+    for key in _DROP_FOR_KERAS3 & set(config):
+        config.pop(key)
+    config["dtype"] = _policy(config.get("dtype") or "float32")
+    for key, value in list(config.items()):
+        if key.endswith("_initializer"):
+            config[key] = _keras3_initializer(value)
+    if class_name in ("SimpleRNN", "LSTM", "GRU"):
+        config.setdefault("zero_output_for_mask", False)
+        if class_name != "SimpleRNN":
+            config.setdefault("seed", None)
+    if class_name in ("Dense", "Embedding"):
+        config["quantization_config"] = None
+    if class_name == "Dense":
+        config.pop("activity_regularizer", None)
+    if class_name == "Bidirectional":
+        inner = config["layer"]
+        config["layer"] = to_keras3(inner, input_shape)
+        config["layer"]["config"]["name"] = "forward_" + inner["config"]["name"]
+        backward = config.get("backward_layer") or _flipped(inner, "backward_" + inner["config"]["name"])
+        config["backward_layer"] = to_keras3(backward, input_shape)
+        zero = bool(config["layer"]["config"].get("return_sequences"))
+        for key in ("layer", "backward_layer"):
+            config[key]["config"]["zero_output_for_mask"] = zero
+    if class_name == "TimeDistributed":
+        inner_shape = None if input_shape is None else [input_shape[0]] + list(input_shape[2:])
+        config["layer"] = to_keras3(config["layer"], inner_shape)
+    result = {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
+    if input_shape is not None:
+        result["build_config"] = {"input_shape": list(input_shape)}
+    return result
+
+
+def _flipped(spec, name):
+    flipped = copy.deepcopy(spec)
+    flipped["config"]["go_backwards"] = not flipped["config"].get("go_backwards", False)
+    flipped["config"]["name"] = name
+    return flipped
+
+
+def keras3_input_layer(batch_shape, dtype, name="input_layer"):
+    return {"module": "keras.layers", "class_name": "InputLayer",
+            "config": {"batch_shape": list(batch_shape), "dtype": dtype, "sparse": False, "ragged": False,
+                       "name": name, "optional": False}, "registered_name": None}
+
+
+def keras2_input_layer(batch_shape, dtype, name="input_1"):
+    return {"class_name": "InputLayer",
+            "config": {"batch_input_shape": list(batch_shape), "dtype": dtype, "sparse": False,
+                       "ragged": False, "name": name}}

@@ -1,0 +1,177 @@
+"""Where Keras keeps each layer's arrays inside its HDF5 files (plain data, no layer objects).
+
+Keras 3 layout (`.weights.h5`, and `model.weights.h5` inside a `.keras` archive; tf_keras 2.21
+writes it too for `.weights.h5`):
+    layers/<key>/vars/0, 1, ...                    Dense, Embedding
+    layers/<key>/cell/vars/0, 1, 2                 SimpleRNN, LSTM, GRU
+    layers/<key>/forward_layer/cell/vars/...       Bidirectional, then backward_layer/...
+    layers/<key>/layer/vars/...                    TimeDistributed
+where <key> is the snake-case class name, made unique within the model in layer order
+(`simple_rnn`, `simple_rnn_1`, `dense`). Every object has a `vars` group, empty or not.
+
+Keras 2 legacy layout (`model.save('x.h5')` under `model_weights/`, or `save_weights('x.h5')`
+at the root): attribute `layer_names`; one group per layer name whose attribute `weight_names`
+lists its datasets in `get_weights()` order, e.g. `lstm/lstm_cell/kernel:0`.
+"""
+
+import numpy as np
+
+from rnnkit.backend import to_snake_case
+
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+_NO_WEIGHTS = ("InputLayer", "Dropout", "Masking")
+_CELL_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+
+
+def keras3_var_groups(spec):
+    """The sub-paths of a layer's `vars` groups, in get_weights() order."""
+    class_name, config = spec["class_name"], spec["config"]
+    if class_name in _RECURRENT:
+        return ["cell/vars"]
+    if class_name in ("Dense", "Embedding"):
+        return ["vars"]
+    if class_name in _NO_WEIGHTS:
+        return []
+    if class_name == "Bidirectional":
+        backward = config.get("backward_layer") or config["layer"]
+        return (["forward_layer/" + p for p in keras3_var_groups(config["layer"])]
+                + ["backward_layer/" + p for p in keras3_var_groups(backward)])
+    if class_name == "TimeDistributed":
+        return ["layer/" + p for p in keras3_var_groups(config["layer"])]
+    raise ValueError(f"rnnkit does not know where Keras keeps the weights of a {class_name!r} layer. "
+                     f"Received: class_name={class_name!r}")
+
+
+def keras3_layer_keys(layer_specs):
+    """`layers/<key>` names Keras 3 gives a model's layers: snake-case class names, made unique."""
+    counts, keys = {}, []
+    for spec in layer_specs:
+        base = to_snake_case(spec["class_name"])
+        count = counts.get(base, 0)
+        counts[base] = count + 1
+        keys.append(base if count == 0 else f"{base}_{count}")
+    return keys
+
+
+def read_keras3(h5, layer_specs, where):
+    """Per layer, the list of arrays, from an open Keras 3 layout file."""
+    if "layers" not in h5:
+        raise ValueError(f"{where}: no 'layers' group: not a Keras 3 weights file. Received: groups {sorted(h5)[:5]}")
+    per_layer = []
+    for spec, key in zip(layer_specs, keras3_layer_keys(layer_specs)):
+        arrays = []
+        for sub in keras3_var_groups(spec):
+            path = f"layers/{key}/{sub}"
+            if path not in h5:
+                raise ValueError(f"{where}: the weights of layer {spec['config'].get('name', key)!r} are missing "
+                                 f"(no group {path!r}). Received: a file for another architecture")
+            group = h5[path]
+            arrays += [np.array(group[str(i)]) for i in range(len(group))]
+        per_layer.append(arrays)
+    return per_layer
+
+
+def _cell_name(class_name):
+    return to_snake_case(class_name) + "_cell"
+
+
+def write_keras3(h5, model_name, layer_specs, per_layer_arrays):
+    """Writes the Keras 3 layout into an open, empty HDF5 file."""
+    h5.create_group("vars").attrs["name"] = model_name
+    layers = h5.create_group("layers")
+    for spec, key, arrays in zip(layer_specs, keras3_layer_keys(layer_specs), per_layer_arrays):
+        group = layers.create_group(key)
+        _write_object(group, spec, list(arrays), spec["config"].get("name", key))
+
+
+def _write_object(group, spec, arrays, name):
+    class_name, config = spec["class_name"], spec["config"]
+    group.create_group("vars").attrs["name"] = name
+    if class_name in _RECURRENT:
+        cell = group.create_group("cell").create_group("vars")
+        cell.attrs["name"] = _cell_name(class_name)
+        for i in range(len(arrays)):
+            cell.create_dataset(str(i), data=arrays[i])
+    elif class_name in ("Dense", "Embedding"):
+        for i, array in enumerate(arrays):
+            group["vars"].create_dataset(str(i), data=array)
+    elif class_name == "Bidirectional":
+        inner_name = config["layer"]["config"]["name"]
+        backward = config.get("backward_layer") or config["layer"]
+        half = _count(config["layer"])
+        _write_object(group.create_group("forward_layer"), config["layer"], arrays[:half], "forward_" + inner_name)
+        _write_object(group.create_group("backward_layer"), backward, arrays[half:],
+                      backward["config"].get("name", "backward_" + inner_name))
+    elif class_name == "TimeDistributed":
+        _write_object(group.create_group("layer"), config["layer"], arrays, config["layer"]["config"]["name"])
+
+
+def _count(spec):
+    """How many arrays a layer has, from its config alone."""
+    class_name, config = spec["class_name"], spec["config"]
+    if class_name in _RECURRENT:
+        return 3 if config.get("use_bias", True) else 2
+    if class_name == "Dense":
+        return 2 if config.get("use_bias", True) else 1
+    if class_name == "Embedding":
+        return 1
+    if class_name == "Bidirectional":
+        return _count(config["layer"]) + _count(config.get("backward_layer") or config["layer"])
+    if class_name == "TimeDistributed":
+        return _count(config["layer"])
+    return 0
+
+
+# ---- Keras 2 legacy layout ------------------------------------------------------------------------
+def _text(value):
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def read_legacy(group, where):
+    """{layer name: [arrays in weight_names order]} from a Keras 2 legacy weights group."""
+    if "layer_names" not in group.attrs:
+        raise ValueError(f"{where}: no 'layer_names' attribute: not a Keras 2 weights group. "
+                         f"Received: attributes {sorted(group.attrs)}")
+    result = {}
+    for layer_name in (_text(n) for n in group.attrs["layer_names"]):
+        layer_group = group[layer_name]
+        names = [_text(n) for n in layer_group.attrs.get("weight_names", [])]
+        result[layer_name] = [np.array(layer_group[n]) for n in names]
+    return result
+
+
+def keras2_weight_names(spec, layer_name=None):
+    """The dataset names Keras 2 gives a layer's arrays, e.g. `lstm/lstm_cell/kernel:0`."""
+    class_name, config = spec["class_name"], spec["config"]
+    name = layer_name or config["name"]
+    if class_name in _RECURRENT:
+        count = _count(spec)
+        return [f"{name}/{_cell_name(class_name)}/{w}:0" for w in _CELL_WEIGHTS[:count]]
+    if class_name == "Dense":
+        return [f"{name}/kernel:0"] + ([f"{name}/bias:0"] if config.get("use_bias", True) else [])
+    if class_name == "Embedding":
+        return [f"{name}/embeddings:0"]
+    if class_name == "Bidirectional":
+        inner = config["layer"]
+        backward = config.get("backward_layer") or dict(inner, config=dict(
+            inner["config"], name="backward_" + inner["config"]["name"]))
+        forward_names = keras2_weight_names(inner, "forward_" + inner["config"]["name"])
+        backward_names = keras2_weight_names(backward, backward["config"]["name"])
+        return [f"{name}/{n}" for n in forward_names + backward_names]
+    if class_name == "TimeDistributed":
+        return [f"{name}/{n.split('/')[-1]}" for n in keras2_weight_names(config["layer"], "x")]
+    return []
+
+
+def write_legacy(group, layer_specs, per_layer_arrays, keras_version):
+    """Writes the Keras 2 legacy layout into an open HDF5 group (root or `model_weights`)."""
+    names = [spec["config"]["name"] for spec in layer_specs]
+    group.attrs["layer_names"] = np.array([n.encode("utf8") for n in names])
+    group.attrs["backend"] = "tensorflow"
+    group.attrs["keras_version"] = keras_version
+    for spec, name, arrays in zip(layer_specs, names, per_layer_arrays):
+        layer_group = group.create_group(name)
+        weight_names = keras2_weight_names(spec)
+        layer_group.attrs["weight_names"] = np.array([n.encode("utf8") for n in weight_names])
+        for weight_name, array in zip(weight_names, arrays):
+            layer_group.create_dataset(weight_name, data=array)

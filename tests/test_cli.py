@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 
 import rnnkit
 from conftest import FIXTURES
@@ -54,3 +55,26 @@ def test_tutorial_part_5_trains_the_deep_bidirectional_model(capsys):
     # Stated in advance: predicting 0 scores E[mean^2] = 1/30 ~ 0.033; the model must beat a
     # tenth of that, and the loss must fall from epoch to epoch overall.
     assert losses[-1] < 0.0033 and losses[-1] < losses[0] / 5
+
+
+def test_summary_of_a_keras_file(capsys):
+    assert cli.main(["summary", str(FIXTURES / "keras2" / "lstm_stack.h5")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'Model: "lstm_stack"'
+    # LSTM params: 4 (D H + H H + H) with D=4, H=6, then D=6, H=5
+    assert out[4] == " lstm (LSTM)                 (None, 9, 6)              264       "
+    assert out[6] == " lstm_1 (LSTM)               (None, 5)                 240       "
+
+
+def test_predict_a_keras_file_to_npy(tmp_path, capsys):
+    data = np.load(FIXTURES / "keras3" / "gru_reset_before.npz")
+    np.save(tmp_path / "x.npy", data["x"])
+    assert cli.main(["predict", str(FIXTURES / "keras3" / "gru_reset_before.keras"), str(tmp_path / "x.npy"),
+                     "-o", str(tmp_path / "y.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), data["y"], atol=1e-5)
+
+
+def test_cli_errors_are_one_clear_line(tmp_path, capsys):
+    assert cli.main(["summary", str(tmp_path / "missing.keras")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkit: error:") and "missing.keras" in err and "Traceback" not in err

@@ -15,7 +15,14 @@ def get(identifier, argument="activation"):
     if identifier is None:
         return "linear"
     if isinstance(identifier, dict):
-        identifier = identifier.get("config", {}).get("name", identifier.get("class_name"))
+        # A serialized function (Keras writes custom activations this way): only a built-in's
+        # name is accepted; nothing from a file is ever run.
+        config = identifier.get("config")
+        identifier = config.get("name") if isinstance(config, dict) else config
+        if identifier not in _ops.FORWARD:
+            raise ValueError(
+                f"Argument `{argument}` names a function rnnkit does not have (a custom function cannot be "
+                f"loaded from a file). Use one of {sorted(_ops.FORWARD)}. Received: {identifier!r}")
     if isinstance(identifier, str):
         if identifier in _ops.FORWARD:
             return identifier

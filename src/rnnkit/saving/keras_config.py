@@ -54,9 +54,15 @@ def to_rnnkit(spec, where="layer"):
     """
     if not isinstance(spec, dict) or "class_name" not in spec:
         raise ValueError(f"{where}: a layer entry must be a dict with 'class_name'. Received: {spec!r:.200}")
+    from rnnkit.layers import get_class  # the one registry of layer classes
+
     class_name = spec["class_name"]
     config = copy.deepcopy(spec.get("config") or {})
     where = f"{where} {config.get('name', '?')!r} ({class_name})"
+    try:
+        get_class(class_name)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error} rnnkit never runs code from a file.") from None
     if "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"], where)
     if class_name == "InputLayer" and "batch_shape" in config:

@@ -163,15 +163,21 @@ def keras2_weight_names(spec, layer_name=None):
     return []
 
 
+def h5py_string_dtype():
+    import h5py
+    return h5py.string_dtype()
+
+
 def write_legacy(group, layer_specs, per_layer_arrays, keras_version):
     """Writes the Keras 2 legacy layout into an open HDF5 group (root or `model_weights`)."""
     names = [spec["config"]["name"] for spec in layer_specs]
-    group.attrs["layer_names"] = np.array([n.encode("utf8") for n in names])
+    string = h5py_string_dtype()
+    group.attrs.create("layer_names", names, dtype=string)
     group.attrs["backend"] = "tensorflow"
     group.attrs["keras_version"] = keras_version
     for spec, name, arrays in zip(layer_specs, names, per_layer_arrays):
         layer_group = group.create_group(name)
         weight_names = keras2_weight_names(spec)
-        layer_group.attrs["weight_names"] = np.array([n.encode("utf8") for n in weight_names])
+        layer_group.attrs.create("weight_names", weight_names, dtype=string)
         for weight_name, array in zip(weight_names, arrays):
             layer_group.create_dataset(weight_name, data=array)

@@ -17,6 +17,9 @@ install-test: $(BIN)/python
 
 run: install
 	$(BIN)/rnnkit tutorial
+	@mkdir -p build
+	$(BIN)/rnnkit train --epochs 6 --out build/demo.keras
+	$(BIN)/rnnkit generate build/demo.keras --prompt "The " --length 300 --seed 0
 
 test: install-test
 	$(BIN)/python -m pytest -q

@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[h5]'
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'

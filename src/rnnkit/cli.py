@@ -129,7 +129,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
         print(f"rnnkit: error: {error}", file=sys.stderr)
         return 1
 

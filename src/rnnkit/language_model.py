@@ -128,6 +128,12 @@ def check_writable(path):
                          "is missing or not writable. Received: an unwritable --out")
     if not os.fspath(path).endswith((".keras", ".h5", ".npz")):
         raise ValueError(f"Argument --out must end in .keras, .h5 or .npz. Received: {os.fspath(path)!r}")
+    if not os.fspath(path).endswith(".npz"):
+        try:
+            import h5py  # noqa: F401
+        except ImportError:
+            raise ValueError("Keras files (.keras, .h5) need h5py: pip install 'rnnkit[h5]', or save as "
+                             f".npz. Received: --out {os.fspath(path)!r}") from None
 
 
 def train(paths=(), cell="lstm", units=128, depth=1, seq_len=64, epochs=12, batch_size=64, word_level=False,

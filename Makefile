@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
+BENCH := .venv-bench/bin
+
 .PHONY: run test install install-test bench clean
 
 $(BIN)/python:
@@ -24,5 +26,14 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest -q
 
+# The peers live in their own environment so that the test environment stays light.
+$(BENCH)/python:
+	$(PYTHON) -m venv .venv-bench
+	$(BENCH)/python -m pip install -q --upgrade pip
+
+bench: $(BENCH)/python
+	$(BENCH)/python -m pip install -q -e . threadpoolctl torch==2.13.0 tensorflow-cpu tf-keras jax
+	$(BENCH)/python benchmarks/run.py --output docs/performance-latest.md
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache

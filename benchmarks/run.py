@@ -97,8 +97,10 @@ def time_grid(cells, size_names, peer_names, log):
             built = {name: fns for name, fns in built.items() if fns is not None}
             for work in WORKS:
                 contenders = {name: fns[work] for name, fns in built.items()}
+                # Rounds of at least 0.2 s: the thread pools of one library spin for a moment
+                # after its calls and would otherwise weigh on whoever runs next.
                 medians = interleaved_medians(contenders, rounds_for(size_name), warmup=2,
-                                              min_round_seconds=0.05 if size_name != "large" else 0.0)
+                                              min_round_seconds=0.2 if size_name != "large" else 0.0)
                 rows.append({"cell": cell, "size": size, "size_name": size_name, "work": work, "medians": medians,
                              "flops": useful_flops(cell, size, work)})
                 log(format_row(rows[-1], peer_names, None))
@@ -197,7 +199,7 @@ def main():
         ["rnnkit / fastest peer", "rnnkit GEMM-rate", "fastest peer GEMM-rate"]
     log("| " + " | ".join(header) + " |")
     log("|" + "---|" * len(header))
-    rows = time_grid(cells, size_names, peer_names, lambda line: print(line, flush=True))
+    rows = time_grid(cells, size_names, peer_names, lambda line: print(line, file=sys.stderr, flush=True))
     for row in rows:
         log(format_row(row, peer_names, gemm))
     if not args.skip_memory:

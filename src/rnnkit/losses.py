@@ -64,7 +64,7 @@ class Loss:
     def check_targets(self, y_true, pred_shape, argument="y"):
         """Returns y_true as an array fit for predictions of `pred_shape`, or raises ValueError."""
         y_true = np.asarray(y_true)
-        if not np.issubdtype(y_true.dtype, np.number) and y_true.dtype != bool:
+        if y_true.dtype.kind not in "biufc":
             raise TypeError(f"Argument `{argument}` must be numeric. Received: dtype {y_true.dtype}")
         if y_true.shape != tuple(pred_shape):
             if y_true.ndim == len(pred_shape) - 1 and y_true.shape == tuple(pred_shape[:-1]) and pred_shape[-1] == 1:

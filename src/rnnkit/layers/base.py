@@ -181,7 +181,7 @@ class Layer:
         if not isinstance(x, np.ndarray):
             raise TypeError(f"Argument `{argument}` of layer \"{self.name}\" must be an array. "
                             f"Received: {type(x).__name__}")
-        if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
+        if x.dtype.kind not in "biufc":
             raise TypeError(f"Argument `{argument}` of layer \"{self.name}\" must be numeric. "
                             f"Received: dtype {x.dtype}")
         expected = self.input_shape

@@ -34,7 +34,7 @@ def _check_verbose(verbose):
 
 
 def _check_finite(array, argument):
-    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"Argument `{argument}` must hold finite numbers. Received: NaN or inf values")
 
 
@@ -115,7 +115,7 @@ class TrainingMixin:
             raise ValueError("Training needs a single-output model; the last layer returns several "
                              f"(return_state or merge_mode=None). Received: output shapes {output_shape}")
         y = self.loss.check_targets(y, output_shape)
-        if np.issubdtype(y.dtype, np.floating) or y.dtype == bool:
+        if y.dtype.kind in "fb":
             y = y.astype(backend.floatx() if y.dtype == bool else y.dtype, copy=False)
         return x, y
 
@@ -146,7 +146,7 @@ class TrainingMixin:
                 per_sample = self.loss.per_sample(y, output)
         mask = self.output_mask
         if mask is None or np.shape(mask) != per_sample.shape:
-            return float(np.mean(per_sample)), None
+            return float(per_sample.sum(dtype=np.float64)) / max(per_sample.size, 1), None
         weights = mask.astype(output.dtype)
         valid = weights.sum()
         weights *= (weights.size / valid) if valid else 0.0
@@ -170,7 +170,7 @@ class TrainingMixin:
             d_output = d_output * weights[..., None]
         self._backward(d_output)
         pairs = self._trainable_pairs()
-        if not all(math.isfinite(float(np.sum(g))) for g, _ in pairs):
+        if not all(math.isfinite(g.sum()) for g, _ in pairs):
             return float("nan"), output, weights
         self.optimizer.apply_gradients(pairs)
         return loss, output, weights

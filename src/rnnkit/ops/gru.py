@@ -27,9 +27,9 @@ import numpy as np
 
 from rnnkit.ops import activations
 from rnnkit.ops.lstm import as_columns, check_gradients_known
-from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, grad_to_steps, hold_mask,
-                                 input_grads, new_outputs, project, recurrent_kernel_grad, sigmoid_prescale,
-                                 states_by_step, to_steps, write_step, zero_held, zero_masked_outputs)
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, hold_mask, input_grads,
+                                 new_outputs, output_grads, project, recurrent_kernel_grad, sigmoid_prescale,
+                                 states_by_step, step_states, to_steps, write_step, zero_held, zero_masked_outputs)
 
 
 def _activate_gates(block, name, fused):
@@ -75,9 +75,10 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
     gates = project(xs, augmented_kernel_t(kernel, b_x, scale), workspace)   # (T, 3H, B), every step at once
     h0t = as_columns(h0, (H, B), dtype)
     hold = hold_mask(mask, go_backwards)
-    hs = buffer(workspace, "hs", (T, H, B), dtype)
+    hs = step_states(workspace, "hs", T, (H, B), dtype, keep_cache)
+    slots = T if keep_cache else 2
     # reset_after keeps u_h = U_h^T h + b_hh per step; reset_before keeps r h m_h per step.
-    kept = buffer(workspace, "kept", (T, H, B), dtype)
+    kept = step_states(workspace, "kept", T, (H, B), dtype, keep_cache)
     recurrent = buffer(workspace, "recurrent", (3 * H if reset_after else 2 * H, B), dtype)
     candidate = buffer(workspace, "candidate", (H, B), dtype)
     m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
@@ -90,7 +91,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
         h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
         if reset_after:
             np.dot(recurrent_t, h_in, out=recurrent)
-            u_h = kept[t]
+            u_h = kept[t % slots]
             if b_hh is not None:
                 np.add(recurrent[2 * H:], b_hh, out=u_h)
             else:
@@ -102,11 +103,11 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
             np.dot(recurrent_zr_t, h_in, out=recurrent)
             g[:2 * H] += recurrent
             _activate_gates(g[:2 * H], recurrent_activation, fused)
-            rh = np.multiply(g[H:2 * H], h_in, out=kept[t])
+            rh = np.multiply(g[H:2 * H], h_in, out=kept[t % slots])
             g[2 * H:] += np.dot(recurrent_h_t, rh, out=candidate)
         hh = g[2 * H:]
         activations.apply_to_columns(activation, hh)
-        h = hs[t]
+        h = hs[t % slots]
         np.subtract(h_prev, hh, out=candidate)     # h_t = hh + z (h_{t-1} - hh)
         candidate *= g[:H]
         np.add(hh, candidate, out=h)
@@ -169,15 +170,7 @@ def gru_backward(d_outputs, d_last, cache, need_dx=True):
         zero_held(from_gh_to_dzz, hold)
         zero_held(from_gh_to_dzh, hold)
         np.copyto(direct, 1.0, where=np.broadcast_to(hold, direct.shape))
-    if d_outputs is not None:
-        gh_all = grad_to_steps(d_outputs, dtype, workspace)
-        if cache["zero_output_for_mask"]:
-            zero_held(gh_all, hold)
-    else:
-        gh_all = buffer(workspace, "g_all", (T, H, B), dtype)
-        gh_all.fill(0.0)
-    if d_last is not None and T:
-        gh_all[-1] += d_last.T
+    gh_all = output_grads(d_outputs, d_last, hold, cache["zero_output_for_mask"], (T, H, B), dtype, workspace)
     dz = buffer(workspace, "dz", (T, 3 * H, B), dtype)                # input-side gate gradients
     d_recurrent = buffer(workspace, "d_recurrent", (T, 3 * H, B), dtype) if reset_after else None
     dh_next = np.zeros((H, B), dtype)

@@ -24,9 +24,9 @@ products per step. Layouts as in `ops.sequence`.
 import numpy as np
 
 from rnnkit.ops import activations
-from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, grad_to_steps, hold_mask,
-                                 input_grads, new_outputs, project, recurrent_kernel_grad, sigmoid_prescale, to_steps,
-                                 write_step, zero_held, zero_masked_outputs)
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, hold_mask, input_grads,
+                                 new_outputs, output_grads, project, recurrent_kernel_grad, sigmoid_prescale,
+                                 step_states, to_steps, write_step, zero_held, zero_masked_outputs)
 
 
 def _internal_order(H):
@@ -80,8 +80,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=
     gates = project(xs, kernel_t, workspace)                # (T, 4H, B), every step at once
     h0t, c0t = as_columns(h0, (H, B), dtype), as_columns(c0, (H, B), dtype)
     hold = hold_mask(mask, go_backwards)
-    hs = buffer(workspace, "hs", (T, H, B), dtype)
-    cs, tcs = buffer(workspace, "cs", (T, H, B), dtype), buffer(workspace, "tcs", (T, H, B), dtype)
+    hs, cs, tcs = (step_states(workspace, name, T, (H, B), dtype, keep_cache) for name in ("hs", "cs", "tcs"))
+    slots = T if keep_cache else 2
     recurrent = buffer(workspace, "recurrent", (4 * H, B), dtype)
     ig = buffer(workspace, "ig", (H, B), dtype)
     m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
@@ -101,7 +101,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=
             activations.apply_to_columns(recurrent_activation, z[:3 * H])
             activations.apply_to_columns(activation, z[3 * H:])
         i, f, o, g = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
-        c, tc, h = cs[t], tcs[t], hs[t]
+        c, tc, h = cs[t % slots], tcs[t % slots], hs[t % slots]
         np.multiply(f, c_prev, out=c)
         c += np.multiply(i, g, out=ig)
         activations.apply_to_columns(activation, c, out=tc)
@@ -161,15 +161,7 @@ def lstm_backward(d_outputs, d_last_h, d_last_c, cache, need_dx=True):
         for factor in (from_gh_to_dc, from_gh_to_dzo, from_dc_to_dzi, from_dc_to_dzg, from_dc_to_dzf):
             zero_held(factor, hold)
         np.copyto(forget, 1.0, where=np.broadcast_to(hold, forget.shape))
-    if d_outputs is not None:
-        gh_all = grad_to_steps(d_outputs, dtype, workspace)
-        if cache["zero_output_for_mask"]:
-            zero_held(gh_all, hold)
-    else:
-        gh_all = buffer(workspace, "g_all", (T, H, B), dtype)
-        gh_all.fill(0.0)
-    if d_last_h is not None and T:
-        gh_all[-1] += d_last_h.T
+    gh_all = output_grads(d_outputs, d_last_h, hold, cache["zero_output_for_mask"], (T, H, B), dtype, workspace)
     recurrent_kernel = np.ascontiguousarray(cache["recurrent_kernel"][:, order])   # (H, 4H)
     m_ht = None if m_h is None else np.ascontiguousarray(m_h.T)
     dz = buffer(workspace, "dz", (T, 4 * H, B), dtype)

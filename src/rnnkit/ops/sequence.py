@@ -27,6 +27,12 @@ def buffer(workspace, name, shape, dtype):
     return array
 
 
+def step_states(workspace, name, T, shape, dtype, keep_cache):
+    """Per-step state buffers: all T steps when the backward pass needs them, else two that the
+    steps take in turn, which stay in cache instead of streaming T blocks through memory."""
+    return buffer(workspace, name, ((T if keep_cache else min(T, 2)),) + tuple(shape), dtype)
+
+
 def _steps(go_backwards):
     return slice(None, None, -1) if go_backwards else slice(None)
 
@@ -84,6 +90,21 @@ def grad_to_steps(d_outputs, dtype, workspace=None):
     g = buffer(workspace, "g_all", (T, H, B), dtype)
     np.copyto(g, d_outputs.transpose(1, 2, 0))
     return g
+
+
+def output_grads(d_outputs, d_last, hold, zero_output_for_mask, shape, dtype, workspace=None):
+    """dL/dh_t from outside the recurrence, (T, H, B): the returned sequence's gradient (zero on
+    masked steps that output zeros) plus the last state's gradient on the last step."""
+    if d_outputs is not None:
+        g_all = grad_to_steps(d_outputs, dtype, workspace)
+        if zero_output_for_mask:
+            zero_held(g_all, hold)
+    else:
+        g_all = buffer(workspace, "g_all", shape, dtype)
+        g_all.fill(0.0)
+    if d_last is not None and shape[0]:
+        g_all[-1] += d_last.T
+    return g_all
 
 
 def hold_mask(mask, go_backwards):

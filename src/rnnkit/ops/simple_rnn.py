@@ -24,9 +24,9 @@ weight gradient is ONE matrix product after the loop. Steps are feature-major (F
 import numpy as np
 
 from rnnkit.ops import activations
-from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, grad_to_steps, hold_mask,
-                                 input_grads, new_outputs, project, recurrent_kernel_grad, to_steps, write_step,
-                                 zero_held, zero_masked_outputs)
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, hold_mask, input_grads,
+                                 new_outputs, output_grads, project, recurrent_kernel_grad, step_states, to_steps,
+                                 write_step, zero_held, zero_masked_outputs)
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
@@ -60,7 +60,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
     h0t = np.zeros((H, B), dtype) if h0 is None else np.array(np.asarray(h0, dtype).T, order="C")
     hold = hold_mask(mask, go_backwards)
     recurrent_t = np.ascontiguousarray(recurrent_kernel.T)
-    hs = buffer(workspace, "hs", (T, H, B), dtype)
+    hs = step_states(workspace, "hs", T, (H, B), dtype, keep_cache)
+    slots = T if keep_cache else 2
     recurrent = buffer(workspace, "recurrent", (H, B), dtype)
     m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
     dropped = buffer(workspace, "dropped", (H, B), dtype) if m_h is not None else None
@@ -70,7 +71,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
         zt = z[t]
         np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
         zt += recurrent
-        h = hs[t]
+        h = hs[t % slots]
         activations.apply_to_columns(activation, zt, out=h)
         if hold is not None:
             np.copyto(h, h_prev, where=hold[t])
@@ -111,15 +112,7 @@ def simple_rnn_backward(d_outputs, d_last, cache, need_dx=True):
             f"Use one of {sorted(activations.DERIVATIVE_FROM_OUTPUT) + ['softmax']}. "
             f"Received: {activation!r}")
     # g starts as dL/doutput_t per step (T, H, B); dz_t is written into dz (T, H, B).
-    if d_outputs is not None:
-        g_all = grad_to_steps(d_outputs, dtype, workspace)
-        if cache["zero_output_for_mask"]:
-            zero_held(g_all, hold)
-    else:
-        g_all = buffer(workspace, "g_all", (T, H, B), dtype)
-        g_all.fill(0.0)
-    if d_last is not None and T:
-        g_all[-1] += d_last.T
+    g_all = output_grads(d_outputs, d_last, hold, cache["zero_output_for_mask"], (T, H, B), dtype, workspace)
     deriv = None
     if activation in activations.DERIVATIVE_FROM_OUTPUT:       # all steps at once, (T, H, B)
         deriv = activations.derivative_into(activation, hs, buffer(workspace, "deriv", (T, H, B), dtype))

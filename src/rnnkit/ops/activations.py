@@ -99,14 +99,18 @@ def apply_to_columns(activation, block, out=None):
     return out
 
 
-def derivative_into(activation, y, out):
-    """out = dy/dz as a function of y, without temporaries for tanh and sigmoid."""
+def derivative_into(activation, y, out, scratch=None):
+    """out = dy/dz as a function of y, without temporaries for tanh and sigmoid. `out` may be
+    `y` itself (then sigmoid needs a `scratch` array of y's shape)."""
     if activation == "tanh":
         np.multiply(y, y, out=out)
         np.subtract(1.0, out, out=out)
     elif activation == "sigmoid":
-        np.subtract(1.0, y, out=out)
-        out *= y
+        if out is y:
+            out *= np.subtract(1.0, y, out=scratch)
+        else:
+            np.subtract(1.0, y, out=out)
+            out *= y
     else:
         out[...] = DERIVATIVE_FROM_OUTPUT[activation](y)
     return out

@@ -147,32 +147,32 @@ def gru_backward(d_outputs, d_last, cache, need_dx=True):
     h_prev = states_by_step(h0t, hs, workspace)
     m_ht = None if m_h is None else np.ascontiguousarray(m_h.T)
 
-    def factor(name, derivative_of, y):
-        return activations.derivative_into(derivative_of, y, buffer(workspace, name, (T, H, B), dtype))
-
-    # Every derivative factor for all steps at once (vectorised, before the loop), (T, H, B).
-    from_gh_to_dzz = factor("gh_dzz", ra, z)
-    from_gh_to_dzz *= np.subtract(h_prev, hh, out=buffer(workspace, "scratch_thb", (T, H, B), dtype))
-    from_gh_to_dzh = factor("gh_dzh", act, hh)
-    from_gh_to_dzh *= np.subtract(1.0, z, out=buffer(workspace, "scratch_thb", (T, H, B), dtype))
+    spare = buffer(workspace, "spare", (T, H, B), dtype)
+    # Every derivative factor for all steps at once (vectorised, before the loop), (T, H, B). The
+    # gates, u_h and h_{t-1} are spent after this, so the factors overwrite them in place; the
+    # order matters: each is read in its original form before it is overwritten.
     if reset_after:
-        from_dzh_to_dzr = factor("dzh_dzr", ra, r)
-        from_dzh_to_dzr *= kept                          # u_h ra'(r)
+        from_dzh_to_dzr = kept                           # u_h ra'(r), over u_h
+        from_dzh_to_dzr *= activations.derivative_into(ra, r, spare)
     else:
+        from_drh_to_dzr = activations.derivative_into(ra, r, buffer(workspace, "drh_dzr", (T, H, B), dtype))
+        from_drh_to_dzr *= h_prev                        # h_{t-1} m_h ra'(r)
         if m_ht is not None:
-            h_prev *= m_ht                               # h_{t-1} m_h from here on
-        from_drh_to_dzr = factor("drh_dzr", ra, r)
-        from_drh_to_dzr *= h_prev
+            from_drh_to_dzr *= m_ht
         r_dropped = r if m_ht is None else r * m_ht      # d(rh) reaches h_{t-1} through r m_h
-    direct = buffer(workspace, "direct", (T, H, B), dtype)   # dh_{t-1} += gh * this
-    np.copyto(direct, z)
+    from_gh_to_dzz = h_prev                              # (h_{t-1} - hh) ra'(z), over h_{t-1}
+    from_gh_to_dzz -= hh
+    from_gh_to_dzz *= activations.derivative_into(ra, z, spare)
+    from_gh_to_dzh = activations.derivative_into(act, hh, hh, spare)   # (1 - z) act'(hh), over hh
+    from_gh_to_dzh *= np.subtract(1.0, z, out=spare)
+    direct = z                                           # dh_{t-1} += gh * z, over z
     if hold is not None:
         zero_held(from_gh_to_dzz, hold)
         zero_held(from_gh_to_dzh, hold)
         np.copyto(direct, 1.0, where=np.broadcast_to(hold, direct.shape))
     gh_all = output_grads(d_outputs, d_last, hold, cache["zero_output_for_mask"], (T, H, B), dtype, workspace)
     dz = buffer(workspace, "dz", (T, 3 * H, B), dtype)                # input-side gate gradients
-    d_recurrent = buffer(workspace, "d_recurrent", (T, 3 * H, B), dtype) if reset_after else None
+    du = buffer(workspace, "du", (3 * H, B), dtype) if reset_after else None   # recurrent side, one step
     dh_next = np.zeros((H, B), dtype)
     scratch = np.empty((H, B), dtype)
     d_rh = np.empty((H, B), dtype)
@@ -185,7 +185,6 @@ def gru_backward(d_outputs, d_last, cache, need_dx=True):
         np.multiply(gh, from_gh_to_dzh[t], out=d[2 * H:])
         if reset_after:
             np.multiply(d[2 * H:], from_dzh_to_dzr[t], out=d[H:2 * H])
-            du = d_recurrent[t]
             np.copyto(du[:2 * H], d[:2 * H])
             np.multiply(d[2 * H:], r[t], out=du[2 * H:])
             np.dot(recurrent_kernel, du, out=dh_next)
@@ -199,23 +198,28 @@ def gru_backward(d_outputs, d_last, cache, need_dx=True):
                 dh_next *= m_ht
             dh_next += np.multiply(d_rh, r_dropped[t], out=scratch)
         dh_next += np.multiply(gh, direct[t], out=scratch)
-    dz = by_feature(dz, workspace, "dz_by_feature")
+    if reset_after:   # the recurrent side's candidate gradient, dz_h r, before r's buffer is reused
+        dzh_r = np.multiply(dz[:, 2 * H:], r, out=spare)
+    # The gates are spent: their buffer takes dz's (G, T, B) copy.
+    dz = by_feature(dz, into=gates)
     kernel_grad, bias_grad, dx = input_grads(xs, dz, cache["kernel"], cache["input_dropout_mask"],
                                              cache["go_backwards"], workspace, need_dx)
     grads = {"kernel": kernel_grad}
+    # U_z, U_r see h_{t-1} m_h on both variants; U_h sees h_{t-1} m_h against dz_h r (after) or
+    # r h_{t-1} m_h (kept per step) against dz_h (before).
+    recurrent_grad = np.empty((H, 3 * H), dtype)
+    recurrent_grad[:, :2 * H] = recurrent_kernel_grad(h0t, hs, dz[:2 * H], m_h, workspace)
     if reset_after:
-        d_recurrent = by_feature(d_recurrent, workspace, "d_recurrent_by_feature")
-        grads["recurrent_kernel"] = recurrent_kernel_grad(h0t, hs, d_recurrent, m_h, workspace)
+        dzh_r_by_feature = by_feature(dzh_r, into=from_gh_to_dzz)
+        recurrent_grad[:, 2 * H:] = recurrent_kernel_grad(h0t, hs, dzh_r_by_feature, m_h, workspace)
     else:
-        # U_z, U_r see h_{t-1} m_h; U_h sees r h_{t-1} m_h (kept per step).
-        recurrent_grad = np.empty((H, 3 * H), dtype)
-        recurrent_grad[:, :2 * H] = recurrent_kernel_grad(h0t, hs, dz[:2 * H], m_h, workspace)
-        kept_by_feature = by_feature(kept, workspace, "kept_by_feature")
+        kept_by_feature = by_feature(kept, into=from_gh_to_dzz)
         recurrent_grad[:, 2 * H:] = np.dot(kept_by_feature.reshape(H, T * B), dz[2 * H:].reshape(H, T * B).T)
-        grads["recurrent_kernel"] = recurrent_grad
+    grads["recurrent_kernel"] = recurrent_grad
     if cache["use_bias"]:
         if reset_after:
-            grads["bias"] = np.stack([bias_grad, d_recurrent.sum(axis=(1, 2))])
+            recurrent_bias_grad = np.concatenate([bias_grad[:2 * H], dzh_r_by_feature.sum(axis=(1, 2))])
+            grads["bias"] = np.stack([bias_grad, recurrent_bias_grad])
         else:
             grads["bias"] = bias_grad
     return dx, np.array(dh_next.T, order="C"), grads

@@ -140,23 +140,24 @@ def lstm_backward(d_outputs, d_last_h, d_last_c, cache, need_dx=True):
     order, inverse = _internal_order(H)
     ra, act = cache["recurrent_activation"], cache["activation"]
     i, f, o, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    c_prev = buffer(workspace, "c_prev", (T, H, B), dtype)
-    c_prev[0] = c0t
-    c_prev[1:] = cs[:-1]
-
-    def factor(name, derivative_of, y, times):
-        out = activations.derivative_into(derivative_of, y, buffer(workspace, name, (T, H, B), dtype))
-        out *= times
-        return out
-
     # Every derivative factor for all steps at once (vectorised, before the loop), (T, H, B).
-    from_gh_to_dc = factor("gh_dc", act, tcs, o)        # dc   += gh * o act'(c)
-    from_gh_to_dzo = factor("gh_dzo", ra, o, tcs)       # dz_o  = gh * act(c) ra'(o)
-    from_dc_to_dzi = factor("dc_dzi", ra, i, g)         # dz_i  = dc * g ra'(i)
-    from_dc_to_dzg = factor("dc_dzg", act, g, i)        # dz_c  = dc * i act'(g)
-    from_dc_to_dzf = factor("dc_dzf", ra, f, c_prev)    # dz_f  = dc * c_{t-1} ra'(f)
-    forget = buffer(workspace, "forget", (T, H, B), dtype)  # dc_{t-1} = dc * this
-    np.copyto(forget, f)
+    # The gates are spent after this, so three factors overwrite their own gate's slice; the
+    # order matters: each gate is read in its original form before it is overwritten.
+    from_gh_to_dc = activations.derivative_into(act, tcs, buffer(workspace, "gh_dc", (T, H, B), dtype))
+    from_gh_to_dc *= o                                  # dc   += gh * o act'(c)
+    from_dc_to_dzg = activations.derivative_into(act, g, buffer(workspace, "dc_dzg", (T, H, B), dtype))
+    from_dc_to_dzg *= i                                 # dz_c  = dc * i act'(g)
+    forget = buffer(workspace, "forget", (T, H, B), dtype)
+    np.copyto(forget, f)                                # dc_{t-1} = dc * f
+    scratch = buffer(workspace, "scratch", (T, H, B), dtype)
+    from_gh_to_dzo = activations.derivative_into(ra, o, o, scratch)
+    from_gh_to_dzo *= tcs                               # dz_o  = gh * act(c) ra'(o)
+    from_dc_to_dzi = activations.derivative_into(ra, i, i, scratch)
+    from_dc_to_dzi *= g                                 # dz_i  = dc * g ra'(i)
+    from_dc_to_dzf = activations.derivative_into(ra, f, f, scratch)
+    if T:                                               # dz_f  = dc * c_{t-1} ra'(f)
+        from_dc_to_dzf[0] *= c0t
+        from_dc_to_dzf[1:] *= cs[:-1]
     if hold is not None:
         for factor in (from_gh_to_dc, from_gh_to_dzo, from_dc_to_dzi, from_dc_to_dzg, from_dc_to_dzf):
             zero_held(factor, hold)
@@ -187,7 +188,7 @@ def lstm_backward(d_outputs, d_last_h, d_last_c, cache, need_dx=True):
             dh_next *= m_ht
         if hold is not None:
             dh_next += carry
-    dz = by_feature(dz, workspace, "dz_by_feature")
+    dz = by_feature(dz, into=gates)
     kernel_grad, bias_grad, dx = input_grads(xs, dz, np.ascontiguousarray(cache["kernel"][:, order]),
                                              cache["input_dropout_mask"], cache["go_backwards"], workspace, need_dx)
     grads = {"kernel": kernel_grad[:, inverse],

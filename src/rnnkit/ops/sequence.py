@@ -129,10 +129,11 @@ def states_by_step(h0t, hs, workspace=None, name="h_prev"):
     return h_prev
 
 
-def by_feature(array_tfb, workspace=None, name="by_feature"):
-    """(T, F, B) -> contiguous (F, T, B): the layout whose (F, T*B) view the weight GEMMs take."""
+def by_feature(array_tfb, workspace=None, name="by_feature", into=None):
+    """(T, F, B) -> contiguous (F, T, B): the layout whose (F, T*B) view the weight GEMMs take.
+    `into`: a spent buffer of the same size to write into (saves holding another one)."""
     T, F, B = array_tfb.shape
-    out = buffer(workspace, name, (F, T, B), array_tfb.dtype)
+    out = buffer(workspace, name, (F, T, B), array_tfb.dtype) if into is None else into.reshape(F, T, B)
     np.copyto(out, array_tfb.transpose(1, 0, 2))
     return out
 

@@ -83,7 +83,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
         zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
-        cache = dict(xs=xs, hs=hs, h0t=h0t, hold=hold, kernel=kernel, recurrent_kernel=recurrent_kernel,
+        cache = dict(xs=xs, hs=hs, spent=z, h0t=h0t, hold=hold, kernel=kernel, recurrent_kernel=recurrent_kernel,
                      use_bias=bias is not None, activation=activation, go_backwards=go_backwards,
                      zero_output_for_mask=zero_output_for_mask, input_dropout_mask=input_dropout_mask,
                      recurrent_dropout_mask=recurrent_dropout_mask, workspace=workspace)
@@ -115,11 +115,12 @@ def simple_rnn_backward(d_outputs, d_last, cache, need_dx=True):
     g_all = output_grads(d_outputs, d_last, hold, cache["zero_output_for_mask"], (T, H, B), dtype, workspace)
     deriv = None
     if activation in activations.DERIVATIVE_FROM_OUTPUT:       # all steps at once, (T, H, B)
-        deriv = activations.derivative_into(activation, hs, buffer(workspace, "deriv", (T, H, B), dtype))
+        # The pre-activations are spent: their buffer holds act'(h), and after the loop dz's copy.
+        deriv = activations.derivative_into(activation, hs, cache["spent"])
         zero_held(deriv, hold)
     recurrent_kernel = cache["recurrent_kernel"]
     m_ht = None if m_h is None else np.ascontiguousarray(m_h.T)
-    dz = buffer(workspace, "dz", (T, H, B), dtype)
+    dz = g_all                                         # dz_t overwrites g_t, step by step
     dh_next = np.zeros((H, B), dtype)
     carry = np.empty((H, B), dtype) if hold is not None else None
     for t in range(T - 1, -1, -1):
@@ -127,9 +128,9 @@ def simple_rnn_backward(d_outputs, d_last, cache, need_dx=True):
         g += dh_next                                   # g_t
         if hold is not None:
             np.multiply(g, hold[t], out=carry)         # masked columns pass g_t straight to h_{t-1}
-        d = dz[t]
+        d = g
         if deriv is not None:
-            np.multiply(g, deriv[t], out=d)            # dz_t = act'(h_t) g_t
+            d *= deriv[t]                              # dz_t = act'(h_t) g_t
         else:
             d[...] = activations.backward_from_output(activation, hs[t].T, g.T).T
             if hold is not None:
@@ -139,7 +140,7 @@ def simple_rnn_backward(d_outputs, d_last, cache, need_dx=True):
             dh_next *= m_ht
         if hold is not None:
             dh_next += carry
-    dz = by_feature(dz, workspace, "dz_by_feature")
+    dz = by_feature(dz, into=cache["spent"])
     kernel_grad, bias_grad, dx = input_grads(xs, dz, cache["kernel"], cache["input_dropout_mask"],
                                              cache["go_backwards"], workspace, need_dx)
     grads = {"kernel": kernel_grad, "recurrent_kernel": recurrent_kernel_grad(h0t, hs, dz, m_h, workspace)}

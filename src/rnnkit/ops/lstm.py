@@ -141,23 +141,22 @@ def lstm_backward(d_outputs, d_last_h, d_last_c, cache, need_dx=True):
     ra, act = cache["recurrent_activation"], cache["activation"]
     i, f, o, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
     # Every derivative factor for all steps at once (vectorised, before the loop), (T, H, B).
-    # The gates are spent after this, so three factors overwrite their own gate's slice; the
-    # order matters: each gate is read in its original form before it is overwritten.
-    from_gh_to_dc = activations.derivative_into(act, tcs, buffer(workspace, "gh_dc", (T, H, B), dtype))
-    from_gh_to_dc *= o                                  # dc   += gh * o act'(c)
-    from_dc_to_dzg = activations.derivative_into(act, g, buffer(workspace, "dc_dzg", (T, H, B), dtype))
-    from_dc_to_dzg *= i                                 # dz_c  = dc * i act'(g)
-    forget = buffer(workspace, "forget", (T, H, B), dtype)
-    np.copyto(forget, f)                                # dc_{t-1} = dc * f
-    scratch = buffer(workspace, "scratch", (T, H, B), dtype)
-    from_gh_to_dzo = activations.derivative_into(ra, o, o, scratch)
-    from_gh_to_dzo *= tcs                               # dz_o  = gh * act(c) ra'(o)
-    from_dc_to_dzi = activations.derivative_into(ra, i, i, scratch)
-    from_dc_to_dzi *= g                                 # dz_i  = dc * g ra'(i)
-    from_dc_to_dzf = activations.derivative_into(ra, f, f, scratch)
+    # The gates, c and act(c) are spent after this, so the factors overwrite them; the order
+    # matters: each array is read in its original form before it is overwritten.
+    from_dc_to_dzf = activations.derivative_into(ra, f, buffer(workspace, "dc_dzf", (T, H, B), dtype))
     if T:                                               # dz_f  = dc * c_{t-1} ra'(f)
         from_dc_to_dzf[0] *= c0t
         from_dc_to_dzf[1:] *= cs[:-1]
+    forget = f                                          # dc_{t-1} = dc * f (f stays intact)
+    from_gh_to_dc = activations.derivative_into(act, tcs, cs)
+    from_gh_to_dc *= o                                  # dc   += gh * o act'(c), over c
+    from_dc_to_dzg = buffer(workspace, "dc_dzg", (T, H, B), dtype)
+    from_gh_to_dzo = activations.derivative_into(ra, o, o, from_dc_to_dzg)
+    from_gh_to_dzo *= tcs                               # dz_o  = gh * act(c) ra'(o), over o
+    activations.derivative_into(act, g, from_dc_to_dzg)
+    from_dc_to_dzg *= i                                 # dz_c  = dc * i act'(g)
+    from_dc_to_dzi = activations.derivative_into(ra, i, i, tcs)
+    from_dc_to_dzi *= g                                 # dz_i  = dc * g ra'(i), over i
     if hold is not None:
         for factor in (from_gh_to_dc, from_gh_to_dzo, from_dc_to_dzi, from_dc_to_dzg, from_dc_to_dzf):
             zero_held(factor, hold)

@@ -29,7 +29,7 @@ from rnnkit.ops import activations
 from rnnkit.ops.lstm import as_columns, check_gradients_known
 from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, hold_mask, input_grads,
                                  new_outputs, output_grads, project, recurrent_kernel_grad, sigmoid_prescale,
-                                 states_by_step, step_states, to_steps, write_step, zero_held, zero_masked_outputs)
+                                 states_by_step, step_states, to_steps, end_step, zero_held, zero_masked_outputs)
 
 
 def _activate_gates(block, name, fused):
@@ -111,14 +111,10 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, go_b
         np.subtract(h_prev, hh, out=candidate)     # h_t = hh + z (h_{t-1} - hh)
         candidate *= g[:H]
         np.add(hh, candidate, out=h)
-        if hold is not None:
-            np.copyto(h, h_prev, where=hold[t])
-        if outputs is not None:
-            write_step(outputs, t, h)
+        end_step(h, h_prev, hold, outputs, t)
         h_prev = h
     last = np.array(h_prev.T, order="C")
-    if outputs is not None:
-        zero_masked_outputs(outputs, hold, zero_output_for_mask)
+    zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
         cache = dict(xs=xs, gates=gates, hs=hs, kept=kept, h0t=h0t, hold=hold, kernel=kernel,

@@ -26,7 +26,7 @@ import numpy as np
 from rnnkit.ops import activations
 from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, hold_mask, input_grads,
                                  new_outputs, output_grads, project, recurrent_kernel_grad, sigmoid_prescale,
-                                 step_states, to_steps, write_step, zero_held, zero_masked_outputs)
+                                 step_states, to_steps, end_step, zero_held, zero_masked_outputs)
 
 
 def _internal_order(H):
@@ -107,14 +107,11 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=
         activations.apply_to_columns(activation, c, out=tc)
         np.multiply(o, tc, out=h)
         if hold is not None:
-            np.copyto(h, h_prev, where=hold[t])
             np.copyto(c, c_prev, where=hold[t])
-        if outputs is not None:
-            write_step(outputs, t, h)
+        end_step(h, h_prev, hold, outputs, t)
         h_prev, c_prev = h, c
     last = (np.array(h_prev.T, order="C"), np.array(c_prev.T, order="C"))
-    if outputs is not None:
-        zero_masked_outputs(outputs, hold, zero_output_for_mask)
+    zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
         cache = dict(xs=xs, gates=gates, hs=hs, cs=cs, tcs=tcs, h0t=h0t, c0t=c0t, hold=hold, kernel=kernel,

@@ -86,18 +86,22 @@ def drop_inputs(xs, input_dropout_mask):
 
 
 def new_outputs(B, T, H, dtype):
-    """The (B, T, H) array a loop fills step by step with `write_step` (the one transpose out)."""
+    """The (B, T, H) array a loop fills step by step with `end_step` (the one transpose out)."""
     return np.empty((B, T, H), dtype)
 
 
-def write_step(outputs, t, h):
-    """outputs[:, t] = h^T for a (H, B) step block."""
-    np.copyto(outputs[:, t], h.T)
+def end_step(h, h_prev, hold, outputs, t):
+    """The end of every step: a masked column keeps h_{t-1}, and the step goes into the returned
+    (B, T, H) outputs (outputs[:, t] = h^T) when they are wanted."""
+    if hold is not None:
+        np.copyto(h, h_prev, where=hold[t])
+    if outputs is not None:
+        np.copyto(outputs[:, t], h.T)
 
 
 def zero_masked_outputs(outputs, hold, zero_output_for_mask):
     """Masked steps of a returned (B, T, H) sequence output zeros when asked (Bidirectional)."""
-    if zero_output_for_mask and hold is not None:
+    if outputs is not None and zero_output_for_mask and hold is not None:
         outputs[hold[:, 0, :].T] = 0.0
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from rnnkit.ops import activations
 from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, drop_inputs, hold_mask, input_grads,
                                  new_outputs, output_grads, project, recurrent_kernel_grad, step_states, to_steps,
-                                 write_step, zero_held, zero_masked_outputs)
+                                 end_step, zero_held, zero_masked_outputs)
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
@@ -73,14 +73,10 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=Non
         zt += recurrent
         h = hs[t % slots]
         activations.apply_to_columns(activation, zt, out=h)
-        if hold is not None:
-            np.copyto(h, h_prev, where=hold[t])
-        if outputs is not None:
-            write_step(outputs, t, h)
+        end_step(h, h_prev, hold, outputs, t)
         h_prev = h
     last_state = np.array(h_prev.T, order="C")
-    if outputs is not None:
-        zero_masked_outputs(outputs, hold, zero_output_for_mask)
+    zero_masked_outputs(outputs, hold, zero_output_for_mask)
     cache = None
     if keep_cache:
         cache = dict(xs=xs, hs=hs, spent=z, h0t=h0t, hold=hold, kernel=kernel, recurrent_kernel=recurrent_kernel,

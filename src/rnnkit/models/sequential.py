@@ -323,17 +323,23 @@ class Sequential(TrainingMixin):
         from rnnkit import layers as layers_module
         return [layers_module.serialize(layer) for layer in self._layers]
 
-    def save(self, filepath):
+    def save(self, filepath, *, extra_entries=None):
         """Saves the architecture and weights; the extension picks the format, as in Keras:
         `.keras` (Keras 3 archive), `.h5` (Keras 2 full model), `.npz` (rnnkit's own, which also
         keeps the compile settings). Written to a temporary file and renamed: a failed save leaves
         an earlier file intact.
+
+        Args:
+            extra_entries: rnnkit's extension, `.keras` only: {"assets/rnnkit/NAME": bytes} stored
+                in the same archive (a vocabulary, say), so one rename saves both. Keras ignores them.
 
         Raises:
             ValueError: for another extension or an unbuilt model.
         """
         self._require_built()
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
+        if extra_entries and not path.endswith(".keras"):
+            raise ValueError(f"Argument `extra_entries` needs a .keras path. Received: {path!r}")
         if path.endswith(".npz"):
             from rnnkit.saving import rnnkit_format
             config = self.get_config()
@@ -344,7 +350,7 @@ class Sequential(TrainingMixin):
         from rnnkit.saving import keras_files
         keras_files.write_model(path, self.name, self._layer_specs(), [layer.get_weights() for layer in self._layers],
                                 self._input_shape, self._layers[0].dtype if self._layers else "float32",
-                                [list(layer.input_shape) for layer in self._layers])
+                                [list(layer.input_shape) for layer in self._layers], extra_entries=extra_entries)
 
     def save_weights(self, filepath):
         """Saves the weights: `.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or

@@ -184,12 +184,23 @@ def _refuse_by_name(path):
 
 
 # ---- writing --------------------------------------------------------------------------------------
-def write_model(path, name, layer_specs, per_layer_arrays, input_shape, dtype="float32", layer_input_shapes=None):
-    """Writes a Keras 3 `.keras` archive or a Keras 2 `.h5` model, by the extension of `path`."""
+def write_model(path, name, layer_specs, per_layer_arrays, input_shape, dtype="float32", layer_input_shapes=None,
+                extra_entries=None):
+    """Writes a Keras 3 `.keras` archive or a Keras 2 `.h5` model, by the extension of `path`.
+
+    `extra_entries` ({archive name: bytes}, `.keras` only) are written into the same archive, so
+    that one rename saves the model and what belongs with it; Keras ignores entries it does not know.
+    """
     path = os.fspath(path)
+    extra_entries = dict(extra_entries or {})
+    for entry in extra_entries:
+        if entry in _KERAS_ENTRIES or not isinstance(entry, str) or not entry.startswith("assets/rnnkit/"):
+            raise ValueError("Extra archive entries must be named 'assets/rnnkit/...'. Received: " + repr(entry))
+    if extra_entries and not path.endswith(".keras"):
+        raise ValueError(f"Extra entries can only be stored in a .keras archive. Received: {path!r}")
     if path.endswith(".keras"):
         write_atomic(path, lambda f: _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype,
-                                                    layer_input_shapes))
+                                                    layer_input_shapes, extra_entries))
     elif path.endswith((".h5", ".hdf5")):
         write_atomic(path, lambda f: _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype))
     else:
@@ -204,7 +215,27 @@ def keras3_config(name, layer_specs, input_shape, dtype, layer_input_shapes):
             "registered_name": None, "build_config": {"input_shape": list(input_shape)}, "compile_config": None}
 
 
-def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None):
+_KERAS_ENTRIES = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def read_extra_entry(path, entry):
+    """The bytes of an extra entry that `write_model(extra_entries=...)` stored in a `.keras`
+    archive, or None when the file is not an archive or has no such entry."""
+    path = os.fspath(path)
+    if not _head(path).startswith(_ZIP_MAGIC):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if entry not in archive.namelist():
+                return None
+            return archive.read(entry)
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(f"{path!r} is a damaged Keras archive ({type(error).__name__}: {error}). "
+                         "Received: an unreadable .keras file") from None
+
+
+def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None,
+                   extra_entries=None):
     h5py = _h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
@@ -215,6 +246,8 @@ def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, l
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr("config.json", json.dumps(keras3_config(name, layer_specs, input_shape, dtype, shapes)))
         archive.writestr("model.weights.h5", buffer.getvalue())
+        for entry, data in (extra_entries or {}).items():
+            archive.writestr(entry, data)
 
 
 def keras2_config(name, layer_specs, input_shape, dtype):

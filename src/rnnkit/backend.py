@@ -1,13 +1,16 @@
 """Process-wide state: float type, random generator, automatic-name counters."""
 
 import collections
+import contextlib
 import re
+import threading
 
 import numpy as np
 
 _FLOATX = "float32"
 _NAME_COUNTERS = collections.defaultdict(int)
 _RNG = np.random.default_rng()
+_THREAD = threading.local()
 
 
 def floatx():
@@ -70,3 +73,21 @@ def unique_name(prefix, zero_based=True):
 def clear_session():
     """Resets the automatic-name counters, as `tf.keras.backend.clear_session()` does."""
     _NAME_COUNTERS.clear()
+
+
+@contextlib.contextmanager
+def placeholder_weights():
+    """Inside this block (in this thread), layers build with zero placeholders instead of drawing
+    initial weights: the loaders replace every array with the file's next, and drawing them first
+    cost seconds for a large config that the file then turned out not to fit."""
+    previous = getattr(_THREAD, "placeholders", False)
+    _THREAD.placeholders = True
+    try:
+        yield
+    finally:
+        _THREAD.placeholders = previous
+
+
+def building_placeholders():
+    """True inside `placeholder_weights()` in this thread."""
+    return getattr(_THREAD, "placeholders", False)

@@ -33,6 +33,8 @@ class Sequential(TrainingMixin):
             raise TypeError(f"Argument `name` must be a non-empty string. Received: {name!r}")
         self.name = name or backend.unique_name("sequential")
         self._layers = []
+        # O(1) duplicate checks: with scans of the list, loading 20,000 layers took 21 s.
+        self._layer_names, self._layer_ids = set(), set()
         self._input_shape = None  # batch-first, once known
         self._explicit_input = False  # the shape came from Input(), not from a layer
         self.output_mask = None
@@ -79,12 +81,12 @@ class Sequential(TrainingMixin):
             raise TypeError(
                 "The added layer must be an instance of class Layer. "
                 f"Received: layer={layer!r} of type {type(layer).__name__}")
-        if any(existing.name == layer.name for existing in self._layers):
+        if layer.name in self._layer_names:
             raise ValueError(
                 "All layers added to a Sequential model should have unique names. Name "
                 f"\"{layer.name}\" is already the name of a layer in this model. Update the `name` "
                 f"argument to pass a unique name. Received: name={layer.name!r}")
-        if any(existing is layer for existing in self._layers):
+        if id(layer) in self._layer_ids:
             raise ValueError(f"Layer \"{layer.name}\" is already in this model. Received: the same layer again")
         if self._layers and self.built and _is_multi(self._layers[-1].output_shape):
             raise ValueError(
@@ -102,6 +104,8 @@ class Sequential(TrainingMixin):
         if not self._layers and self._input_shape is None and input_shape is not None:
             self._input_shape = tuple(input_shape)
         self._layers.append(layer)
+        self._layer_names.add(layer.name)
+        self._layer_ids.add(id(layer))
         self.built = input_shape is not None
 
     @staticmethod
@@ -121,7 +125,9 @@ class Sequential(TrainingMixin):
         """
         if not self._layers:
             raise TypeError("There are no layers in the model. Received: pop() on an empty model")
-        self._layers.pop()
+        removed = self._layers.pop()
+        self._layer_names.discard(removed.name)
+        self._layer_ids.discard(id(removed))
         if not self._layers and not self._explicit_input:
             self._input_shape = None
             self.built = False
@@ -386,11 +392,15 @@ class Sequential(TrainingMixin):
             self._set_weights_from_file(path, weights)
             return
         from rnnkit.saving import keras_files
-        per_layer = keras_files.read_weights(path, self._layer_specs(), by_name=by_name)
+        per_layer = keras_files.read_weights(path, self._layer_specs(), self._weight_layout(), by_name=by_name)
         if by_name:
             current = [layer.get_weights() for layer in self._layers]
             per_layer = [theirs if theirs is not None else mine for theirs, mine in zip(per_layer, current)]
         self._set_weights_from_file(path, [w for arrays in per_layer for w in arrays])
+
+    def _weight_layout(self):
+        """Per layer, the (shape, dtype) of each weight array: what a file must hold for it."""
+        return [[(w.shape, w.dtype.name) for w in layer.weights.values()] for layer in self._layers]
 
     def _set_weights_from_file(self, path, weights):
         try:
@@ -429,17 +439,60 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if path.endswith(".npz"):
         return _load_rnnkit_model(path, compile)
     from rnnkit.saving import keras_files
-    stored = keras_files.read_model(path)
-    try:
-        model = Sequential.from_config({"name": stored["name"], "layers": stored["layers"]})
-        if not model.built:
-            if stored["input_shape"] is None:
-                raise ValueError("the file gives no input shape. Received: no InputLayer and no build_config")
-            model.build(tuple(stored["input_shape"]))
-    except (ValueError, TypeError) as error:
-        raise type(error)(f"{path!r}: {error}") from None
+    built = {}
+
+    def build(specs, locations, input_shape, name):
+        built["model"] = model = _model_from_file_config(path, name, specs, locations, input_shape)
+        return model._weight_layout()
+
+    stored = keras_files.read_model(path, build)
+    model = built["model"]
     model._set_weights_from_file(path, [w for arrays in stored["weights"] for w in arrays])
     return model
+
+
+def _model_from_file_config(path, name, specs, locations, input_shape):
+    """A Sequential built from a file's layer specs with placeholder weights; any failure is a
+    FileFormatError naming the file and the layer's place in the config."""
+    from rnnkit import backend
+    from rnnkit import layers as layers_module
+    from rnnkit.saving.errors import FileFormatError
+
+    def refuse(location, error):
+        reason = str(error) if isinstance(error, (ValueError, TypeError)) else \
+            f"the layer cannot be built from this config ({type(error).__name__}: {error})"
+        return FileFormatError(path, location, reason)
+
+    with backend.placeholder_weights():
+        try:
+            model = Sequential(name=name if isinstance(name, str) and name else None)
+        except (ValueError, TypeError) as error:
+            raise refuse("model name", error) from None
+        for spec, location in zip(specs, locations):
+            try:
+                model.add(layers_module.deserialize(spec))
+            except Exception as error:  # noqa: BLE001 - a stranger's config: every failure is the file's
+                raise refuse(location, error) from None
+        if not model.built:
+            if input_shape is None:
+                raise FileFormatError(path, None, "the file gives no input shape. Received: no InputLayer, "
+                                                  "batch_input_shape or build_config")
+            try:
+                model.build(_file_input_shape(path, input_shape))
+            except FileFormatError:
+                raise
+            except Exception as error:  # noqa: BLE001
+                raise refuse("the input shape", error) from None
+    return model
+
+
+def _file_input_shape(path, shape):
+    from rnnkit.saving.errors import FileFormatError
+    if not isinstance(shape, (list, tuple)) or not 2 <= len(shape) <= 8 or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 2**31) for d in shape):
+        raise FileFormatError(path, None, "the input shape must be a list of 2 to 8 positive ints or nulls. "
+                                          f"Received: {shape!r:.200}")
+    return tuple(shape)
 
 
 def _load_rnnkit_model(path, compile=True):

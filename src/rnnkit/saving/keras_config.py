@@ -46,19 +46,31 @@ def _initializer(spec):
     return {"class_name": spec.get("class_name"), "config": config}
 
 
-def to_rnnkit(spec, where="layer"):
+_RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
+MAX_WRAPPER_DEPTH = 4  # TimeDistributed(Bidirectional(LSTM)) is 2; deeper is a crafted file
+
+
+def to_rnnkit(spec, where="layer", depth=0):
     """A Keras 2 or Keras 3 layer spec -> {"class_name", "config"} that rnnkit's registry takes.
 
     Raises:
         ValueError: for a malformed spec or an option that changes the math.
     """
-    if not isinstance(spec, dict) or "class_name" not in spec:
-        raise ValueError(f"{where}: a layer entry must be a dict with 'class_name'. Received: {spec!r:.200}")
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise ValueError(f"{where}: a layer entry must be a JSON object with a string 'class_name'. "
+                         f"Received: {_short(spec)}")
+    if not isinstance(spec.get("config", {}), (dict, type(None))):
+        raise ValueError(f"{where}: a layer's 'config' must be a JSON object. Received: {_short(spec['config'])}")
     from rnnkit.layers import get_class  # the one registry of layer classes
 
     class_name = spec["class_name"]
     config = copy.deepcopy(spec.get("config") or {})
-    where = f"{where} {config.get('name', '?')!r} ({class_name})"
+    name = config.get("name", "?")
+    if not isinstance(name, str):
+        raise ValueError(f"{where} ({class_name}): 'name' must be a string. Received: {_short(name)}")
+    where = f"{where} {name!r} ({class_name})"
+    if depth > MAX_WRAPPER_DEPTH:
+        raise ValueError(f"{where}: wrappers nest at most {MAX_WRAPPER_DEPTH} deep. Received: a deeper nesting")
     try:
         get_class(class_name)
     except ValueError as error:
@@ -76,9 +88,16 @@ def to_rnnkit(spec, where="layer"):
         if key.endswith("_initializer"):
             config[key] = _initializer(value)
     if class_name in _WRAPPERS:
+        if not isinstance(config.get("layer"), dict):
+            raise ValueError(f"{where}: a wrapper needs the layer it wraps as a JSON object. "
+                             f"Received: layer={_short(config.get('layer'))}")
         for key in ("layer", "backward_layer"):
-            if isinstance(config.get(key), dict):
-                config[key] = to_rnnkit(config[key], where)
+            if config.get(key) is not None:
+                config[key] = to_rnnkit(config[key], f"{where} {key}", depth + 1)
+                if class_name == "Bidirectional" and config[key]["class_name"] not in _RNN_CLASSES:
+                    # Keras refuses this too; and a Bidirectional of a Bidirectional doubles per level.
+                    raise ValueError(f"{where}: Bidirectional wraps a recurrent layer ({', '.join(_RNN_CLASSES)}). "
+                                     f"Received: {key}={config[key]['class_name']!r}")
         if class_name == "Bidirectional":
             # Keras 3 writes the forward layer under its 'forward_' name; rnnkit names it from the
             # wrapped layer's own name, so give that back.
@@ -88,6 +107,11 @@ def to_rnnkit(spec, where="layer"):
     if class_name in ("SimpleRNN", "LSTM", "GRU") and config.get("zero_output_for_mask") is False:
         config.pop("zero_output_for_mask")
     return {"class_name": class_name, "config": config}
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 # ---- writing --------------------------------------------------------------------------------

@@ -16,8 +16,10 @@ import json
 import os
 import zipfile
 
+from rnnkit.saving import guarded
 from rnnkit.saving import keras_config
 from rnnkit.saving import keras_weights
+from rnnkit.saving.errors import FileFormatError
 from rnnkit.saving.rnnkit_format import write_atomic
 
 KERAS2_VERSION = "2.21.0"
@@ -27,20 +29,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 
 def _h5py():
-    try:
-        import h5py
-    except ImportError:  # pragma: no cover - h5py is a dependency; say so if it is missing
-        raise ImportError("Keras .h5 and .keras files need h5py: pip install h5py") from None
-    return h5py
-
-
-def _head(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a folder, not a model file. Received: a directory")
-    with open(path, "rb") as f:
-        return f.read(8)
+    return guarded._h5py()
 
 
 def is_weights_only_name(path):
@@ -48,139 +37,190 @@ def is_weights_only_name(path):
 
 
 # ---- reading models -------------------------------------------------------------------------------
-def read_model(path):
+def read_model(path, build):
     """A Keras 2 `.h5` or Keras 3 `.keras` model as
-    {"name", "layers": [spec], "input_shape", "weights": [[array] per layer], "format"}.
+    {"name", "layers": [spec], "locations": [JSON path of each spec], "input_shape",
+     "weights": [[array] per layer], "format"}.
+
+    Args:
+        build: `build(specs, locations, input_shape, name)` makes the model from the config and returns,
+            per layer, the (shape, dtype) of each weight array. It runs before any weight is read,
+            so that every dataset is checked against the model's shapes first and a config that
+            does not fit its weights costs nothing.
 
     Raises:
         FileNotFoundError: for a missing file.
-        ValueError: naming the file, for a damaged file, a weights-only file, an unsupported
-            architecture or an unknown layer.
+        FileFormatError: naming the file and the place inside it, for a damaged file, a
+            weights-only file, an unsupported architecture or layer, or weights that do not fit.
     """
     path = os.fspath(path)
-    head = _head(path)
+    head = guarded.check_regular_file(path)
     if head.startswith(_ZIP_MAGIC):
-        return _read_archive(path)
+        return _read_archive(path, build)
     if head.startswith(_HDF5_MAGIC):
-        return _read_legacy_model(path)
-    raise ValueError(f"{path!r} is neither a Keras .keras archive nor an HDF5 (.h5) model file. "
-                     f"Received: a file starting with {head!r}")
+        return _read_legacy_model(path, build)
+    raise FileFormatError(path, None, "is neither a Keras .keras archive nor an HDF5 (.h5) model file. "
+                                      f"Received: a file starting with {head!r}")
 
 
-def _sequential_layers(model_config, path):
-    if not isinstance(model_config, dict) or model_config.get("class_name") != "Sequential":
-        found = model_config.get("class_name") if isinstance(model_config, dict) else type(model_config).__name__
-        raise ValueError(f"{path!r}: rnnkit loads Sequential models. Received: a {found!r} model")
-    layers = (model_config.get("config") or {}).get("layers")
+def _sequential_layers(model_config, path, where):
+    """(specs, their JSON locations, input shape) of a Sequential model config."""
+    if not isinstance(model_config, dict):
+        raise FileFormatError(path, where, "the model config must be a JSON object. "
+                                           f"Received: {type(model_config).__name__}")
+    class_name = model_config.get("class_name")
+    if class_name != "Sequential":
+        shown = class_name if isinstance(class_name, str) else type(class_name).__name__
+        raise FileFormatError(path, f"{where}.class_name", "rnnkit loads Sequential models (the functional API "
+                                                           f"is not supported yet). Received: a {shown!r} model")
+    inner = model_config.get("config")
+    # Keras 2.0-2.1 wrote a Sequential's config as the plain list of its layers.
+    layers = inner if isinstance(inner, list) else inner.get("layers") if isinstance(inner, dict) else None
+    layers_where = f"{where}.config" if isinstance(inner, list) else f"{where}.config.layers"
     if not isinstance(layers, list):
-        raise ValueError(f"{path!r}: the model config has no layer list. Received: {type(layers).__name__}")
-    input_shape, specs = None, []
-    for entry in layers:
-        spec = keras_config.to_rnnkit(entry, f"{path!r}: layer")
+        raise FileFormatError(path, layers_where, "the model config needs a list of layers. "
+                                                  f"Received: {type(layers).__name__}")
+    input_shape, specs, locations = None, [], []
+    for index, entry in enumerate(layers):
+        location = f"{layers_where}[{index}]"
+        try:
+            spec = keras_config.to_rnnkit(entry, "layer")
+        except FileFormatError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise FileFormatError(path, location, str(error)) from None
         if spec["class_name"] == "InputLayer":
             input_shape = spec["config"].get("batch_input_shape")
+            if input_shape is None:
+                input_shape = spec["config"].get("batch_shape")
         else:
             specs.append(spec)
-    return specs, input_shape
+            locations.append(location)
+    return specs, locations, input_shape
 
 
-def _read_archive(path):
-    h5py = _h5py()
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            for needed in ("config.json", "model.weights.h5"):
-                if needed not in names:
-                    raise ValueError(f"{path!r} is not a Keras archive: it has no {needed}. "
-                                     f"Received: entries {sorted(names)[:6]}")
-            config = json.loads(archive.read("config.json"))
-            weights_bytes = archive.read("model.weights.h5")
-    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path!r} is a damaged Keras archive ({type(error).__name__}: {error}). "
-                         "Received: an unreadable .keras file") from None
-    specs, input_shape = _sequential_layers(config, path)
-    if input_shape is None:
-        input_shape = (config.get("build_config") or {}).get("input_shape")
-    try:
-        with h5py.File(io.BytesIO(weights_bytes), "r") as h5:
-            weights = keras_weights.read_keras3(h5, specs, f"{path!r} (model.weights.h5)")
-    except OSError as error:
-        raise ValueError(f"{path!r}: its model.weights.h5 is damaged ({error}). Received: an unreadable archive") from None
-    return {"name": (config.get("config") or {}).get("name"), "layers": specs, "input_shape": input_shape,
+def _name_of(config):
+    inner = config.get("config")
+    name = inner.get("name") if isinstance(inner, dict) else None
+    return name if isinstance(name, str) else None
+
+
+_ARCHIVE_ENTRIES = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def _read_archive(path, build):
+    entries, names = guarded.read_zip_entries(path, set(_ARCHIVE_ENTRIES))
+    for needed in ("config.json", "model.weights.h5"):
+        if needed not in entries:
+            raise FileFormatError(path, None, f"is not a Keras archive: it has no {needed}. "
+                                              f"Received: entries {sorted(names)[:6]}")
+    config = guarded.parse_json(entries["config.json"], path, "config.json")
+    specs, locations, input_shape = _sequential_layers(config, path, "config.json")
+    if input_shape is None and isinstance(config, dict) and isinstance(config.get("build_config"), dict):
+        input_shape = config["build_config"].get("input_shape")
+    expected = build(specs, locations, input_shape, _name_of(config))
+    with guarded.open_h5(entries["model.weights.h5"], path, "model.weights.h5") as h5:
+        weights = keras_weights.read_keras3(h5, specs, expected, path, "model.weights.h5/")
+    return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
             "weights": weights, "format": "keras3"}
 
 
-def _read_legacy_model(path):
-    h5py = _h5py()
-    try:
-        with h5py.File(path, "r") as h5:
-            if "model_config" not in h5.attrs:
-                kind = "a weights-only file: build the model and call load_weights()" \
-                    if ("layers" in h5 or "layer_names" in h5.attrs) else "an HDF5 file that is not a Keras model"
-                raise ValueError(f"{path!r} has no model_config: it is {kind}. Received: attributes "
-                                 f"{sorted(h5.attrs)[:6]}")
-            raw = h5.attrs["model_config"]
-            config = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
-            specs, input_shape = _sequential_layers(config, path)
-            if "model_weights" not in h5:
-                raise ValueError(f"{path!r} has no model_weights group. Received: groups {sorted(h5)[:6]}")
-            by_name = keras_weights.read_legacy(h5["model_weights"], repr(path))
-    except (OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path!r} is a damaged Keras .h5 file ({type(error).__name__}: {error}). "
-                         "Received: an unreadable file") from None
-    weights = []
-    for spec in specs:
-        name = spec["config"].get("name")
-        if name not in by_name:
-            raise ValueError(f"{path!r}: no weights for layer {name!r}. Received: weights for {sorted(by_name)}")
-        weights.append(by_name[name])
-    return {"name": (config.get("config") or {}).get("name"), "layers": specs, "input_shape": input_shape,
+def _read_legacy_model(path, build):
+    with guarded.open_h5(path, path) as h5:
+        raw = guarded.read_string_attribute(h5, "model_config", path, "")
+        if raw is None:
+            kind = "a weights-only file: build the model and call load_weights()" \
+                if ("layers" in h5 or "layer_names" in h5.attrs) else "an HDF5 file that is not a Keras model"
+            raise FileFormatError(path, "@model_config", f"is missing: the file is {kind}. Received: attributes "
+                                                         f"{sorted(h5.attrs)[:6]}")
+        config = guarded.parse_json(raw, path, "@model_config")
+        specs, locations, input_shape = _sequential_layers(config, path, "@model_config")
+        group = guarded.walk(h5, "model_weights", path)
+        if group is None:
+            raise FileFormatError(path, "model_weights", f"is missing. Received: groups {sorted(h5)[:6]}")
+        stored = keras_weights.legacy_datasets(group, path, "model_weights")
+        expected = build(specs, locations, input_shape, _name_of(config))
+        weights = []
+        for spec, location, wanted in zip(specs, locations, expected):
+            name = spec["config"].get("name")
+            if name not in stored:
+                if not wanted:
+                    weights.append([])
+                    continue
+                raise FileFormatError(path, "model_weights", f"has no weights for layer {name!r} ({location}). "
+                                                             f"Received: weights for {sorted(stored)[:8]}")
+            weights.append(keras_weights.read_legacy_layer(stored[name], wanted, path, spec,
+                                                            f"model_weights/{name}"))
+    return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
             "weights": weights, "format": "keras2"}
 
 
 # ---- reading weights ------------------------------------------------------------------------------
-def read_weights(path, layer_specs, by_name=False):
+def read_weights(path, layer_specs, expected, by_name=False):
     """Per layer, the arrays stored for it in a Keras weights (or full-model) file.
 
-    With `by_name` (Keras 2 layout only), layers are matched by name and a layer with no match
-    gets None (it keeps its weights).
+    Args:
+        expected: per layer, the (shape, dtype) of each of its arrays; checked before reading.
+        by_name: match layers by name (Keras 2 layout only); a layer with no match gets None
+            (it keeps its weights).
     """
     path = os.fspath(path)
-    head = _head(path)
+    head = guarded.check_regular_file(path)
     if head.startswith(_ZIP_MAGIC) and not path.endswith(".npz"):
-        return _read_archive(path)["weights"] if not by_name else _refuse_by_name(path)
+        if by_name:
+            _refuse_by_name(path)
+        return _read_archive(path, lambda specs, locations, shape, name: _same_architecture(
+            path, specs, layer_specs, expected))["weights"]
     if not head.startswith(_HDF5_MAGIC):
-        raise ValueError(f"{path!r} is not an HDF5 weights file. Received: a file starting with {head!r}")
-    h5py = _h5py()
-    try:
-        with h5py.File(path, "r") as h5:
-            if "layers" in h5 and "layer_names" not in h5.attrs:
-                if by_name:
-                    _refuse_by_name(path)
-                return keras_weights.read_keras3(h5, layer_specs, repr(path))
-            group = h5["model_weights"] if "model_weights" in h5 else h5
-            stored = keras_weights.read_legacy(group, repr(path))
-    except (OSError, KeyError) as error:
-        raise ValueError(f"{path!r} is a damaged weights file ({type(error).__name__}: {error}). "
-                         "Received: an unreadable file") from None
-    names = [spec["config"].get("name") for spec in layer_specs]
-    if by_name:
-        return [stored.get(name) for name in names]
-    with_weights = [(spec, name) for spec, name in zip(layer_specs, names) if keras_weights._count(spec)]
-    stored_lists = [arrays for arrays in stored.values() if arrays]
-    if len(stored_lists) != len(with_weights):
-        raise ValueError(f"{path!r} holds weights for {len(stored_lists)} layers; this model has "
-                         f"{len(with_weights)} layers with weights. Received: layers {list(stored)}")
-    # Keras 2 loads by topological order, not by name.
-    result, stored_iter = [], iter(stored_lists)
-    for spec in layer_specs:
-        result.append(next(stored_iter) if keras_weights._count(spec) else [])
-    return result
+        raise FileFormatError(path, None, f"is not an HDF5 weights file. Received: a file starting with {head!r}")
+    with guarded.open_h5(path, path) as h5:
+        if "layers" in h5 and "layer_names" not in h5.attrs:
+            if by_name:
+                _refuse_by_name(path)
+            return keras_weights.read_keras3(h5, layer_specs, expected, path)
+        group, prefix = (guarded.walk(h5, "model_weights", path), "model_weights") if "model_weights" in h5 \
+            else (h5, "")
+        stored = keras_weights.legacy_datasets(group, path, prefix)
+        names = [spec["config"].get("name") for spec in layer_specs]
+        if by_name:
+            return [keras_weights.read_legacy_layer(stored[name], wanted, path, spec, f"{prefix}/{name}".lstrip("/"))
+                    if name in stored else None for spec, name, wanted in zip(layer_specs, names, expected)]
+        with_weights = [i for i, wanted in enumerate(expected) if wanted]
+        stored_names = [name for name, datasets in stored.items() if datasets]
+        if len(stored_names) != len(with_weights):
+            raise FileFormatError(path, prefix or None, f"holds weights for {len(stored_names)} layers; this model "
+                                                        f"has {len(with_weights)} layers with weights. Received: "
+                                                        f"layers {stored_names[:8]}")
+        # Keras 2 loads by topological order, not by name.
+        result = [[] for _ in layer_specs]
+        for index, stored_name in zip(with_weights, stored_names):
+            result[index] = keras_weights.read_legacy_layer(stored[stored_name], expected[index], path,
+                                                            layer_specs[index], f"{prefix}/{stored_name}".lstrip("/"))
+        return result
+
+
+def _same_architecture(path, specs, layer_specs, expected):
+    """For load_weights from a `.keras` archive: its layers must be the model's, class by class."""
+    theirs = [spec["class_name"] for spec in specs]
+    mine = [spec["class_name"] for spec in layer_specs]
+    if theirs != mine:
+        raise FileFormatError(path, "config.json", f"holds a model of layers {theirs[:8]}; this model has "
+                                                   f"{mine[:8]}. Received: another architecture")
+    return expected
 
 
 def _refuse_by_name(path):
-    raise ValueError(f"{path!r}: by_name=True works with the Keras 2 layout only (as in Keras). "
-                     "Received: a Keras 3 layout file")
+    raise FileFormatError(path, None, "by_name=True works with the Keras 2 layout only (as in Keras). "
+                                      "Received: a Keras 3 layout file")
+
+
+def read_extra_entry(path, entry):
+    """The bytes of an extra entry that `write_model(extra_entries=...)` stored in a `.keras`
+    archive, or None when the file is not an archive or has no such entry."""
+    path = os.fspath(path)
+    if not guarded.check_regular_file(path).startswith(_ZIP_MAGIC):
+        return None
+    return guarded.read_zip_entries(path, {entry})[0].get(entry)
 
 
 # ---- writing --------------------------------------------------------------------------------------
@@ -194,7 +234,7 @@ def write_model(path, name, layer_specs, per_layer_arrays, input_shape, dtype="f
     path = os.fspath(path)
     extra_entries = dict(extra_entries or {})
     for entry in extra_entries:
-        if entry in _KERAS_ENTRIES or not isinstance(entry, str) or not entry.startswith("assets/rnnkit/"):
+        if entry in _ARCHIVE_ENTRIES or not isinstance(entry, str) or not entry.startswith("assets/rnnkit/"):
             raise ValueError("Extra archive entries must be named 'assets/rnnkit/...'. Received: " + repr(entry))
     if extra_entries and not path.endswith(".keras"):
         raise ValueError(f"Extra entries can only be stored in a .keras archive. Received: {path!r}")
@@ -213,25 +253,6 @@ def keras3_config(name, layer_specs, input_shape, dtype, layer_input_shapes):
     return {"module": "keras", "class_name": "Sequential",
             "config": {"name": name, "trainable": True, "dtype": keras_config._policy(dtype), "layers": layers},
             "registered_name": None, "build_config": {"input_shape": list(input_shape)}, "compile_config": None}
-
-
-_KERAS_ENTRIES = ("config.json", "metadata.json", "model.weights.h5")
-
-
-def read_extra_entry(path, entry):
-    """The bytes of an extra entry that `write_model(extra_entries=...)` stored in a `.keras`
-    archive, or None when the file is not an archive or has no such entry."""
-    path = os.fspath(path)
-    if not _head(path).startswith(_ZIP_MAGIC):
-        return None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if entry not in archive.namelist():
-                return None
-            return archive.read(entry)
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise ValueError(f"{path!r} is a damaged Keras archive ({type(error).__name__}: {error}). "
-                         "Received: an unreadable .keras file") from None
 
 
 def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None,

@@ -14,9 +14,9 @@ at the root): attribute `layer_names`; one group per layer name whose attribute 
 lists its datasets in `get_weights()` order, e.g. `lstm/lstm_cell/kernel:0`.
 """
 
-import numpy as np
-
 from rnnkit.backend import to_snake_case
+from rnnkit.saving import guarded
+from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 _NO_WEIGHTS = ("InputLayer", "Dropout", "Masking")
@@ -53,22 +53,42 @@ def keras3_layer_keys(layer_specs):
     return keys
 
 
-def read_keras3(h5, layer_specs, where):
-    """Per layer, the list of arrays, from an open Keras 3 layout file."""
-    if "layers" not in h5:
-        raise ValueError(f"{where}: no 'layers' group: not a Keras 3 weights file. Received: groups {sorted(h5)[:5]}")
+def read_keras3(h5, layer_specs, expected, filename, prefix=""):
+    """Per layer, the list of arrays, from an open Keras 3 layout file.
+
+    Args:
+        expected: per layer, the (shape, dtype) of each array the built layer holds; every
+            dataset is checked against it before it is read.
+    """
+    layers = guarded.walk(h5, "layers", filename, prefix.rstrip("/"))
+    if layers is None:
+        raise FileFormatError(filename, prefix or None, "no 'layers' group: not a Keras 3 weights file. "
+                                                        f"Received: groups {sorted(h5)[:5]}")
     per_layer = []
-    for spec, key in zip(layer_specs, keras3_layer_keys(layer_specs)):
-        arrays = []
+    for spec, key, wanted in zip(layer_specs, keras3_layer_keys(layer_specs), expected):
+        datasets = []
         for sub in keras3_var_groups(spec):
             path = f"layers/{key}/{sub}"
-            if path not in h5:
-                raise ValueError(f"{where}: the weights of layer {spec['config'].get('name', key)!r} are missing "
-                                 f"(no group {path!r}). Received: a file for another architecture")
-            group = h5[path]
-            arrays += [np.array(group[str(i)]) for i in range(len(group))]
-        per_layer.append(arrays)
+            group = guarded.walk(h5, path, filename, prefix.rstrip("/"))
+            if group is None:
+                raise FileFormatError(filename, prefix + path, f"the weights of layer "
+                                      f"{spec['config'].get('name', key)!r} are missing. Received: a file for "
+                                      "another architecture")
+            index = 0
+            while index <= len(wanted) and guarded.child(group, str(index), filename, prefix + path) is not None:
+                datasets.append((group[str(index)], f"{prefix}{path}/{index}"))
+                index += 1
+        per_layer.append(_read_all(datasets, wanted, filename, spec, prefix + f"layers/{key}"))
     return per_layer
+
+
+def _read_all(datasets, wanted, filename, spec, where):
+    if len(datasets) != len(wanted):
+        raise FileFormatError(filename, where, f"layer {spec['config'].get('name', '?')!r} "
+                              f"({spec['class_name']}) has {len(wanted)} weight arrays. Received: "
+                              f"{len(datasets)} arrays")
+    return [guarded.read_dataset(dataset, shape, filename, path, dtype)
+            for (dataset, path), (shape, dtype) in zip(datasets, wanted)]
 
 
 def _cell_name(class_name):
@@ -127,17 +147,34 @@ def _text(value):
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
 
 
-def read_legacy(group, where):
-    """{layer name: [arrays in weight_names order]} from a Keras 2 legacy weights group."""
-    if "layer_names" not in group.attrs:
-        raise ValueError(f"{where}: no 'layer_names' attribute: not a Keras 2 weights group. "
-                         f"Received: attributes {sorted(group.attrs)}")
+def legacy_datasets(group, filename, prefix=""):
+    """{layer name: [(dataset, its HDF5 path)] in weight_names order} from a Keras 2 legacy
+    weights group, without reading any data."""
+    layer_names = guarded.read_string_list_attribute(group, "layer_names", filename, prefix)
+    if layer_names is None:
+        raise FileFormatError(filename, prefix or None, "no 'layer_names' attribute: not a Keras 2 weights "
+                                                        f"group. Received: attributes {sorted(group.attrs)[:6]}")
     result = {}
-    for layer_name in (_text(n) for n in group.attrs["layer_names"]):
-        layer_group = group[layer_name]
-        names = [_text(n) for n in layer_group.attrs.get("weight_names", [])]
-        result[layer_name] = [np.array(layer_group[n]) for n in names]
+    for layer_name in layer_names:
+        layer_group = guarded.walk(group, layer_name, filename, prefix)
+        where = f"{prefix}/{layer_name}".lstrip("/")
+        if layer_group is None:
+            raise FileFormatError(filename, where, "is listed in layer_names but missing. Received: no such group")
+        names = guarded.read_string_list_attribute(layer_group, "weight_names", filename, where) or []
+        datasets = []
+        for name in names:
+            dataset = guarded.walk(layer_group, name, filename, where)
+            if dataset is None:
+                raise FileFormatError(filename, f"{where}/{name}", "is listed in weight_names but missing. "
+                                                                   "Received: no such dataset")
+            datasets.append((dataset, f"{where}/{name}"))
+        result[layer_name] = datasets
     return result
+
+
+def read_legacy_layer(datasets, wanted, filename, spec, where):
+    """The arrays of one layer from `legacy_datasets`' entry, checked against `wanted`."""
+    return _read_all(datasets, wanted, filename, spec, where)
 
 
 def keras2_weight_names(spec, layer_name=None):

@@ -1,0 +1,372 @@
+"""Guarded reading of untrusted model files: checks made before a byte is trusted.
+
+A model file is data from a stranger. Loading one must never run code, never read outside the
+file, and never cost more memory or time than the file's real contents justify. HDF5 can point
+outside a file in three ways (external storage of a dataset's raw data, external links to other
+files, virtual datasets stitched from other files), and it can declare a dataset of any size
+whose bytes are a fill value that costs nothing on disk. A zip entry can declare any size and
+inflate a thousandfold. So every read goes through here:
+
+- the path must be a regular file (a FIFO would block forever, a device would never end);
+- an HDF5 child is reached only through a hard or soft link, never an external one;
+- a dataset is read only if its layout is contiguous, chunked or compact, it has no external
+  storage, its dtype is a plain number, its shape is the one the caller expects, and the bytes
+  it occupies in the file could really hold its declared size;
+- an attribute is read only if it is a string (or a list of strings) of bounded size;
+- a zip entry is inflated only if its declared size and compression ratio are bounded, and a
+  JSON text only if it is nested no deeper than a model can reasonably be.
+
+What remains outside our reach: libhdf5 parses the file's own metadata (B-trees, heaps, object
+headers) in C, and a damaged file can crash it. The checks here narrow that window (the
+signature is checked before libhdf5 sees the file, attributes are typed before they are read)
+but cannot close it.
+"""
+
+import io
+import json
+import os
+import stat
+import zipfile
+
+import numpy as np
+
+from rnnkit.saving.errors import FileFormatError
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+# Bounds on what a model file may ask of us. A real Keras RNN file is far inside all of them.
+MAX_JSON_BYTES = 64 * 2**20          # config.json / model_config: the largest real ones are ~1 MB
+MAX_JSON_DEPTH = 64                  # Keras configs nest ~10 deep (Bidirectional > LSTM > initializer)
+MAX_ENTRY_BYTES = 4 * 2**30          # one zip entry once inflated (the weights file)
+MAX_INFLATION = 1000                 # declared size / compressed size of a zip entry
+MAX_STRING_ATTRIBUTE = 64 * 2**20    # fixed-size string attributes
+MAX_NAME_COUNT = 100_000             # entries of layer_names / weight_names
+MAX_FILTER_INFLATION = 1000          # declared bytes / stored bytes of a compressed HDF5 dataset
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is an extra; say so if it is missing
+        raise ImportError("Keras .h5 and .keras files need h5py: pip install 'rnnkit[h5]' (or h5py)") from None
+    return h5py
+
+
+# ---- files ----------------------------------------------------------------------------------------
+def check_regular_file(path):
+    """Raises unless `path` names a regular file; returns its first 8 bytes.
+
+    Raises:
+        FileNotFoundError: for a missing file.
+        FileFormatError: for a folder, FIFO, socket or device.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such file: {path!r}") from None
+    except OSError as error:
+        raise FileFormatError(path, None, f"cannot be read ({error.strerror}). Received: an inaccessible path") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+                else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device or special file")
+        raise FileFormatError(path, None, f"is not a regular file; model files are read from regular files "
+                                          f"only. Received: {kind}")
+    # O_NONBLOCK: if the path was swapped for a FIFO since the stat, the open must not hang.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise FileFormatError(path, None, "is not a regular file. Received: a path that changed kind")
+        return f.read(8)
+
+
+# ---- JSON -----------------------------------------------------------------------------------------
+def _depth_ok(text):
+    """True if the JSON text nests at most MAX_JSON_DEPTH brackets (strings skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def parse_json(data, filename, location):
+    """A JSON text (bytes or str) of bounded size and depth, parsed.
+
+    Raises:
+        FileFormatError: for text that is too large, too deep, not UTF-8 or not JSON.
+    """
+    if len(data) > MAX_JSON_BYTES:
+        raise FileFormatError(filename, location, f"the JSON text is larger than {MAX_JSON_BYTES} bytes. "
+                                                  f"Received: {len(data)} bytes")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise FileFormatError(filename, location, f"the JSON text is not UTF-8 (byte {error.start}). "
+                                                      "Received: undecodable bytes") from None
+    # A regex-free scan: a million-deep '[[[[' must fail here, not as a RecursionError in json.
+    if not _depth_ok(data):
+        raise FileFormatError(filename, location, f"the JSON nests deeper than {MAX_JSON_DEPTH} levels. "
+                                                  "Received: a deeper config")
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, RecursionError, ValueError) as error:
+        raise FileFormatError(filename, location, f"the text is not valid JSON ({error}). Received: damaged JSON") \
+            from None
+
+
+def _refuse_constant(name):
+    # Python's json accepts NaN/Infinity, which are not JSON; Keras never writes them in configs.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# ---- zip archives ---------------------------------------------------------------------------------
+def read_zip_entries(path, wanted):
+    """{name: bytes} of the `wanted` entries present in the zip at `path`, after checking each
+    entry's declared size and compression ratio; entries not present are absent from the result.
+
+    Raises:
+        FileFormatError: for a damaged archive, duplicated names, or an entry that is too large
+            or inflates too much.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = [info.filename for info in infos]
+            present = {}
+            for info in infos:
+                if info.filename not in wanted:
+                    continue
+                if info.filename in present:
+                    raise FileFormatError(path, info.filename, "the archive holds this entry twice. "
+                                                               "Received: duplicated entries")
+                _check_entry(path, info)
+                present[info.filename] = info
+            result = {}
+            for name, info in present.items():
+                with archive.open(info) as entry:
+                    # Never more than declared, whatever the stream says.
+                    data = entry.read(info.file_size + 1)
+                if len(data) != info.file_size:
+                    raise FileFormatError(path, name, f"the entry declares {info.file_size} bytes. "
+                                                      f"Received: {len(data)} or more bytes")
+                result[name] = data
+            return result, names
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError,
+            RuntimeError) as error:
+        # zlib.error is a subclass of Exception only; see below.
+        raise FileFormatError(path, None, f"is a damaged zip archive ({type(error).__name__}: {error}). "
+                                          "Received: an unreadable archive") from None
+    except Exception as error:  # zlib.error and friends: a corrupt deflate stream
+        if type(error).__module__ in ("zlib", "bz2", "lzma", "_lzma"):
+            raise FileFormatError(path, None, f"is a damaged zip archive ({type(error).__name__}: {error}). "
+                                              "Received: an unreadable archive") from None
+        raise
+
+
+def _check_entry(path, info):
+    if info.file_size > MAX_ENTRY_BYTES:
+        raise FileFormatError(path, info.filename, f"the entry declares {info.file_size} bytes, more than "
+                                                   f"rnnkit reads ({MAX_ENTRY_BYTES}). Received: an oversized entry")
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > 2**20:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > MAX_INFLATION:
+            raise FileFormatError(path, info.filename, f"the entry would inflate {ratio:.0f}-fold (at most "
+                                                       f"{MAX_INFLATION}). Received: a zip bomb")
+
+
+# ---- HDF5 -----------------------------------------------------------------------------------------
+def open_h5(source, filename, location=None):
+    """An h5py.File opened read-only on a path or a bytes buffer.
+
+    Raises:
+        FileFormatError: if the bytes are not HDF5 or libhdf5 refuses them.
+    """
+    h5py = _h5py()
+    head = source[:8] if isinstance(source, bytes) else None
+    if head is not None and head != HDF5_SIGNATURE:
+        raise FileFormatError(filename, location, f"is not an HDF5 file. Received: bytes starting {head!r}")
+    try:
+        return h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r")
+    except (OSError, ValueError, RuntimeError) as error:
+        raise FileFormatError(filename, location, f"is a damaged HDF5 file ({error}). Received: an unreadable "
+                                                  "file") from None
+
+
+def child(group, name, filename, h5path):
+    """`group[name]`, reached through a hard or soft link only; None if there is no such child.
+
+    Raises:
+        FileFormatError: for an external link, or a link libhdf5 cannot follow.
+    """
+    h5py = _h5py()
+    where = f"{h5path}/{name}".lstrip("/")
+    try:
+        link = group.get(name, getlink=True)
+    except (KeyError, OSError, ValueError, RuntimeError, TypeError) as error:
+        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a damaged link") from None
+    if link is None:
+        return None
+    if isinstance(link, h5py.ExternalLink):
+        raise FileFormatError(filename, where, f"is an external link to {link.filename!r}; rnnkit never reads "
+                                               "outside the file. Received: an HDF5 external link")
+    if not isinstance(link, (h5py.HardLink, h5py.SoftLink)):
+        raise FileFormatError(filename, where, f"is a link of an unknown kind. Received: {type(link).__name__}")
+    try:
+        return group[name]
+    except (KeyError, OSError, ValueError, RuntimeError) as error:
+        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a dangling or damaged "
+                                               "link") from None
+
+
+def walk(root, path, filename, base=""):
+    """The object at the slash-separated `path` under `root` (itself at `base` in the file),
+    each step checked by `child`; None if any step is missing."""
+    node, here = root, base
+    for part in [p for p in path.split("/") if p]:
+        if not isinstance(node, _h5py().Group):
+            return None
+        node = child(node, part, filename, here)
+        if node is None:
+            return None
+        here = f"{here}/{part}"
+    return node
+
+
+def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
+    """The array of a weight dataset, after every check that can be made without reading it.
+
+    Raises:
+        FileFormatError: for a group where a dataset is expected, a virtual dataset, external
+            storage, an unknown layout, a non-numeric dtype, a shape other than `expected_shape`,
+            fewer stored bytes than the shape needs, or values that are not finite in `dtype`.
+    """
+    h5py = _h5py()
+    if not isinstance(dataset, h5py.Dataset):
+        raise FileFormatError(filename, h5path, f"must be a dataset. Received: {type(dataset).__name__}")
+    try:
+        plist = dataset.id.get_create_plist()
+        layout = plist.get_layout()
+        external = plist.get_external_count()
+        filters = plist.get_nfilters()
+        shape, file_dtype = dataset.shape, dataset.dtype
+        stored = dataset.id.get_storage_size()
+    except (OSError, ValueError, RuntimeError, TypeError) as error:
+        raise FileFormatError(filename, h5path, f"cannot be inspected ({error}). Received: a damaged dataset") \
+            from None
+    if layout == h5py.h5d.VIRTUAL:
+        raise FileFormatError(filename, h5path, "is a virtual dataset, whose data lives in other files; rnnkit "
+                                                "never reads outside the file. Received: a virtual dataset")
+    if external:
+        raise FileFormatError(filename, h5path, "keeps its data in external storage (another file on disk); "
+                                                "rnnkit never reads outside the file. Received: external storage")
+    if layout not in (h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED, h5py.h5d.COMPACT):
+        raise FileFormatError(filename, h5path, f"has an unknown storage layout. Received: layout {layout}")
+    if file_dtype.kind not in "fiu" or file_dtype.itemsize > 8:
+        raise FileFormatError(filename, h5path, f"must hold plain numbers. Received: dtype {file_dtype}")
+    if shape is None or tuple(shape) != tuple(expected_shape):
+        raise FileFormatError(filename, h5path, f"must have shape {tuple(expected_shape)} for this layer. "
+                                                f"Received: shape {shape}")
+    declared = int(np.prod(shape, dtype=np.int64)) * file_dtype.itemsize
+    # Bytes not written to disk read back as the fill value: a 13 KB file could declare gigabytes.
+    limit = stored * (MAX_FILTER_INFLATION if filters else 1)
+    if declared and stored < declared and not (filters and declared <= limit):
+        raise FileFormatError(filename, h5path, f"declares {declared} bytes but stores {stored}. "
+                                                "Received: a dataset whose data is not in the file")
+    try:
+        array = dataset[()]
+    except (OSError, ValueError, RuntimeError, TypeError) as error:
+        raise FileFormatError(filename, h5path, f"cannot be read ({error}). Received: damaged data") from None
+    array = np.asarray(array)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = array.astype(dtype)
+    if not np.all(np.isfinite(cast)):
+        raise FileFormatError(filename, h5path, f"holds values that are not finite as {dtype} (NaN, inf, or "
+                                                f"beyond {np.finfo(dtype).max:.3g}). Received: non-finite weights")
+    return cast
+
+
+def read_string_attribute(obj, name, filename, h5path):
+    """A scalar string attribute, after checking its type and size; None if absent."""
+    h5py = _h5py()
+    where = f"{h5path}@{name}" if h5path else f"@{name}"
+    try:
+        if name not in obj.attrs:
+            return None
+        attribute = obj.attrs.get_id(name)
+        kind = attribute.get_type().get_class()
+        shape = attribute.shape
+        size = attribute.get_storage_size()
+    except (KeyError, OSError, ValueError, RuntimeError, TypeError) as error:
+        raise FileFormatError(filename, where, f"cannot be inspected ({error}). Received: a damaged attribute") \
+            from None
+    if kind != h5py.h5t.STRING or shape not in ((), (1,)):
+        raise FileFormatError(filename, where, f"must be one string. Received: an attribute of class {kind} and "
+                                               f"shape {shape}")
+    if size > MAX_STRING_ATTRIBUTE:
+        raise FileFormatError(filename, where, f"is larger than {MAX_STRING_ATTRIBUTE} bytes. Received: {size} bytes")
+    try:
+        value = obj.attrs[name]
+    except (OSError, ValueError, RuntimeError, TypeError, UnicodeDecodeError) as error:
+        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a damaged attribute") from None
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[0]
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FileFormatError(filename, where, "is not UTF-8 text. Received: undecodable bytes") from None
+    if not isinstance(value, str):
+        raise FileFormatError(filename, where, f"must be a string. Received: {type(value).__name__}")
+    return value
+
+
+def read_string_list_attribute(obj, name, filename, h5path):
+    """A 1-D list-of-strings attribute (`layer_names`, `weight_names`); None if absent."""
+    h5py = _h5py()
+    where = f"{h5path}@{name}" if h5path else f"@{name}"
+    try:
+        if name not in obj.attrs:
+            return None
+        attribute = obj.attrs.get_id(name)
+        kind = attribute.get_type().get_class()
+        shape = attribute.shape
+    except (KeyError, OSError, ValueError, RuntimeError, TypeError) as error:
+        raise FileFormatError(filename, where, f"cannot be inspected ({error}). Received: a damaged attribute") \
+            from None
+    # h5py writes an empty list as a float64 array of shape (0,).
+    if shape == (0,):
+        return []
+    if kind != h5py.h5t.STRING or len(shape) != 1 or shape[0] > MAX_NAME_COUNT:
+        raise FileFormatError(filename, where, f"must be a list of at most {MAX_NAME_COUNT} strings. Received: an "
+                                               f"attribute of class {kind} and shape {shape}")
+    try:
+        values = obj.attrs[name]
+    except (OSError, ValueError, RuntimeError, TypeError, UnicodeDecodeError) as error:
+        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a damaged attribute") from None
+    result = []
+    for value in values:
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FileFormatError(filename, where, "holds a name that is not UTF-8. Received: undecodable "
+                                                       "bytes") from None
+        result.append(str(value))
+    return result

@@ -26,10 +26,11 @@ _WRAPPERS = ("Bidirectional", "TimeDistributed")
 
 def _dtype_name(dtype, where):
     if isinstance(dtype, dict):
-        dtype = (dtype.get("config") or {}).get("name")
+        policy = dtype.get("config") or {}
+        dtype = policy.get("name") if isinstance(policy, dict) else policy
     if dtype is None:
         return None
-    if dtype not in KNOWN_DTYPES:
+    if not isinstance(dtype, str) or dtype not in KNOWN_DTYPES:
         raise ValueError(f"{where}: dtype must be one of {KNOWN_DTYPES}; rnnkit has no mixed precision. "
                          f"Received: dtype={dtype!r}")
     return dtype
@@ -47,6 +48,10 @@ def _initializer(spec):
 
 
 _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
+# Python would take any truthy value here; a file must say true or false.
+_BOOLEAN_OPTIONS = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll", "use_bias",
+                    "mask_zero", "unit_forget_bias", "reset_after", "trainable", "zero_output_for_mask",
+                    "sparse", "ragged"}
 MAX_WRAPPER_DEPTH = 4  # TimeDistributed(Bidirectional(LSTM)) is 2; deeper is a crafted file
 
 
@@ -77,6 +82,9 @@ def to_rnnkit(spec, where="layer", depth=0):
         raise ValueError(f"{where}: {error} rnnkit never runs code from a file.") from None
     if "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"], where)
+    for key in _BOOLEAN_OPTIONS & set(config):
+        if not isinstance(config[key], bool):
+            raise ValueError(f"{where}: option `{key}` must be true or false. Received: {key}={_short(config[key])}")
     if class_name == "InputLayer" and "batch_shape" in config:
         config["batch_input_shape"] = config.pop("batch_shape")
     for key, neutral in _NEUTRAL.items():

@@ -81,6 +81,8 @@ def _sequential_layers(model_config, path, where):
         raise FileFormatError(path, layers_where, "the model config needs a list of layers. "
                                                   f"Received: {type(layers).__name__}")
     input_shape, specs, locations = None, [], []
+    if not [entry for entry in layers if not (isinstance(entry, dict) and entry.get("class_name") == "InputLayer")]:
+        raise FileFormatError(path, layers_where, "the model has no layers. Received: an empty layer list")
     for index, entry in enumerate(layers):
         location = f"{layers_where}[{index}]"
         try:

@@ -1,5 +1,5 @@
 """Models: Sequential (build, summary, compile, fit, evaluate, predict, save/load)."""
 
-from rnnkit.models.sequential import Sequential, load_model
+from rnnkit.models.sequential import Sequential, load_model, model_from_json
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Sequential", "load_model", "model_from_json"]

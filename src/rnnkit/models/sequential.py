@@ -1,5 +1,6 @@
 """Sequential: a linear stack of layers, Keras 2's API."""
 
+import contextlib
 import os
 
 import numpy as np
@@ -451,7 +452,28 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return model
 
 
-def _model_from_file_config(path, name, specs, locations, input_shape):
+def model_from_json(json_string, custom_objects=None):
+    """A new model (fresh weights) from the JSON of Keras's `model.to_json()` (Keras 2 or 3).
+
+    Raises:
+        FileFormatError: naming the place in the JSON, for a malformed config, an unknown layer
+            or option, or a model kind rnnkit does not build yet (the functional API).
+    """
+    from rnnkit.saving import guarded, keras_files
+    if custom_objects:
+        raise ValueError("Argument `custom_objects` is not supported: rnnkit never loads code. "
+                         f"Received: {sorted(custom_objects)}")
+    if not isinstance(json_string, (str, bytes)):
+        raise TypeError(f"Argument `json_string` must be a str. Received: {type(json_string).__name__}")
+    source = "<model JSON>"
+    config = guarded.parse_json(json_string, source, "$")
+    specs, locations, input_shape = keras_files.sequential_layers(config, source, "$")
+    inner = config.get("config")
+    name = inner.get("name") if isinstance(inner, dict) else None
+    return _model_from_file_config(source, name, specs, locations, input_shape, placeholders=False)
+
+
+def _model_from_file_config(path, name, specs, locations, input_shape, placeholders=True):
     """A Sequential built from a file's layer specs with placeholder weights; any failure is a
     FileFormatError naming the file and the layer's place in the config."""
     from rnnkit import backend
@@ -463,7 +485,7 @@ def _model_from_file_config(path, name, specs, locations, input_shape):
             f"the layer cannot be built from this config ({type(error).__name__}: {error})"
         return FileFormatError(path, location, reason)
 
-    with backend.placeholder_weights():
+    with backend.placeholder_weights() if placeholders else contextlib.nullcontext():
         try:
             model = Sequential(name=name if isinstance(name, str) and name else None)
         except (ValueError, TypeError) as error:

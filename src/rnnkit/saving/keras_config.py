@@ -36,6 +36,13 @@ def _dtype_name(dtype, where):
     return dtype
 
 
+def _is_integer_dtype(dtype):
+    if isinstance(dtype, dict):
+        policy = dtype.get("config") or {}
+        dtype = policy.get("name") if isinstance(policy, dict) else None
+    return dtype in ("int32", "int64", "int16", "int8", "uint8")
+
+
 def _initializer(spec):
     """Keras 3's initializer configs add keys that are None by default; keep the meaningful ones."""
     if not isinstance(spec, dict):
@@ -80,6 +87,8 @@ def to_rnnkit(spec, where="layer", depth=0):
         get_class(class_name)
     except ValueError as error:
         raise ValueError(f"{where}: {error} rnnkit never runs code from a file.") from None
+    if class_name == "InputLayer" and _is_integer_dtype(config.get("dtype")):
+        config.pop("dtype")  # token ids: rnnkit's Embedding takes integer input whatever the InputLayer says
     if "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"], where)
     for key in _BOOLEAN_OPTIONS & set(config):

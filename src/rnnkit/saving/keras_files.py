@@ -63,7 +63,7 @@ def read_model(path, build):
                                       f"Received: a file starting with {head!r}")
 
 
-def _sequential_layers(model_config, path, where):
+def sequential_layers(model_config, path, where):
     """(specs, their JSON locations, input shape) of a Sequential model config."""
     if not isinstance(model_config, dict):
         raise FileFormatError(path, where, "the model config must be a JSON object. "
@@ -117,7 +117,7 @@ def _read_archive(path, build):
             raise FileFormatError(path, None, f"is not a Keras archive: it has no {needed}. "
                                               f"Received: entries {sorted(names)[:6]}")
     config = guarded.parse_json(entries["config.json"], path, "config.json")
-    specs, locations, input_shape = _sequential_layers(config, path, "config.json")
+    specs, locations, input_shape = sequential_layers(config, path, "config.json")
     if input_shape is None and isinstance(config, dict) and isinstance(config.get("build_config"), dict):
         input_shape = config["build_config"].get("input_shape")
     expected = build(specs, locations, input_shape, _name_of(config))
@@ -136,7 +136,7 @@ def _read_legacy_model(path, build):
             raise FileFormatError(path, "@model_config", f"is missing: the file is {kind}. Received: attributes "
                                                          f"{sorted(h5.attrs)[:6]}")
         config = guarded.parse_json(raw, path, "@model_config")
-        specs, locations, input_shape = _sequential_layers(config, path, "@model_config")
+        specs, locations, input_shape = sequential_layers(config, path, "@model_config")
         group = guarded.walk(h5, "model_weights", path)
         if group is None:
             raise FileFormatError(path, "model_weights", f"is missing. Received: groups {sorted(h5)[:6]}")

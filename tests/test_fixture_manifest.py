@@ -1,0 +1,96 @@
+"""Every fixture file of compiled_keras2/, compiled_keras3/, keras2_graph/, keras3_graph/,
+train_graph/ and wild/: the ones rnnkit supports load and predict Keras's numbers; the ones it does
+not are listed in fixture_manifest.json with the feature they wait for, and fail with an error
+naming that feature. No skips: when a feature lands, its entries must go, or these tests fail."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from rnnkit.models import load_model, model_from_json
+from rnnkit.saving import FileFormatError
+
+MANIFEST = json.loads((pathlib.Path(__file__).with_name("fixture_manifest.json")).read_text())
+UNSUPPORTED = MANIFEST["unsupported_files"]
+CAPABILITIES = MANIFEST["unsupported_capabilities"]
+MODEL_FOLDERS = ("compiled_keras2", "compiled_keras3", "keras2_graph", "keras3_graph", "wild")
+
+
+def model_files():
+    for folder in MODEL_FOLDERS:
+        for path in sorted((FIXTURES / folder).iterdir()):
+            if path.suffix in (".h5", ".keras") and not path.name.endswith(".weights.h5"):
+                yield f"{folder}/{path.name}"
+    for path in sorted((FIXTURES / "train_graph").glob("*.json")):
+        yield f"train_graph/{path.name}"
+
+
+ALL_FILES = list(model_files())
+SUPPORTED = [name for name in ALL_FILES if name not in UNSUPPORTED]
+
+
+def inputs_and_outputs(name):
+    """(inputs, Keras's outputs) recorded beside a model file."""
+    folder, file_name = name.split("/")
+    stem = file_name.split(".")[0]
+    data = np.load(FIXTURES / folder / f"{stem}.npz")
+    if "pred" in data:  # compiled_*: what Keras predicted for the model as loaded from the file
+        return [data["x"]], [data["pred"]]
+    inputs = [data[f"x{i}"] for i in range(sum(1 for key in data.files if key.startswith("x")))]
+    outputs = [data[f"y{i}"] for i in range(sum(1 for key in data.files if key.startswith("y")))]
+    return inputs, outputs
+
+
+def tolerance(name):
+    folder, file_name = name.split("/")
+    if folder != "wild":
+        return {"atol": 1e-5, "rtol": 0}
+    entry = json.loads((FIXTURES / "wild" / "index.json").read_text())
+    files = entry.get("files", entry)
+    info = files.get(file_name, {}) if isinstance(files, dict) else {}
+    extra = (info.get("tolerance") or {}) if isinstance(info, dict) else {}
+    return {"atol": 1e-5, "rtol": extra.get("rtol", 0)}
+
+
+def test_the_manifest_lists_only_real_files_and_says_what_each_waits_for():
+    assert set(UNSUPPORTED) <= set(ALL_FILES)
+    assert set(CAPABILITIES) <= set(ALL_FILES)
+    for entry in list(UNSUPPORTED.values()) + list(CAPABILITIES.values()):
+        assert entry["waits_for"] and entry["error_names"]
+    assert len(ALL_FILES) == len(SUPPORTED) + len(UNSUPPORTED)
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_supported_file_predicts_what_keras_predicted(name):
+    assert not name.startswith("train_graph/"), "a train_graph run left the manifest: replay it here"
+    model = load_model(FIXTURES / name)
+    inputs, outputs = inputs_and_outputs(name)
+    assert len(inputs) == 1 and len(outputs) == 1, "several inputs or outputs need the functional API"
+    np.testing.assert_allclose(model.predict(inputs[0], verbose=0), outputs[0], **tolerance(name))
+
+
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_unsupported_file_fails_naming_the_feature_it_waits_for(name):
+    entry = UNSUPPORTED[name]
+    with pytest.raises(FileFormatError) as caught:
+        if name.startswith("train_graph/"):
+            model_from_json(json.dumps(json.loads((FIXTURES / name).read_text())["model"]))
+        else:
+            load_model(FIXTURES / name)
+    assert entry["error_names"] in str(caught.value), f"{name} waits for {entry['waits_for']}: {caught.value}"
+    if not name.startswith("train_graph/"):
+        assert str(FIXTURES / name) in str(caught.value)
+
+
+@pytest.mark.parametrize("name", sorted(CAPABILITIES))
+def test_continuing_training_from_a_compiled_file_says_what_it_waits_for(name):
+    model = load_model(FIXTURES / name)
+    data = np.load(FIXTURES / name.replace(".h5", ".npz").replace(".keras", ".npz"))
+    before = model.get_weights()
+    with pytest.raises(RuntimeError, match=CAPABILITIES[name]["error_names"]):
+        model.train_on_batch(data["x"], data["y"])
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

@@ -490,6 +490,10 @@ def _model_from_file_config(path, name, specs, locations, input_shape, placehold
             model = Sequential(name=name if isinstance(name, str) and name else None)
         except (ValueError, TypeError) as error:
             raise refuse("model name", error) from None
+        if input_shape is not None:
+            # The InputLayer's shape is the model's (a Keras 2 Embedding can say [None, None]
+            # while the InputLayer says [None, 12]); Keras builds from the InputLayer too.
+            model.add(layers_module.InputLayer(batch_input_shape=_file_input_shape(path, input_shape)))
         for spec, location in zip(specs, locations):
             try:
                 model.add(layers_module.deserialize(spec))

@@ -136,11 +136,51 @@ def _policy(dtype):
     return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype}, "registered_name": None}
 
 
+# Keras 3.15 writes `input_axes` / `output_axes` (None by default) in VarianceScaling's family.
+_VARIANCE_SCALING = {"VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform",
+                     "LecunNormal"}
+
+
 def _keras3_initializer(spec):
+    if not isinstance(spec, dict):
+        return spec
+    config = dict(spec.get("config") or {})
+    if spec["class_name"] in _VARIANCE_SCALING:
+        config.setdefault("input_axes", None)
+        config.setdefault("output_axes", None)
+    return {"module": "keras.initializers", "class_name": spec["class_name"], "config": config,
+            "registered_name": None}
+
+
+def _keras2_initializer(spec):
+    """tf_keras 2.21's form: Keras 3's envelope, Keras 2's config."""
     if not isinstance(spec, dict):
         return spec
     return {"module": "keras.initializers", "class_name": spec["class_name"],
             "config": dict(spec.get("config") or {}), "registered_name": None}
+
+
+def to_keras2(spec, input_shape=None, nested=False):
+    """An rnnkit layer spec -> the form tf_keras 2.21's `model.save('x.h5')` writes: rnnkit's own
+    (Keras 2) config, with initializers and nested layers in their module envelope."""
+    class_name = spec["class_name"]
+    config = copy.deepcopy(spec["config"])
+    for key, value in list(config.items()):
+        if key.endswith("_initializer"):
+            config[key] = _keras2_initializer(value)
+    if class_name == "Bidirectional":
+        for key in ("layer", "backward_layer"):
+            if config.get(key):
+                config[key] = to_keras2(config[key], None, nested=True)
+    if class_name == "TimeDistributed":
+        inner_shape = None if input_shape is None else [input_shape[0]] + list(input_shape[2:])
+        config["layer"] = to_keras2(config["layer"], inner_shape, nested=True)
+    result = {"class_name": class_name, "config": config}
+    if nested:
+        result = {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
+        if input_shape is not None:
+            result["build_config"] = {"input_shape": list(input_shape)}
+    return result
 
 
 _DROP_FOR_KERAS3 = {"time_major", "implementation", "input_length", "batch_input_shape"}
@@ -198,4 +238,4 @@ def keras3_input_layer(batch_shape, dtype, name="input_layer"):
 def keras2_input_layer(batch_shape, dtype, name="input_1"):
     return {"class_name": "InputLayer",
             "config": {"batch_input_shape": list(batch_shape), "dtype": dtype, "sparse": False,
-                       "ragged": False, "name": name}}
+                       "ragged": False, "name": name, "optional": False}}

@@ -16,6 +16,7 @@ import json
 import os
 import zipfile
 
+from rnnkit import __version__
 from rnnkit.saving import guarded
 from rnnkit.saving import keras_config
 from rnnkit.saving import keras_weights
@@ -24,6 +25,10 @@ from rnnkit.saving.rnnkit_format import write_atomic
 
 KERAS2_VERSION = "2.21.0"
 KERAS3_VERSION = "3.15.1"
+# Keras's loaders read keras_version (kept at the version whose layout is written); this says who
+# really wrote the file: an extra root attribute / metadata field, which Keras ignores.
+WRITER_ATTRIBUTE = "written_by"
+WRITER = f"rnnkit {__version__}"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -244,7 +249,8 @@ def write_model(path, name, layer_specs, per_layer_arrays, input_shape, dtype="f
         write_atomic(path, lambda f: _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype,
                                                     layer_input_shapes, extra_entries))
     elif path.endswith((".h5", ".hdf5")):
-        write_atomic(path, lambda f: _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype))
+        write_atomic(path, lambda f: _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype,
+                                                         layer_input_shapes))
     else:
         raise ValueError(f"Argument `filepath` must end in '.keras', '.h5' or '.npz'. Received: {path!r}")
 
@@ -253,8 +259,9 @@ def keras3_config(name, layer_specs, input_shape, dtype, layer_input_shapes):
     layers = [keras_config.keras3_input_layer(input_shape, dtype)]
     layers += [keras_config.to_keras3(spec, shape) for spec, shape in zip(layer_specs, layer_input_shapes)]
     return {"module": "keras", "class_name": "Sequential",
-            "config": {"name": name, "trainable": True, "dtype": keras_config._policy(dtype), "layers": layers},
-            "registered_name": None, "build_config": {"input_shape": list(input_shape)}, "compile_config": None}
+            "config": {"name": name, "trainable": True, "dtype": keras_config._policy(dtype), "layers": layers,
+                       "build_input_shape": list(input_shape)},
+            "registered_name": None, "build_config": {"input_shape": list(input_shape)}, "compile_config": {}}
 
 
 def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None,
@@ -264,7 +271,8 @@ def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, l
     with h5py.File(buffer, "w") as h5:
         keras_weights.write_keras3(h5, name, layer_specs, per_layer_arrays)
     shapes = layer_input_shapes or [None] * len(layer_specs)
-    metadata = {"keras_version": KERAS3_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    metadata = {"keras_version": KERAS3_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                "written_by": WRITER}
     with zipfile.ZipFile(f, "w") as archive:
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr("config.json", json.dumps(keras3_config(name, layer_specs, input_shape, dtype, shapes)))
@@ -273,17 +281,21 @@ def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, l
             archive.writestr(entry, data)
 
 
-def keras2_config(name, layer_specs, input_shape, dtype):
-    layers = [keras_config.keras2_input_layer(input_shape, dtype)] + list(layer_specs)
+def keras2_config(name, layer_specs, input_shape, dtype, layer_input_shapes=None):
+    shapes = layer_input_shapes or [None] * len(layer_specs)
+    layers = [keras_config.keras2_input_layer(input_shape, dtype)]
+    layers += [keras_config.to_keras2(spec, shape) for spec, shape in zip(layer_specs, shapes)]
     return {"class_name": "Sequential", "config": {"name": name, "layers": layers}}
 
 
-def _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype):
+def _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None):
     h5py = _h5py()
     with h5py.File(f, "w") as h5:
         h5.attrs["backend"] = "tensorflow"
         h5.attrs["keras_version"] = KERAS2_VERSION
-        h5.attrs["model_config"] = json.dumps(keras2_config(name, layer_specs, input_shape, dtype))
+        h5.attrs[WRITER_ATTRIBUTE] = WRITER
+        h5.attrs["model_config"] = json.dumps(keras2_config(name, layer_specs, input_shape, dtype,
+                                                            layer_input_shapes))
         keras_weights.write_legacy(h5.create_group("model_weights"), layer_specs, per_layer_arrays, KERAS2_VERSION)
 
 
@@ -294,6 +306,7 @@ def write_weights(path, name, layer_specs, per_layer_arrays):
 
     def write(f):
         with h5py.File(f, "w") as h5:
+            h5.attrs[WRITER_ATTRIBUTE] = WRITER
             if is_weights_only_name(path):
                 keras_weights.write_keras3(h5, name, layer_specs, per_layer_arrays)
             else:

@@ -111,6 +111,16 @@ def test_orthogonal_gives_orthonormal_rows_or_columns_times_gain(shape, gain):
     np.testing.assert_allclose(gram, gain ** 2 * np.eye(min(rows, cols)), atol=1e-12)
 
 
+def test_orthogonal_is_haar_distributed_like_keras_sign_corrected_qr():
+    # Keras multiplies Q by sign(diag(R)), which makes Q uniform over orthogonal matrices: every
+    # entry is then symmetric about 0. Without that correction LAPACK's Q[0, 0] is never positive.
+    draws = np.array([initializers.Orthogonal(seed=s)((6, 4), dtype="float64") for s in range(200)])
+    positive = int(np.sum(draws[:, 0, 0] > 0))
+    assert abs(positive - 100) <= 6 * math.sqrt(200 * 0.25)   # binomial(200, 1/2), 6 SE
+    # E[Q_ij] = 0, Var[Q_ij] = 1/6 for a 6 x 4 slice of a Haar matrix
+    assert np.all(np.abs(draws.mean(axis=0)) <= 6 * math.sqrt(1 / 6 / 200))
+
+
 def test_orthogonal_is_not_a_fixed_matrix():
     a = initializers.Orthogonal(seed=1)((5, 5), dtype="float64")
     b = initializers.Orthogonal(seed=2)((5, 5), dtype="float64")

@@ -105,3 +105,96 @@ def test_summary_counts_thousands_with_separators():
     total = (40 * 30 + 30 * 30 + 30) + (30 * 10 + 10)
     assert f"Total params: {total:,}" in text and "," in f"{total:,}"
     assert " 2130 " in text  # a layer's own count has no separator in Keras 2.9
+
+
+# ---- show_trainable and expand_nested, by Keras 2.9's print_summary rules --------------------------
+# Stated in advance from keras/utils/layer_utils.py (v2.9.0): show_trainable adds 11 to the line
+# length and a last column "Trainable" ending there (Y or N), so the default columns end at
+# 29 / 55 / 65 / 76 and "Param #" is no longer the last column (it keeps 2 spaces of separation).
+# expand_nested expands only layers with a non-empty `layers` list (models); Keras 2.9's
+# Bidirectional is a Wrapper without one, so the seed's models print exactly as without it.
+
+def trainable_row(name_cell, shape, params, flag):
+    return name_cell.ljust(29) + shape.ljust(26) + params.ljust(10) + flag.ljust(11)
+
+
+def test_show_trainable_adds_the_keras_column():
+    model = build_seed_models()[3]
+    lines = summary_text(model, show_trainable=True).splitlines()
+    assert lines == [
+        'Model: "sequential_3"',
+        "_" * 76,
+        trainable_row(" Layer (type)", "Output Shape", "Param #", "Trainable"),
+        "=" * 76,
+        trainable_row(" simple_rnn_3 (SimpleRNN)", "(None, 10, 8)", "112", "Y"),
+        " " * 76,
+        trainable_row(" simple_rnn_4 (SimpleRNN)", "(None, 10, 8)", "136", "Y"),
+        " " * 76,
+        "=" * 76,
+        "Total params: 248",
+        "Trainable params: 248",
+        "Non-trainable params: 0",
+        "_" * 76,
+    ]
+
+
+def test_show_trainable_marks_a_frozen_layer_and_counts_it_apart():
+    model = build_seed_models()[3]
+    model.layers[0].trainable = False
+    lines = summary_text(model, show_trainable=True).splitlines()
+    assert lines[4] == trainable_row(" simple_rnn_3 (SimpleRNN)", "(None, 10, 8)", "112", "N")
+    assert lines[6] == trainable_row(" simple_rnn_4 (SimpleRNN)", "(None, 10, 8)", "136", "Y")
+    assert lines[9:12] == ["Total params: 248", "Trainable params: 136", "Non-trainable params: 112"]
+
+
+def test_show_trainable_wraps_a_long_name_as_keras_does():
+    model = build_seed_models()[4]
+    lines = summary_text(model, show_trainable=True).splitlines()
+    # the first column holds 29 - 2 = 27 characters; the overflow pushes the shape one column right
+    assert lines[4] == " bidirectional (Bidirectiona  (None, 10, 16)".ljust(55) + "224".ljust(10) + "Y".ljust(11)
+    assert lines[5] == " l)".ljust(76)
+    assert lines[6] == " " * 76
+
+
+def test_show_trainable_with_absolute_positions_appends_the_column_after_them():
+    model = build_seed_models()[0]
+    lines = summary_text(model, line_length=70, positions=[30, 60, 70], show_trainable=True).splitlines()
+    assert lines[1] == "_" * 81
+    assert lines[4] == " simple_rnn (SimpleRNN)".ljust(30) + "(None, 3)".ljust(30) + "42".ljust(10) + "Y".ljust(11)
+
+
+def test_expand_nested_leaves_wrappers_whole_as_keras_2_9_does():
+    for i, model in enumerate(build_seed_models()):
+        golden = (FIXTURES / "seed" / f"summary_{i}.txt").read_text()
+        assert summary_text(model, expand_nested=True) == golden, f"summary_{i}"
+        assert summary_text(model, expand_nested=True, show_trainable=True) == summary_text(
+            model, show_trainable=True)
+
+
+def test_nested_rows_are_framed_as_keras_2_9_frames_them():
+    from rnnkit.models.summary import summary_lines
+    inner = [("simple_rnn", "SimpleRNN", (None, 6), 60, True, []),
+             ("dense", "Dense", (None, 4), 28, False, [])]
+    rows = [("sequential_9", "Sequential", (None, 4), 88, True, inner),
+            ("dense_1", "Dense", (None, 1), 5, True, [])]
+    lines = summary_lines("outer", rows, 65, 28)
+    # nested level L: '|' * L + ' ' opens the row, every column ends L earlier, '|' * L closes it
+    assert lines[4:] == [
+        " sequential_9 (Sequential)".ljust(29) + "(None, 4)".ljust(26) + "88".ljust(10),
+        "|" + "\u00af" * 63 + "|",
+        "| simple_rnn (SimpleRNN)".ljust(28) + "(None, 6)".ljust(26) + "60".ljust(10) + "|",
+        "|" + " " * 63 + "|",
+        "| dense (Dense)".ljust(28) + "(None, 4)".ljust(26) + "28".ljust(10) + "|",
+        "\u00af" * 65,
+        " " * 65,
+        " dense_1 (Dense)".ljust(29) + "(None, 1)".ljust(26) + "5".ljust(10),
+        " " * 65,
+        "=" * 65,
+        "Total params: 93",
+        "Trainable params: 65",
+        "Non-trainable params: 28",
+        "_" * 65,
+    ]
+    shown = summary_lines("outer", rows, 65, 28, show_trainable=True)
+    assert shown[6] == "| simple_rnn (SimpleRNN)".ljust(28) + "(None, 6)".ljust(26) + "60".ljust(10) + "Y".ljust(11) + "|"
+    assert shown[8] == "| dense (Dense)".ljust(28) + "(None, 4)".ljust(26) + "28".ljust(10) + "N".ljust(11) + "|"

@@ -8,7 +8,7 @@ import numpy as np
 from rnnkit import backend
 from rnnkit.layers.base import Layer, shape_to_tuple
 from rnnkit.layers.input_layer import InputLayer
-from rnnkit.models.summary import summary_lines
+from rnnkit.models.summary import summary_lines, summary_rows
 from rnnkit.models.training import TrainingMixin
 
 
@@ -286,16 +286,19 @@ class Sequential(TrainingMixin):
             line_length: total width (default 65).
             positions: column ends, relative or absolute (default [.45, .85, 1.]).
             print_fn: called with each line (default `print`).
+            expand_nested: print a nested model's layers under it, as Keras 2.9 does (its
+                Bidirectional and TimeDistributed are not expanded: they are not models).
+            show_trainable: add a "Trainable" column (Y / N).
 
         Raises:
             ValueError: if the model is not built yet.
         """
         self._require_built()
-        rows = [(layer.name, type(layer).__name__, layer.output_shape, layer.count_params())
-                for layer in self._layers]
+        rows = summary_rows(self._layers, expand_nested)
         trainable = sum(layer.count_params() for layer in self._layers if layer.trainable)
         non_trainable = sum(layer.count_params() for layer in self._layers if not layer.trainable)
-        for line in summary_lines(self.name, rows, trainable, non_trainable, line_length, positions):
+        for line in summary_lines(self.name, rows, trainable, non_trainable, line_length, positions,
+                                  show_trainable=show_trainable):
             (print_fn or print)(line)
 
     def get_config(self):

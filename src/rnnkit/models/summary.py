@@ -1,14 +1,20 @@
-"""`model.summary()` in Keras 2.9's exact text format.
+"""`model.summary()` in Keras 2.9's exact text format (keras/utils/layer_utils.py, print_summary).
 
 Columns end at `positions` (fractions of `line_length`, default 65 wide at .45/.85/1.); a cell
 too long for its column wraps onto the next line, preferring a break after '),' '},' '],' "',";
 a blank line follows each layer.
+`show_trainable` widens the line by 11 for a last column "Trainable" holding Y or N.
+`expand_nested` prints a nested model's layers under it, framed by `|` and a rule of '¯'. Keras 2.9
+expands only layers that have a `layers` list, i.e. models; its Bidirectional and TimeDistributed
+have none, so they stay one row (as here, although rnnkit's wrappers list their inner layers).
 """
+
+from rnnkit.layers.base import Layer
 
 _LINE_BREAKS = ("),", "},", "],", "',")
 
 
-def _format_row(fields, positions):
+def _format_row(fields, positions, nested_level=0):
     lines = []
     left = [str(field) for field in fields]
     while any(left):
@@ -24,12 +30,25 @@ def _format_row(fields, positions):
                 cutoff = min(breaks)
                 piece = piece[:cutoff]
             if col == 0:
-                line += " "
+                line += "|" * nested_level + " "
             line += piece + " " * space
             left[col] = text[cutoff:]
-            line += " " * (end - len(line))
-        lines.append(line)
+            # Keras 2.9 keeps room for the right border in every column of a nested row.
+            line += " " * (end - len(line) - nested_level)
+        lines.append(line + "|" * nested_level)
     return lines
+
+
+def summary_rows(layers, expand_nested=False):
+    """One row per layer for `summary_lines`: (name, class name, output shape, param count,
+    trainable, nested rows). Nested rows are filled only with `expand_nested`, and only for entries
+    that are models (not a Layer) with a non-empty `layers` list: Keras 2.9's rule."""
+    rows = []
+    for layer in layers:
+        inner = getattr(layer, "layers", None) if expand_nested and not isinstance(layer, Layer) else None
+        rows.append((layer.name, type(layer).__name__, layer.output_shape, layer.count_params(),
+                     bool(layer.trainable), summary_rows(inner, True) if inner else []))
+    return rows
 
 
 def _shape_text(shape):
@@ -38,25 +57,47 @@ def _shape_text(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
 
 
-def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_length=None, positions=None):
+def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_length=None, positions=None,
+                  show_trainable=False):
     """The summary's lines.
 
     Args:
         model_name: shown in the header.
-        rows: (layer name, class name, output shape, param count) per layer.
-        line_length: total width, default 65.
+        rows: per layer (name, class name, output shape, param count[, trainable[, nested rows]]),
+            as `summary_rows` makes them; nested rows are printed framed under their parent.
+        line_length: total width, default 65 (plus 11 with `show_trainable`).
         positions: column ends, as fractions (<= 1) or absolute, default [.45, .85, 1.].
+        show_trainable: add the "Trainable" column (Y / N).
     """
     line_length = line_length or 65
     positions = list(positions or [0.45, 0.85, 1.0])
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
+    header = ["Layer (type)", "Output Shape", "Param #"]
+    if show_trainable:
+        line_length += 11
+        positions.append(line_length)
+        header.append("Trainable")
     lines = [f'Model: "{model_name}"', "_" * line_length]
-    lines += _format_row(["Layer (type)", "Output Shape", "Param #"], positions)
+    lines += _format_row(header, positions)
     lines.append("=" * line_length)
-    for name, class_name, output_shape, params in rows:
-        lines += _format_row([f"{name} ({class_name})", _shape_text(output_shape), params], positions)
-        lines.append(" " * line_length)
+
+    def add(row, level=0, is_nested_last=False):
+        name, class_name, output_shape, params, trainable, nested = (tuple(row) + (True, []))[:6]
+        fields = [f"{name} ({class_name})", _shape_text(output_shape), params]
+        if show_trainable:
+            fields.append("Y" if trainable else "N")
+        lines.extend(_format_row(fields, positions, level))
+        if nested:
+            lines.append("|" * (level + 1) + "\u00af" * (line_length - 2 * level - 2) + "|" * (level + 1))
+            for i, sub in enumerate(nested):
+                add(sub, level + 1, i == len(nested) - 1)
+            lines.append("|" * level + "\u00af" * (line_length - 2 * level) + "|" * level)
+        if not is_nested_last:
+            lines.append("|" * level + " " * (line_length - 2 * level) + "|" * level)
+
+    for row in rows:
+        add(row)
     lines.append("=" * line_length)
     lines.append(f"Total params: {trainable_count + non_trainable_count:,}")
     lines.append(f"Trainable params: {trainable_count:,}")

@@ -1,0 +1,347 @@
+"""Mutation check: do the tests catch deliberate bugs?
+
+Each mutation below is an exact-string replacement in one file under src/. The tool copies the
+repository (without .venv, .git, caches) into a temporary folder, links the shared fixtures next to
+it (a link, not a copy), and for each mutation in turn: applies it, runs the mutation's tests there
+with the current virtual environment's python and PYTHONPATH pointing at the copy's src (checked
+before anything runs: the copy is what gets imported), records the result, restores the file.
+
+Results:
+    caught            a test that is not a finite-difference gradient check failed
+    caught (gradcheck) only a gradient check failed (a selected test calling
+                      rnnkit.utils.gradient_check_error or tests' finite_difference_check)
+    caught (timeout)  the tests ran past --timeout
+    SURVIVED          every selected test passed: add or strengthen a test
+    ERROR             the anchor string is not in the file exactly once (update the list), or
+                      the selection collected no tests
+
+Not collected by pytest and not part of `make test`: run it by hand, e.g.
+    .venv/bin/python tools/mutation_check.py            # all
+    .venv/bin/python tools/mutation_check.py --list
+    .venv/bin/python tools/mutation_check.py --only lstm_forget_gate_dc_carry adam_epsilon_inside_sqrt
+Exit status 0 only when every mutation is caught.
+"""
+
+import argparse
+import ast
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# A test whose judge is a finite-difference gradient check calls one of these (directly or through
+# a helper in its module); such tests are found by reading the test files (see `gradcheck_tests`).
+GRADCHECK_CALLS = {"finite_difference_check", "gradient_check_error"}
+
+OPS = "src/rnnkit/ops/"
+REPLAY = "tests/training/test_keras_replay.py"
+PARITY = "tests/layers/test_keras_parity.py"
+MASKS = "tests/layers/test_states_and_masks.py"
+GRADS = "tests/layers/test_gradients.py"
+OPTIM = "tests/test_optimizers.py"
+SIMPLE = [f"{OPS}simple_rnn.py", ["tests/ops/test_simple_rnn.py", REPLAY, PARITY, GRADS]]
+LSTM = [f"{OPS}lstm.py", ["tests/ops/test_lstm.py", REPLAY, PARITY, GRADS]]
+GRU = [f"{OPS}gru.py", ["tests/ops/test_gru.py", REPLAY, PARITY, GRADS]]
+SEQ = [f"{OPS}sequence.py", ["tests/ops", MASKS, REPLAY, PARITY, GRADS]]
+BIDIR = ["src/rnnkit/layers/bidirectional.py", [REPLAY, PARITY, GRADS]]
+OPT = ["src/rnnkit/optimizers.py", [OPTIM, REPLAY]]
+LOSS = ["src/rnnkit/losses.py", [REPLAY, "tests/training/test_fit.py", "tests/training/test_model_gradients.py"]]
+LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py", PARITY]]
+SUMMARY = ["src/rnnkit/models/summary.py", ["tests/models/test_summary.py", MASKS]]
+TEXT = ["src/rnnkit/preprocessing/text.py", ["tests/preprocessing/test_text.py"]]
+INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
+
+_SQUARE_T = "(lambda a: a.T if a.ndim == 2 and a.shape[0] == a.shape[1] else a)"
+
+# (name, area, [file, tests], old, new)
+MUTATIONS = [
+    # ---- cells' backward --------------------------------------------------------------------
+    ("simple_rnn_dh_uses_U_not_UT", "SimpleRNN backward", SIMPLE,
+     "np.dot(recurrent_kernel, d, out=dh_next)       # U dz_t",
+     "np.dot(recurrent_kernel.T, d, out=dh_next)     # U dz_t"),
+    ("simple_rnn_no_act_derivative", "SimpleRNN backward", SIMPLE,
+     "            d *= deriv[t]", "            d *= 1.0"),
+    ("simple_rnn_masked_step_drops_carry", "SimpleRNN backward / mask", SIMPLE,
+     "            dh_next += carry", "            dh_next += 0.0"),
+    ("lstm_output_gate_uses_dc_factor", "LSTM backward (o)", LSTM,
+     "np.multiply(gh, from_gh_to_dzo[t], out=d[2 * H:3 * H])",
+     "np.multiply(gh, from_gh_to_dc[t], out=d[2 * H:3 * H])"),
+    ("lstm_input_gate_uses_candidate_factor", "LSTM backward (i)", LSTM,
+     "np.multiply(dc, from_dc_to_dzi[t], out=d[:H])", "np.multiply(dc, from_dc_to_dzg[t], out=d[:H])"),
+    ("lstm_forget_gate_uses_c_t_not_c_prev", "LSTM backward (f)", LSTM,
+     "from_dc_to_dzf[1:] *= cs[:-1]", "from_dc_to_dzf[1:] *= cs[1:]"),
+    ("lstm_candidate_uses_f_not_i", "LSTM backward (c)", LSTM,
+     "from_dc_to_dzg *= i                                 # dz_c",
+     "from_dc_to_dzg *= f                                 # dz_c"),
+    ("lstm_forget_gate_dc_carry", "LSTM backward (dc_{t-1})", LSTM,
+     "np.multiply(dc, forget[t], out=dc_next)", "np.copyto(dc_next, dc)"),
+    ("lstm_masked_step_does_not_carry_dc", "LSTM backward / mask", LSTM,
+     "        np.copyto(forget, 1.0, where=np.broadcast_to(hold, forget.shape))", "        pass"),
+    ("gru_update_gate_sign", "GRU backward (z)", GRU,
+     "from_gh_to_dzz -= hh", "from_gh_to_dzz += hh"),
+    ("gru_direct_path_ignores_z", "GRU backward (dh_{t-1})", GRU,
+     "dh_next += np.multiply(gh, direct[t], out=scratch)", "dh_next += gh"),
+    ("gru_after_reset_gate_from_z", "GRU reset_after=True (r)", GRU,
+     "np.multiply(d[2 * H:], from_dzh_to_dzr[t], out=d[H:2 * H])",
+     "np.multiply(d[:H], from_dzh_to_dzr[t], out=d[H:2 * H])"),
+    ("gru_after_recurrent_candidate_misses_r", "GRU reset_after=True (dU_h, b_hh)", GRU,
+     "dzh_r = np.multiply(dz[:, 2 * H:], r, out=spare)", "dzh_r = np.multiply(dz[:, 2 * H:], 1.0, out=spare)"),
+    ("gru_after_dh_misses_r", "GRU reset_after=True (dh_{t-1})", GRU,
+     "np.multiply(d[2 * H:], r[t], out=du[2 * H:])", "np.copyto(du[2 * H:], d[2 * H:])"),
+    ("gru_before_reset_gate_factor", "GRU reset_after=False (r)", GRU,
+     "np.multiply(d_rh, from_drh_to_dzr[t], out=d[H:2 * H])", "np.multiply(d_rh, r[t], out=d[H:2 * H])"),
+    ("gru_before_dh_misses_rh_path", "GRU reset_after=False (dh_{t-1})", GRU,
+     "            dh_next += np.multiply(d_rh, r_dropped[t], out=scratch)", "            pass"),
+    # ---- masks -------------------------------------------------------------------------------
+    ("mask_not_reversed_for_go_backwards", "masks", SEQ,
+     "np.asarray(mask, dtype=bool).T[_steps(go_backwards)])", "np.asarray(mask, dtype=bool).T)"),
+    ("masked_step_changes_state", "masks", SEQ,
+     "        np.copyto(h, h_prev, where=hold[t])", "        pass"),
+    ("zero_output_steps_still_get_gradient", "masks (Bidirectional zeros)", SEQ,
+     "        if zero_output_for_mask:\n            zero_held(g_all, hold)",
+     "        if zero_output_for_mask:\n            pass"),
+    ("masked_loss_averages_over_padding", "masks (loss)", ["src/rnnkit/models/training.py", [REPLAY, MASKS]],
+     "weights *= (weights.size / valid) if valid else 0.0", "weights *= 1.0"),
+    # ---- Bidirectional merges ----------------------------------------------------------------
+    ("bidir_concat_halves_swapped", "Bidirectional concat", BIDIR,
+     "return d_output[..., :units], d_output[..., units:]", "return d_output[..., units:], d_output[..., :units]"),
+    ("bidir_sum_backward_gets_nothing", "Bidirectional sum", BIDIR,
+     "            return d_output, d_output\n", "            return d_output, 0.0 * d_output\n"),
+    ("bidir_ave_forgets_half", "Bidirectional ave", BIDIR,
+     "return d_output * 0.5, d_output * 0.5", "return d_output, d_output"),
+    ("bidir_mul_factors_swapped", "Bidirectional mul", BIDIR,
+     "return d_output * y_backward, d_output * y_forward", "return d_output * y_forward, d_output * y_backward"),
+    # ---- optimizers --------------------------------------------------------------------------
+    ("sgd_momentum_dropped", "SGD momentum", OPT,
+     "        m *= self.momentum\n        m -= lr * g", "        m *= 0.0\n        m -= lr * g"),
+    ("sgd_nesterov_lookahead_dropped", "SGD nesterov", OPT,
+     "w += self.momentum * m - lr * g", "w += m - lr * g"),
+    ("adam_epsilon_inside_sqrt", "Adam", OPT,
+     "/ (np.sqrt(v) + np.asarray(self.epsilon, w.dtype))", "/ np.sqrt(v + np.asarray(self.epsilon, w.dtype))"),
+    ("adam_bias_correction_without_sqrt", "Adam", OPT,
+     "math.sqrt(1 - self.beta_2 ** t)", "(1 - self.beta_2 ** t)"),
+    ("amsgrad_ignored", "Adam amsgrad", OPT,
+     '            v = slots["v_hat"]', "            pass"),
+    ("rmsprop_centered_sign", "RMSprop centered", OPT,
+     "denominator = v - a * a + self.epsilon", "denominator = v + a * a + self.epsilon"),
+    ("rmsprop_momentum_ignored", "RMSprop momentum", OPT,
+     "            m += increment\n            w -= m", "            m += increment\n            w -= increment"),
+    ("rmsprop_epsilon_outside_sqrt", "RMSprop", OPT,
+     "increment = np.asarray(self.learning_rate, w.dtype) * g / np.sqrt(denominator)",
+     "increment = np.asarray(self.learning_rate, w.dtype) * g / (np.sqrt(denominator - self.epsilon) + self.epsilon)"),
+    ("adagrad_starts_from_zero", "Adagrad", OPT,
+     '{"acc": np.full_like(variable, self.initial_accumulator_value)}', '{"acc": np.zeros_like(variable)}'),
+    ("clipnorm_uses_squared_norm", "clipnorm", OPT,
+     "max(float(np.sqrt(np.sum(g * g))), self.clipnorm)", "max(float(np.sum(g * g)), self.clipnorm)"),
+    ("global_clipnorm_per_weight", "global_clipnorm", OPT,
+     "norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))",
+     "norm = max(math.sqrt(float(np.sum(g * g))) for g in grads)"),
+    ("clipvalue_twice_the_limit", "clipvalue", OPT,
+     "np.clip(g, -self.clipvalue, self.clipvalue)", "np.clip(g, -2 * self.clipvalue, 2 * self.clipvalue)"),
+    # ---- losses ------------------------------------------------------------------------------
+    ("mse_gradient_missing_2", "losses (mse)", LOSS,
+     "diff *= 2.0 / y_pred.size", "diff *= 1.0 / y_pred.size"),
+    ("bce_gradient_sign", "losses (binary crossentropy)", LOSS,
+     "grad = -(y_true / (p + EPSILON) - (1.0 - y_true) / (1.0 - p + EPSILON))",
+     "grad = -(y_true / (p + EPSILON) + (1.0 - y_true) / (1.0 - p + EPSILON))"),
+    ("cce_value_averaged_over_classes", "losses (categorical crossentropy)", LOSS,
+     "return -np.sum(y_true * np.log(q), axis=-1)", "return -np.mean(y_true * np.log(q), axis=-1)"),
+    ("sparse_cce_gradient_half", "losses (sparse categorical crossentropy)", LOSS,
+     "np.take_along_axis(grad, y_true[..., None], axis=-1) - 1.0",
+     "np.take_along_axis(grad, y_true[..., None], axis=-1) - 0.5"),
+    # ---- loaders -----------------------------------------------------------------------------
+    ("keras3_loader_transposes_square_kernels", "loaders (Keras 3 layout)", LOAD,
+     "arrays += [np.array(group[str(i)]) for i in range(len(group))]",
+     f"arrays += [{_SQUARE_T}(np.array(group[str(i)])) for i in range(len(group))]"),
+    ("keras2_loader_transposes_square_kernels", "loaders (Keras 2 layout)", LOAD,
+     "result[layer_name] = [np.array(layer_group[n]) for n in names]",
+     f"result[layer_name] = [{_SQUARE_T}(np.array(layer_group[n])) for n in names]"),
+    # ---- summary -----------------------------------------------------------------------------
+    ("summary_no_thousands_separator", "summary", SUMMARY,
+     'f"Total params: {trainable_count + non_trainable_count:,}"',
+     'f"Total params: {trainable_count + non_trainable_count}"'),
+    ("summary_no_break_after_tuple", "summary", SUMMARY,
+     '_LINE_BREAKS = ("),", "},", "],", "\',")', '_LINE_BREAKS = ("},", "],", "\',")'),
+    ("summary_trainable_always_Y", "summary (show_trainable)", SUMMARY,
+     'fields.append("Y" if trainable else "N")', 'fields.append("Y")'),
+    ("summary_nested_columns_not_shifted", "summary (expand_nested)", SUMMARY,
+     'line += " " * (end - len(line) - nested_level)', 'line += " " * (end - len(line))'),
+    # ---- tokenizer ---------------------------------------------------------------------------
+    ("tokenizer_ranks_alphabetically", "tokenizer", TEXT,
+     "key=lambda item: item[1], reverse=True", "key=lambda item: item[0]"),
+    ("tokenizer_num_words_off_by_one", "tokenizer", TEXT,
+     "if index is not None:\n                    if self.num_words and index >= self.num_words:",
+     "if index is not None:\n                    if self.num_words and index > self.num_words:"),
+    # ---- initializers ------------------------------------------------------------------------
+    ("glorot_uniform_limit_sqrt6_over_fan_avg", "initializers (Glorot limit)", INIT,
+     '"""U(-l, l), l = sqrt(6 / (fan_in + fan_out))."""\n    fixed = (1.0, "fan_avg", "uniform")',
+     '"""U(-l, l), l = sqrt(6 / (fan_in + fan_out))."""\n    fixed = (2.0, "fan_avg", "uniform")'),
+    ("orthogonal_not_orthogonal", "initializers (Orthogonal)", INIT,
+     "q, r = np.linalg.qr(a)", "q, r = a / np.sqrt(a.shape[0]), np.linalg.qr(a)[1]"),
+    ("orthogonal_without_sign_correction", "initializers (Orthogonal)", INIT,
+     "q *= np.sign(np.diag(r))", "q *= 1.0"),
+    ("truncated_normal_clips_instead_of_redrawing", "initializers (truncated normal)", INIT,
+     "    while outside.any():",
+     "    values = np.clip(values, mean - 2 * stddev, mean + 2 * stddev)\n    while False:"),
+]
+
+
+def copy_repo(destination):
+    """The repository without environments, git data and caches; the shared fixtures linked
+    beside it where the tests look for them (`<repo>/../shared`)."""
+    ignore = shutil.ignore_patterns(".venv", ".venv-*", ".git", "__pycache__", "*.egg-info", "build",
+                                    ".pytest_cache", "*.pyc")
+    repo = destination / ROOT.name
+    shutil.copytree(ROOT, repo, ignore=ignore, symlinks=True)
+    shared = ROOT.parent / "shared"
+    if shared.exists():
+        (destination / "shared").symlink_to(shared, target_is_directory=True)
+    return repo
+
+
+def environment(repo):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(repo / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def check_import(python, repo):
+    out = subprocess.run([python, "-c", "import rnnkit; print(rnnkit.__file__)"], cwd=repo,
+                         env=environment(repo), capture_output=True, text=True, check=True).stdout.strip()
+    if not pathlib.Path(out).resolve().is_relative_to((repo / "src").resolve()):
+        raise SystemExit(f"The copy's src is not what gets imported: rnnkit comes from {out}")
+    return out
+
+
+def _called_names(node):
+    names = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            names.add(func.id if isinstance(func, ast.Name) else getattr(func, "attr", None))
+    return names
+
+
+def gradcheck_tests(repo, selection):
+    """Node ids (file::function) of the selected tests that call a gradient check, directly or
+    through helpers of their own module."""
+    files = []
+    for item in selection:
+        path = repo / item
+        files += sorted(path.rglob("test_*.py")) if path.is_dir() else [path]
+    found = []
+    for path in files:
+        tree = ast.parse(path.read_text())
+        functions = {f.name: _called_names(f) for f in tree.body if isinstance(f, ast.FunctionDef)}
+        checking = set(GRADCHECK_CALLS)
+        while True:
+            more = {name for name, called in functions.items() if called & checking} - checking
+            if not more:
+                break
+            checking |= more
+        relative = path.relative_to(repo).as_posix()
+        found += [f"{relative}::{name}" for name in functions if name.startswith("test") and name in checking]
+    return found
+
+
+def run_pytest(python, repo, args, timeout):
+    command = [python, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", *args]
+    try:
+        done = subprocess.run(command, cwd=repo, env=environment(repo), capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+    first = next((line for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))), "")
+    first = re.sub(r"^(FAILED|ERROR) ", "", first).split(" - ")[0]
+    if done.returncode == 0:
+        return "passed", ""
+    if done.returncode == 5:
+        return "no tests", ""
+    last = (done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or [""])[-1]
+    return "failed", first or last[:80]
+
+
+def check(python, repo, mutation, timeout):
+    name, area, (path, tests), old, new = mutation
+    target = repo / path
+    original = target.read_text()
+    count = original.count(old)
+    if count != 1:
+        return "ERROR", f"anchor found {count} times in {path}"
+    target.write_text(original.replace(old, new))
+    try:
+        gradchecks = gradcheck_tests(repo, tests)
+        deselect = [arg for node in gradchecks for arg in ("--deselect", node)]
+        status, where = run_pytest(python, repo, tests + deselect, timeout)
+        if status == "failed":
+            return "caught", where
+        if status == "timeout":
+            return "caught (timeout)", ""
+        if gradchecks:
+            status, where = run_pytest(python, repo, gradchecks, timeout)
+            if status == "failed":
+                return "caught (gradcheck)", where
+            if status == "timeout":
+                return "caught (timeout)", ""
+        if status == "no tests":
+            return "ERROR", "the selection collected no tests"
+        return "SURVIVED", ""
+    finally:
+        target.write_text(original)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="+", help="names of the mutations to run")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per pytest run")
+    parser.add_argument("--python", default=sys.executable, help="the python that runs pytest")
+    args = parser.parse_args(argv)
+    mutations = MUTATIONS
+    if args.only:
+        unknown = set(args.only) - {m[0] for m in MUTATIONS}
+        if unknown:
+            parser.error(f"unknown mutations: {sorted(unknown)}")
+        mutations = [m for m in MUTATIONS if m[0] in args.only]
+    if args.list:
+        for name, area, (path, tests), _, _ in mutations:
+            print(f"{name:45s} {area:35s} {path}")
+        return 0
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="rnnkit-mutation-") as folder:
+        repo = copy_repo(pathlib.Path(folder))
+        print(f"rnnkit imported from {check_import(args.python, repo)}")
+        baseline = sorted({t for m in mutations for t in m[2][1]})
+        status, where = run_pytest(args.python, repo, baseline, args.timeout)
+        if status != "passed":
+            raise SystemExit(f"The unmutated copy does not pass its tests ({status}: {where}); fix that first.")
+        rows = []
+        for mutation in mutations:
+            t0 = time.time()
+            result, where = check(args.python, repo, mutation, args.timeout)
+            rows.append((mutation[0], mutation[1], result, where, time.time() - t0))
+            print(f"  {mutation[0]:45s} {result:19s} {time.time() - t0:5.1f}s", file=sys.stderr, flush=True)
+    print()
+    print(f"| {'mutation':45s} | {'area':35s} | {'result':19s} | first failing test")
+    print(f"|{'-' * 47}|{'-' * 37}|{'-' * 21}|{'-' * 30}")
+    for name, area, result, where, _ in rows:
+        print(f"| {name:45s} | {area:35s} | {result:19s} | {where}")
+    counts = {}
+    for row in rows:
+        key = row[2].split(" ")[0]
+        counts[key] = counts.get(key, 0) + 1
+    print()
+    print(f"{len(rows)} mutations: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+          + f"; {time.time() - started:.0f} s")
+    return 0 if all(r[2].startswith("caught") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,7 +25,7 @@ numbers: with L of order 1-10 the difference quotient carries rounding noise ~1e
 truncation error h^2 f''' / 6. Measured on 114 true gradients of the three cells (every
 activation, masks, go_backwards, both GRU variants), the worst rel_i was 1.4e-7 with h = 1e-6
 (rounding dominates on small entries) and 1.8e-8 with h = 1e-5: a margin of ~50 under RTOL. A
-wrong gradient fails by a factor of 1e4 or more: a flipped sign gives rel 1, a gradient scaled
+wrong gradient fails by a factor of 1e4 or more: a flipped sign gives rel 2, a gradient scaled
 by 1.01 gives 0.01 on every entry, a missing term or a transposed matrix gives rel of order 1
 where it matters; a 1% error is caught on any entry above ~1e-6.
 

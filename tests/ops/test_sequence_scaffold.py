@@ -1,4 +1,5 @@
-"""ops.sequence: the scaffold's backward pieces are the exact adjoints of its forward pieces,
+"""ops.sequence (named apart from tests/preprocessing/test_sequence.py: test modules share one
+namespace here): the scaffold's backward pieces are the exact adjoints of its forward pieces,
 judged by central differences (tests/gradient_judge.py) with every option that changes them."""
 
 import itertools

@@ -154,3 +154,22 @@ def test_a_masking_model_with_lstm_and_mse():
     model.train_on_batch(x, y)
     assert_loss_gradients(lambda: model.test_on_batch(x, y, return_dict=True)["loss"],
                           named(model, "weights"), named(model, "grads"))
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+def test_a_keras3_model_with_input_and_stacked_recurrences(merge_mode):
+    # keras.Input first (its layer passes the gradient through), GRU reset_after=False stacked on
+    # a Bidirectional SimpleRNN, the last state into Dense: every weight through fit's step.
+    from rnnkit.layers import Input
+    backend.set_floatx("float64")
+    rng = np.random.default_rng(15)
+    model = Sequential([Input(shape=(4, 2)), Bidirectional(SimpleRNN(3, return_sequences=True), merge_mode=merge_mode),
+                        GRU(3, reset_after=False), Dense(2, activation="softmax")])
+    model.set_weights([rng.normal(size=w.shape) * 0.5 for w in model.get_weights()])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.optimizer.apply_gradients = lambda pairs: None
+    x, y = rng.normal(size=(3, 4, 2)), np.eye(2)[[0, 1, 1]]
+
+    model.train_on_batch(x, y)
+    assert_loss_gradients(lambda: model.test_on_batch(x, y, return_dict=True)["loss"],
+                          named(model, "weights"), named(model, "grads"))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import finite_difference_check
+from gradient_judge import assert_gradients
 from rnnkit.ops import dense_backward, dense_forward
 
 
@@ -10,15 +10,30 @@ from rnnkit.ops import dense_backward, dense_forward
 def test_dense_backward_equals_finite_differences(activation, shape):
     rng = np.random.default_rng(0)
     x, W, b = rng.normal(size=shape), rng.normal(size=(3, 4)), rng.normal(size=4)
-    w = rng.normal(size=shape[:-1] + (4,))
 
-    def loss():
-        return float(np.sum(dense_forward(x, W, b, activation) * w))
+    def forward():
+        return dense_forward(x, W, b, activation)
 
-    y = dense_forward(x, W, b, activation)
-    np.testing.assert_allclose(y, _reference(x, W, b, activation), atol=1e-12)
-    dx, grads = dense_backward(w, x, y, W, True, activation)
-    assert finite_difference_check(loss, [x, W, b], [dx, grads["kernel"], grads["bias"]]) < 1e-6
+    def backward(R):
+        dx, grads = dense_backward(R[0], x, dense_forward(x, W, b, activation), W, True, activation)
+        return dict(x=dx, kernel=grads["kernel"], bias=grads["bias"])
+
+    np.testing.assert_allclose(forward(), _reference(x, W, b, activation), atol=1e-12)
+    assert_gradients(forward, backward, dict(x=x, kernel=W, bias=b))
+
+
+@pytest.mark.parametrize("activation", ["linear", "tanh", "elu", "softplus"])
+def test_dense_backward_without_bias_and_without_dx(activation):
+    rng = np.random.default_rng(1)
+    x, W = rng.normal(size=(2, 3, 3)), rng.normal(size=(3, 2))
+
+    def backward(R):
+        y = dense_forward(x, W, None, activation)
+        none, grads = dense_backward(R[0], x, y, W, False, activation, need_dx=False)
+        assert none is None and set(grads) == {"kernel"}
+        return dict(kernel=grads["kernel"])
+
+    assert_gradients(lambda: dense_forward(x, W, None, activation), backward, dict(kernel=W))
 
 
 def _reference(x, W, b, activation):

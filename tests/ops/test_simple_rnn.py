@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import finite_difference_check
+from gradient_judge import assert_gradients
 from rnnkit.ops import memory_cell_loop, simple_rnn_backward, simple_rnn_forward
 
 
@@ -76,36 +76,37 @@ def test_backward_equals_finite_differences(activation, go_backwards, masked, ze
     b = rng.normal(size=H) * 0.1 if use_bias else None
     h0 = rng.normal(size=(B, H)) * 0.5
     mask = np.array([[1, 1, 0, 1], [1, 0, 1, 0]], bool) if masked else None
-    w_out, w_last = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
+    kwargs = dict(mask=mask, go_backwards=go_backwards, activation=activation, zero_output_for_mask=zero_output)
 
-    def loss():
-        outs, last, _ = simple_rnn_forward(x, W, U, b, h0=h0, mask=mask, go_backwards=go_backwards,
-                                           activation=activation, zero_output_for_mask=zero_output)
-        return float(np.sum(outs * w_out) + np.sum(last * w_last))
+    def forward():
+        outs, last, _ = simple_rnn_forward(x, W, U, b, h0=h0, **kwargs)
+        return [outs, last]
 
-    _, _, cache = simple_rnn_forward(x, W, U, b, h0=h0, mask=mask, go_backwards=go_backwards,
-                                     activation=activation, zero_output_for_mask=zero_output,
-                                     keep_cache=True)
-    dx, dh0, grads = simple_rnn_backward(w_out, w_last, cache)
-    params = [x, W, U, h0] + ([b] if use_bias else [])
-    analytic = [dx, grads["kernel"], grads["recurrent_kernel"], dh0] + ([grads["bias"]] if use_bias else [])
-    assert set(grads) == ({"kernel", "recurrent_kernel", "bias"} if use_bias else {"kernel", "recurrent_kernel"})
-    assert finite_difference_check(loss, params, analytic) < 1e-6
+    def backward(R):
+        _, _, cache = simple_rnn_forward(x, W, U, b, h0=h0, keep_cache=True, **kwargs)
+        dx, dh0, grads = simple_rnn_backward(R[0], R[1], cache)
+        assert set(grads) == ({"kernel", "recurrent_kernel", "bias"} if use_bias else {"kernel", "recurrent_kernel"})
+        return dict(x=dx, kernel=grads["kernel"], recurrent_kernel=grads["recurrent_kernel"], h0=dh0,
+                    **({"bias": grads["bias"]} if use_bias else {}))
+
+    arrays = dict(x=x, kernel=W, recurrent_kernel=U, h0=h0, **({"bias": b} if use_bias else {}))
+    assert_gradients(forward, backward, arrays)
 
 
 def test_backward_with_only_last_state_gradient():
     rng = np.random.default_rng(4)
     x, W, U, b = rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5, np.zeros(3)
-    w_last = rng.normal(size=(2, 3))
 
-    def loss():
-        return float(np.sum(simple_rnn_forward(x, W, U, b, return_sequences=False)[1] * w_last))
+    def forward():
+        return simple_rnn_forward(x, W, U, b, return_sequences=False)[1]
 
-    outs, _, cache = simple_rnn_forward(x, W, U, b, return_sequences=False, keep_cache=True)
-    assert outs is None
-    dx, _, grads = simple_rnn_backward(None, w_last, cache)
-    assert finite_difference_check(loss, [x, W, U, b], [dx, grads["kernel"], grads["recurrent_kernel"],
-                                                         grads["bias"]]) < 1e-6
+    def backward(R):
+        outs, _, cache = simple_rnn_forward(x, W, U, b, return_sequences=False, keep_cache=True)
+        assert outs is None
+        dx, _, grads = simple_rnn_backward(None, R[0], cache)
+        return dict(x=dx, kernel=grads["kernel"], recurrent_kernel=grads["recurrent_kernel"], bias=grads["bias"])
+
+    assert_gradients(forward, backward, dict(x=x, kernel=W, recurrent_kernel=U, bias=b))
 
 
 def test_backward_does_not_modify_the_incoming_gradient():

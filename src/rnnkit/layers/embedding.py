@@ -54,7 +54,7 @@ class Embedding(Layer):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
         super().build(input_shape)
 
-    def _cast_input(self, x):
+    def _cast_input(self, x, argument="x"):
         if not np.issubdtype(x.dtype, np.integer):
             raise TypeError(
                 f"Layer \"{self.name}\" takes integer token ids. Received: an array of dtype {x.dtype} "

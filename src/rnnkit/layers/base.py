@@ -260,7 +260,13 @@ class Layer:
     def __call__(self, x, mask=None, training=False, **kwargs):
         """Builds the layer from `x`'s shape if needed and runs the forward pass."""
         if not self.built:
-            x_arr = np.asarray(x)
+            if not isinstance(x, (np.ndarray, list, tuple)):
+                raise TypeError(f"Argument `x` of layer \"{self.name}\" must be an array. "
+                                f"Received: {type(x).__name__}")
+            x_arr = as_real_array(x, "x")   # checked before the layer builds from it
+            if x_arr.ndim == 0:
+                raise ValueError(f"Argument `x` of layer \"{self.name}\" must have a batch axis. "
+                                 f"Received: a scalar {x_arr!r}")
             self.build((None,) + x_arr.shape[1:])
         return self.forward(x, mask=mask, training=training, **kwargs)
 

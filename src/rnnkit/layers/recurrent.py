@@ -10,7 +10,7 @@ import threading
 import numpy as np
 
 from rnnkit import activations, backend, initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, as_real_array, cast_checked, check_positive_int, check_unsupported
 from rnnkit.ops import gru as gru_ops
 from rnnkit.ops import lstm as lstm_ops
 from rnnkit.ops import simple_rnn as simple_rnn_ops
@@ -168,7 +168,10 @@ class RNN(Layer):
                 f"Received: {len(states)}")
         checked = []
         for state in states:
-            state = np.asarray(state, dtype=self.dtype)
+            state = cast_checked(as_real_array(state, argument), self.dtype, argument)
+            if not np.isfinite(state).all():
+                raise ValueError(f"Argument `{argument}` of layer \"{self.name}\" must hold finite numbers. "
+                                 "Received: NaN or inf values")
             if state.shape != (batch, self.units):
                 raise ValueError(
                     f"Argument `{argument}` of layer \"{self.name}\" must have shape "

@@ -237,10 +237,11 @@ class TrainingMixin:
             raise ValueError(
                 f"Argument `{argument}` must be {fixed}, the batch size the stateful model \"{self.name}\" "
                 f"was built for. Received: {argument}={given!r}")
-        for name, count in counts:
+        for name, count, *what in counts:
             if count % fixed:
                 raise ValueError(
-                    f"Argument `{name}` holds {count} samples, not a multiple of {fixed}, the batch size of "
+                    f"Argument `{name}`{what[0] if what else ' holds'} {count} samples, not a multiple of "
+                    f"{fixed}, the batch size of "
                     f"the stateful model \"{self.name}\": every batch of a stateful network must be full. "
                     f"Received: {count} samples")
         return fixed
@@ -430,19 +431,26 @@ class TrainingMixin:
                 raise ValueError(f"Argument `validation_split`={validation_split} leaves no sample on one side "
                                  f"of {len(x)}. Received: validation_split={validation_split!r}")
             x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
-        counts = [("x", len(x))]
-        if x_val is not None:
-            counts.append(("validation_data" if validation_data is not None else "validation_split", len(x_val)))
+        if validation_data is not None:
+            counts = [("x", len(x)), ("validation_data", len(x_val))]
+        elif x_val is not None:
+            counts = [("validation_split", len(x), f"={validation_split} leaves training"),
+                      ("validation_split", len(x_val), f"={validation_split} takes for validation")]
+        else:
+            counts = [("x", len(x))]
         batch_size = self._batch_for(batch_size, batch_given, counts)
         validation_batch_size = self._batch_for(validation_batch_size, validation_batch_given, [],
                                                 "validation_batch_size")
         steps = math.ceil(len(x) / batch_size)
+        metrics = self._metrics_for(y, self.output_shape_for(x.shape))
+        logged = ["loss"] + [m.name for m in metrics]
+        if x_val is not None:
+            logged += [f"val_{name}" for name in logged]
         history = callbacks_module.History()
         progbar = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
         callback_list = callbacks_module.CallbackList(
             progbar + user_callbacks + [history], self,
-            {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size})
-        metrics = self._metrics_for(y, self.output_shape_for(x.shape))
+            {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size, "metrics": logged})
         self.stop_training = False
         logs = {}
         callback_list.on_train_begin({})

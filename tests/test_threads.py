@@ -202,3 +202,19 @@ def test_copies_of_a_model_get_their_own_buffers_and_guard():
     twin = copy.deepcopy(model)
     assert np.array_equal(twin.predict(x, verbose=0), model.predict(x, verbose=0))
     assert twin._guard is not model._guard
+
+
+def test_inference_leaves_a_pending_training_cache_alone():
+    # Another thread's predict between a training forward and its backward must not drop the
+    # cache the backward needs (inference writes nothing of a layer's).
+    model = build("stacked")
+    x = batches(1)[0]
+    output = model._run(x, training=True)[0]
+    reader = threading.Thread(target=lambda: model.predict(batches(1, seed=5)[0], verbose=0))
+    reader.start()
+    reader.join()
+    model._backward(np.ones_like(output))
+    grads = [layer.grads[k] for layer in model.layers for k in layer.weights]
+    assert len(grads) == sum(len(layer.weights) for layer in model.layers)
+    assert all(np.isfinite(g).all() and g.shape == w.shape
+               for g, w in zip(grads, [w for layer in model.layers for w in layer.weights.values()]))

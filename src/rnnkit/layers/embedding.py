@@ -69,7 +69,8 @@ class Embedding(Layer):
 
     def forward(self, x, mask=None, training=False):
         ids = self.check_input(x)
-        self._cache = ids if training else None
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = ids
         return self.weights["embeddings"][ids]
 
     def backward(self, d_out, need_input_grad=True):

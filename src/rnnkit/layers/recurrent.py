@@ -211,7 +211,8 @@ class RNN(Layer):
             states = self.states
         dropout_masks = self._dropout_masks(x.shape[0], x.shape[2]) if training else (None, None)
         outputs, last_states, cache = self._run(x, mask, states, dropout_masks, keep_cache=training)
-        self._cache = cache
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = cache
         if self.stateful:
             self.states = [s.copy() for s in last_states]
         output = outputs if self.return_sequences else last_states[0]

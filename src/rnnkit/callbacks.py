@@ -182,6 +182,23 @@ class ProgbarLogger(Callback):
         self.bar.update(self.params["steps"], list((logs or {}).items()), finalize=True)
 
 
+def _check_monitor(monitor):
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"Argument `monitor` must be the name of a logged quantity, e.g. 'val_loss'. "
+                        f"Received: {monitor!r}")
+    return monitor
+
+
+def _check_real(value, argument, low=None, integer=False):
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or (
+            low is not None and value < low):
+        what = "an int" if integer else "a finite number"
+        raise ValueError(f"Argument `{argument}` must be {what}" + (f" >= {low}" if low is not None else "")
+                         + f". Received: {value!r}")
+    return value
+
+
 def _monitor_op(mode, monitor):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"Argument `mode` must be 'auto', 'min' or 'max'. Received: {mode!r}")
@@ -207,6 +224,12 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
+        _check_monitor(monitor)
+        _check_real(min_delta, "min_delta")
+        _check_real(patience, "patience", 0, integer=True)
+        _check_real(start_from_epoch, "start_from_epoch", 0, integer=True)
+        if baseline is not None:
+            _check_real(baseline, "baseline")
         self.monitor, self.patience, self.verbose = monitor, patience, verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -267,8 +290,7 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"Argument `save_freq` must be 'epoch'. Received: {save_freq!r}")
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
-        if not isinstance(monitor, str):
-            raise TypeError(f"Argument `monitor` must be the name of a logged quantity. Received: {monitor!r}")
+        _check_monitor(monitor)
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self._fields = _format_fields(self.filepath)
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
@@ -352,6 +374,8 @@ class LambdaCallback(Callback):
         for hook, fn in given.items():
             if hook not in _HOOKS:
                 raise TypeError(f"LambdaCallback has no hook {hook!r}. Received: {hook}={fn!r}")
+            if fn is not None and not callable(fn):
+                raise TypeError(f"Argument `{hook}` must be a function. Received: {fn!r}")
             if fn is not None:
                 setattr(self, hook, fn)
 

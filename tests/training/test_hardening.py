@@ -342,3 +342,20 @@ def test_validation_freq_validates_only_on_the_epochs_asked():
     seen.clear()
     model.fit(X, Y, epochs=3, verbose=0, validation_split=0.2, validation_freq=[1, 3], callbacks=[probe])
     assert seen == [True, False, True]
+
+
+@pytest.mark.parametrize("make,error,argument", [
+    (lambda: callbacks.EarlyStopping(monitor=5), TypeError, "`monitor`"),
+    (lambda: callbacks.EarlyStopping(patience=-1), ValueError, "`patience`"),
+    (lambda: callbacks.EarlyStopping(patience=1.5), ValueError, "`patience`"),
+    (lambda: callbacks.EarlyStopping(min_delta="0.1"), ValueError, "`min_delta`"),
+    (lambda: callbacks.EarlyStopping(baseline=float("nan")), ValueError, "`baseline`"),
+    (lambda: callbacks.EarlyStopping(mode="best"), ValueError, "`mode`"),
+    (lambda: callbacks.ModelCheckpoint("ck.npz", monitor=None), TypeError, "`monitor`"),
+    (lambda: callbacks.ModelCheckpoint(5), TypeError, "`filepath`"),
+    (lambda: callbacks.LambdaCallback(on_epoch_end=5), TypeError, "`on_epoch_end`"),
+])
+def test_callback_arguments_are_checked_at_construction(make, error, argument):
+    with pytest.raises(error) as info:
+        make()
+    assert argument in str(info.value) and "Received" in str(info.value)

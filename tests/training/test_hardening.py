@@ -359,3 +359,19 @@ def test_callback_arguments_are_checked_at_construction(make, error, argument):
     with pytest.raises(error) as info:
         make()
     assert argument in str(info.value) and "Received" in str(info.value)
+
+
+def test_embedding_input_errors_name_the_argument():
+    set_random_seed(0)
+    model = Sequential([Embedding(10, 4, mask_zero=True), LSTM(3)])
+    model.compile("adam", "mse")
+    before = snapshot(model)
+    ids = np.array([[1, 2, 0], [3, 0, 0]])
+    assert_refused(model, before, lambda: model.predict(ids.astype(float), verbose=0), TypeError, "`x`")
+    assert_refused(model, before, lambda: model.fit(ids + 20, np.zeros((2, 3)), verbose=0), ValueError, "`x`")
+    assert_refused(model, before, lambda: model.predict(ids + 0j, verbose=0), TypeError, "`x`")
+
+
+def test_a_complex_mask_is_refused():
+    with pytest.raises(TypeError, match="`mask`.*Received"):
+        LSTM(3)(np.zeros((2, 4, 2), "float32"), mask=np.ones((2, 4)) + 1j)

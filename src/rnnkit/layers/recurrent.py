@@ -182,7 +182,7 @@ class RNN(Layer):
     def _check_mask(self, mask, x):
         if mask is None:
             return None
-        mask = np.asarray(mask)
+        mask = as_real_array(mask, "mask")
         if mask.shape != x.shape[:2]:
             raise ValueError(
                 f"Argument `mask` of layer \"{self.name}\" must have shape {x.shape[:2]} "

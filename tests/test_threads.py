@@ -177,8 +177,11 @@ def test_fit_is_refused_while_another_thread_predicts():
     try:
         assert inside.wait(10)
         before = model.get_weights()
-        with pytest.raises(RuntimeError, match="other thread.*inference.*Received"):
-            model.fit(x, y, verbose=0)
+        for call in (lambda: model.fit(x, y, verbose=0), lambda: model.train_on_batch(x, y), model.pop,
+                     lambda: model.add(Dense(2)), lambda: model.compile("sgd", "mae")):
+            with pytest.raises(RuntimeError, match="other thread.*inference.*Received"):
+                call()
+        assert len(model.layers) == 2 and model.loss.name == "mean_squared_error"
         for old, new in zip(before, model.get_weights()):
             assert np.array_equal(old, new)
         model.predict(x, verbose=0)      # inference beside inference is fine

@@ -66,6 +66,10 @@ class Sequential(TrainingMixin):
             ValueError: for a duplicate name, a layer after a multi-output layer, or an input
                 shape the new layer cannot take. The model is left unchanged.
         """
+        with self._guard.exclusive("add", "it changes the model's layers"):
+            return self._add(layer)
+
+    def _add(self, layer):
         if isinstance(layer, InputLayer):
             if self._layers or self._input_shape is not None:
                 raise ValueError(
@@ -119,6 +123,10 @@ class Sequential(TrainingMixin):
         Raises:
             TypeError: if the model has no layers.
         """
+        with self._guard.exclusive("pop", "it changes the model's layers"):
+            return self._pop()
+
+    def _pop(self):
         if not self._layers:
             raise TypeError("There are no layers in the model. Received: pop() on an empty model")
         self._layers.pop()

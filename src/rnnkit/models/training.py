@@ -5,7 +5,6 @@ output, backward through the layers in reverse (each fills `grads`), then one op
 every trainable weight in place. Nothing is updated when the loss or a gradient is not finite.
 """
 
-import contextlib
 import math
 import sys
 import threading
@@ -88,8 +87,13 @@ class _ThreadGuard:
     def __reduce__(self):
         return _ThreadGuard, ()
 
-    @contextlib.contextmanager
     def shared(self, call):
+        return _Shared(self, call)
+
+    def exclusive(self, call, reason):
+        return _Exclusive(self, call, reason)
+
+    def _enter_shared(self, call):
         me = threading.get_ident()
         with self._lock:
             if self._writer is not None and self._writer[0] != me:
@@ -98,16 +102,15 @@ class _ThreadGuard:
                     "thread (it changes the weights or states). Wait for it to finish, or predict with a "
                     f"copy of the model. Received: `{call}` from a second thread")
             self._readers[me] = self._readers.get(me, 0) + 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._readers[me] -= 1
-                if not self._readers[me]:
-                    del self._readers[me]
+        return me
 
-    @contextlib.contextmanager
-    def exclusive(self, call, reason):
+    def _exit_shared(self, me):
+        with self._lock:
+            self._readers[me] -= 1
+            if not self._readers[me]:
+                del self._readers[me]
+
+    def _enter_exclusive(self, call, reason):
         me = threading.get_ident()
         with self._lock:
             if self._writer is not None and self._writer[0] != me:
@@ -121,12 +124,37 @@ class _ThreadGuard:
                     f"on it: {reason}. Received: `{call}` during another thread's predict/evaluate")
             calls = self._writer[1] if self._writer else []
             self._writer = (me, calls + [call])
-        try:
-            yield
-        finally:
-            with self._lock:
-                calls = self._writer[1][:-1]
-                self._writer = (me, calls) if calls else None
+
+    def _exit_exclusive(self):
+        with self._lock:
+            calls = self._writer[1][:-1]
+            self._writer = (self._writer[0], calls) if calls else None
+
+
+class _Shared:
+    __slots__ = ("guard", "call", "me")
+
+    def __init__(self, guard, call):
+        self.guard, self.call = guard, call
+
+    def __enter__(self):
+        self.me = self.guard._enter_shared(self.call)
+
+    def __exit__(self, *exc):
+        self.guard._exit_shared(self.me)
+
+
+class _Exclusive:
+    __slots__ = ("guard", "call", "reason")
+
+    def __init__(self, guard, call, reason):
+        self.guard, self.call, self.reason = guard, call, reason
+
+    def __enter__(self):
+        self.guard._enter_exclusive(self.call, self.reason)
+
+    def __exit__(self, *exc):
+        self.guard._exit_exclusive()
 
 
 class TrainingMixin:
@@ -564,17 +592,22 @@ class TrainingMixin:
             x = self._prepare_input(x, allow_empty=False)
             batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
             steps = math.ceil(len(x) / batch_size)
-            callback_list = callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": steps})
+            hooks = (callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": steps})
+                     if user_callbacks else None)
             bar = callbacks_module.Progbar(steps, verbose=verbose) if verbose else None
-            callback_list.on_predict_begin({})
+            if hooks:
+                hooks.on_predict_begin({})
             outputs = []
             for step in range(steps):
-                callback_list.on_predict_batch_begin(step, {})
+                if hooks:
+                    hooks.on_predict_batch_begin(step, {})
                 outputs.append(self._run(x[step * batch_size:(step + 1) * batch_size])[0])
-                callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+                if hooks:
+                    hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
                 if bar is not None:
                     bar.update(step + 1)
-            callback_list.on_predict_end({})
+            if hooks:
+                hooks.on_predict_end({})
         if isinstance(outputs[0], list):
             return [np.concatenate([out[i] for out in outputs]) for i in range(len(outputs[0]))]
         return np.concatenate(outputs)

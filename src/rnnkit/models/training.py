@@ -3,6 +3,11 @@
 A training step is: forward (layers keep caches), the loss and its gradient with respect to the
 output, backward through the layers in reverse (each fills `grads`), then one optimizer update of
 every trainable weight in place. Nothing is updated when the loss or a gradient is not finite.
+
+Every argument is checked before the first step, so a refused call changes nothing. Inference
+(predict, evaluate, __call__, predict_on_batch, test_on_batch) is safe from several threads at
+once and gives each exactly its one-thread result; training is one thread at a time, and an
+overlapping call is refused with RuntimeError (see `_ThreadGuard`).
 """
 
 import math

@@ -7,6 +7,7 @@ different batches at once, many times over, and requires bitwise equality (np.ar
 """
 
 import copy
+import sys
 import threading
 
 import numpy as np
@@ -20,6 +21,16 @@ from rnnkit.utils import set_random_seed
 N_THREADS = 4
 ROUNDS = 6
 T, D = 24, 8
+
+
+@pytest.fixture(autouse=True)
+def frequent_thread_switches():
+    """Python hands the GIL over every 5 ms by default; switching far more often makes the threads
+    interleave inside each call, where shared buffers would clash (makes the old bug show)."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(interval)
 
 
 def build(name):
@@ -39,9 +50,10 @@ def build(name):
 
 
 def batches(count, seed=0):
-    """Different batch sizes and values for each thread, so that shared buffers would clash."""
+    """Different values, mostly of one shape: buffers are reused only for the same shape, so that
+    is where shared ones would clash (one batch in four has another size)."""
     rng = np.random.default_rng(seed)
-    return [rng.normal(size=(8 + 4 * (i % 3), T, D)).astype("float32") for i in range(count)]
+    return [rng.normal(size=(8 if i % 4 == 3 else 12, T, D)).astype("float32") for i in range(count)]
 
 
 def run_threads(work):
@@ -111,12 +123,12 @@ def test_call_predict_on_batch_evaluate_test_on_batch_from_threads(name):
 
 def test_masked_embedding_model_from_threads():
     set_random_seed(0)
-    model = Sequential([Embedding(20, 8, mask_zero=True), LSTM(16, return_sequences=True), Dense(1)])
+    model = Sequential([Embedding(20, 8, mask_zero=True), LSTM(48, return_sequences=True), Dense(1)])
     model.compile("adam", "mse", metrics=["mae"])
     rng = np.random.default_rng(3)
     xs = []
     for i in range(N_THREADS):
-        ids = rng.integers(1, 20, size=(6 + i, 15))
+        ids = rng.integers(1, 20, size=(8, 15))
         ids[:, 10 - i:] = 0       # padding of a different length per thread: different masks
         xs.append(ids)
     ys = [rng.normal(size=(len(x), 15, 1)) for x in xs]
@@ -124,7 +136,7 @@ def test_masked_embedding_model_from_threads():
     failures = []
 
     def work(i):
-        for _ in range(ROUNDS):
+        for _ in range(5 * ROUNDS):         # small batches: more rounds to overlap as often
             out, scores = model.predict(xs[i], verbose=0), model.evaluate(xs[i], ys[i], verbose=0)
             if not (np.array_equal(out, want[i][0]) and scores == want[i][1]):
                 failures.append(i)
@@ -135,7 +147,8 @@ def test_masked_embedding_model_from_threads():
 
 def test_training_is_one_thread_at_a_time_and_refused_clearly():
     model = build("lstm")
-    x, y = batches(1)[0], np.zeros((8, 3))
+    x = batches(1)[0]
+    y = np.zeros((len(x), 3))
     inside, release = threading.Event(), threading.Event()
 
     class Hold(callbacks.Callback):
@@ -145,7 +158,7 @@ def test_training_is_one_thread_at_a_time_and_refused_clearly():
 
     result = {}
     trainer = threading.Thread(target=lambda: result.update(
-        history=model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[Hold()])))
+        history=model.fit(x, y, epochs=1, batch_size=len(x), verbose=0, callbacks=[Hold()])))
     trainer.start()
     try:
         assert inside.wait(10)
@@ -164,7 +177,8 @@ def test_training_is_one_thread_at_a_time_and_refused_clearly():
 
 def test_fit_is_refused_while_another_thread_predicts():
     model = build("lstm")
-    x, y = batches(1)[0], np.zeros((8, 3))
+    x = batches(1)[0]
+    y = np.zeros((len(x), 3))
     inside, release = threading.Event(), threading.Event()
 
     class Hold(callbacks.Callback):
@@ -195,7 +209,7 @@ def test_a_callback_may_predict_inside_fit_in_the_same_thread():
     x = batches(1)[0]
     seen = []
     probe = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(model.predict(x, verbose=0)))
-    model.fit(x, np.zeros((8, T, 48)), epochs=2, verbose=0, callbacks=[probe])
+    model.fit(x, np.zeros((len(x), T, 48)), epochs=2, verbose=0, callbacks=[probe])
     assert len(seen) == 2 and not np.array_equal(seen[0], seen[1])
 
 

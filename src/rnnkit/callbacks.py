@@ -6,8 +6,10 @@ on_test_begin/end, on_test_batch_begin/end, on_predict_begin/end, on_predict_bat
 
 import math
 import os
+import string
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -180,6 +182,23 @@ class ProgbarLogger(Callback):
         self.bar.update(self.params["steps"], list((logs or {}).items()), finalize=True)
 
 
+def _check_monitor(monitor):
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"Argument `monitor` must be the name of a logged quantity, e.g. 'val_loss'. "
+                        f"Received: {monitor!r}")
+    return monitor
+
+
+def _check_real(value, argument, low=None, integer=False):
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or (
+            low is not None and value < low):
+        what = "an int" if integer else "a finite number"
+        raise ValueError(f"Argument `{argument}` must be {what}" + (f" >= {low}" if low is not None else "")
+                         + f". Received: {value!r}")
+    return value
+
+
 def _monitor_op(mode, monitor):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"Argument `mode` must be 'auto', 'min' or 'max'. Received: {mode!r}")
@@ -205,6 +224,12 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
+        _check_monitor(monitor)
+        _check_real(min_delta, "min_delta")
+        _check_real(patience, "patience", 0, integer=True)
+        _check_real(start_from_epoch, "start_from_epoch", 0, integer=True)
+        if baseline is not None:
+            _check_real(baseline, "baseline")
         self.monitor, self.patience, self.verbose = monitor, patience, verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -222,9 +247,9 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         current = (logs or {}).get(self.monitor)
         if current is None or epoch < self.start_from_epoch:
-            if current is None:
-                sys.stderr.write(f"EarlyStopping: metric '{self.monitor}' is not in the logs "
-                                 f"({sorted(logs or {})}); skipping\n")
+            if current is None:   # Keras's warning, word for word
+                warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not available. "
+                              f"Available metrics are: {','.join(list((logs or {}).keys()))}", stacklevel=2)
             return
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
@@ -263,17 +288,45 @@ class ModelCheckpoint(Callback):
         super().__init__()
         if save_freq != "epoch":
             raise ValueError(f"Argument `save_freq` must be 'epoch'. Received: {save_freq!r}")
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
+        _check_monitor(monitor)
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self._fields = _format_fields(self.filepath)
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.monitor_op = _monitor_op(mode, monitor)
         self.best = -np.inf if self.monitor_op is np.greater else np.inf
 
+    def on_train_begin(self, logs=None):
+        # fit lists the keys its logs will hold (Keras 2's params["metrics"]): a filepath field
+        # that none of them fills is refused before the first step, not after an epoch's work.
+        known = self.params.get("metrics")
+        if known is not None:
+            missing = sorted(self._fields - {"epoch"} - set(known))
+            if missing:
+                raise ValueError(
+                    f"Argument `filepath` of ModelCheckpoint names {missing}, which fit will not log; "
+                    f"available: ['epoch'] + {sorted(known)}. Received: filepath={self.filepath!r}")
+
+    def _path(self, epoch, logs):
+        """The file name for this epoch; a field that is neither `epoch` nor a logged value is
+        named with the keys there are, before anything is written."""
+        missing = sorted(self._fields - {"epoch"} - set(logs))
+        if missing:
+            raise ValueError(
+                f"Argument `filepath` of ModelCheckpoint names {missing}, which epoch {epoch + 1}'s logs do "
+                f"not hold; available: ['epoch'] + {sorted(logs)}. Received: filepath={self.filepath!r}")
+        return self.filepath.format(epoch=epoch + 1, **logs)
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        path = self._path(epoch, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
-            if current is None or not self.monitor_op(current, self.best):
+            if current is None:   # Keras's warning, word for word
+                warnings.warn(f"Can save best model only with {self.monitor} available, skipping.", stacklevel=2)
+                return
+            if not self.monitor_op(current, self.best):
                 return
             if self.verbose:
                 print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
@@ -283,6 +336,27 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+
+class _AnyNumber(dict):
+    def __missing__(self, key):
+        return 0.0
+
+
+def _format_fields(filepath):
+    """The names `filepath` formats, after a trial format (epoch 1, every logged value 0.0) that
+    finds a bad pattern at construction rather than after the first epoch's training."""
+    try:
+        fields = {name.split(".")[0].split("[")[0]
+                  for _, name, _, _ in string.Formatter().parse(filepath) if name is not None}
+        if any(not name or name.isdigit() for name in fields):
+            raise ValueError("positional fields ('{}' or '{0}') have no value; name them, e.g. '{epoch:02d}'")
+        filepath.format_map(_AnyNumber(epoch=1))
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as error:
+        raise ValueError(
+            "Argument `filepath` must be a path whose format fields are `epoch` or logged values, "
+            f"e.g. 'model-{{epoch:02d}}-{{val_loss:.2f}}.keras' ({error}). Received: {filepath!r}") from None
+    return fields
 
 
 class LambdaCallback(Callback):
@@ -300,6 +374,8 @@ class LambdaCallback(Callback):
         for hook, fn in given.items():
             if hook not in _HOOKS:
                 raise TypeError(f"LambdaCallback has no hook {hook!r}. Received: {hook}={fn!r}")
+            if fn is not None and not callable(fn):
+                raise TypeError(f"Argument `{hook}` must be a function. Received: {fn!r}")
             if fn is not None:
                 setattr(self, hook, fn)
 

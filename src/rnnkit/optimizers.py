@@ -21,21 +21,36 @@ import math
 import numpy as np
 
 
-def _check_rate(value, argument, low=0.0, high=None, inclusive_low=True):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
-        raise TypeError(f"Argument `{argument}` must be a finite number. Received: {value!r}")
-    if value < low or (not inclusive_low and value == low) or (high is not None and value > high):
-        bounds = f"{'[' if inclusive_low else '('}{low}, {high if high is not None else 'inf'}{']' if high is not None else ')'}"
+def _check_number(value, argument, low=0.0, high=None, low_open=False, high_open=False):
+    """A hyper-parameter as a float, checked against its interval at construction (a bad one
+    would otherwise fail in fit, e.g. Adam's beta_1=1 divides by 1 - beta_1^t = 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"Argument `{argument}` must be a number. Received: {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"Argument `{argument}` must be a finite number. Received: {value!r}")
+    if value < low or (low_open and value == low) or (high is not None and (value > high or (high_open and value == high))):
+        bounds = (f"{'(' if low_open else '['}{low}, " + (f"{high}{')' if high_open else ']'}" if high is not None else "inf)"))
         raise ValueError(f"Argument `{argument}` must be in {bounds}. Received: {value!r}")
     return float(value)
+
+
+def _check_epsilon(epsilon):
+    """Adam's and RMSprop's epsilon: positive, since a zero gradient on a zero second moment
+    would otherwise update a weight by 0 / 0 = NaN."""
+    return _check_number(epsilon, "epsilon", low_open=True)
 
 
 class Optimizer:
     """Base class: clipping, the step counter and per-weight slots.
 
     Args:
-        learning_rate: positive float.
-        clipnorm, clipvalue, global_clipnorm: optional gradient clipping (at most one norm).
+        learning_rate: a finite float >= 0.
+        clipnorm, clipvalue, global_clipnorm: optional gradient clipping, positive; at most one.
+
+    Raises:
+        TypeError: for a hyper-parameter that is not a number.
+        ValueError: for one outside its range (each optimizer's docstring gives them), checked
+            at construction so that fit never fails half-way.
     """
 
     def __init__(self, learning_rate=0.001, clipnorm=None, clipvalue=None, global_clipnorm=None,
@@ -52,14 +67,16 @@ class Optimizer:
         if weight_decay or use_ema:
             raise ValueError("Arguments `weight_decay` and `use_ema` are not supported by rnnkit. "
                              f"Received: weight_decay={weight_decay!r}, use_ema={use_ema!r}")
-        self.learning_rate = _check_rate(learning_rate, "learning_rate", inclusive_low=False)
-        if clipnorm is not None and global_clipnorm is not None:
-            raise ValueError("Cannot set both `clipnorm` and `global_clipnorm`. "
-                             f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}")
-        self.clipnorm = None if clipnorm is None else _check_rate(clipnorm, "clipnorm", inclusive_low=False)
-        self.clipvalue = None if clipvalue is None else _check_rate(clipvalue, "clipvalue", inclusive_low=False)
-        self.global_clipnorm = None if global_clipnorm is None else _check_rate(
-            global_clipnorm, "global_clipnorm", inclusive_low=False)
+        self.learning_rate = _check_number(learning_rate, "learning_rate")
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        given = {name: value for name, value in clips.items() if value is not None}
+        if len(given) > 1:   # Keras 3's rule
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                             f"Received: {', '.join(f'{k}={v!r}' for k, v in given.items())}")
+        checked = {name: _check_number(value, name, low_open=True) for name, value in given.items()}
+        self.clipnorm = checked.get("clipnorm")
+        self.clipvalue = checked.get("clipvalue")
+        self.global_clipnorm = checked.get("global_clipnorm")
         self.name = name or type(self).__name__
         self.iterations = 0
         self._slots = None
@@ -104,11 +121,14 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum. Defaults: learning_rate=0.01."""
+    """Gradient descent with optional (Nesterov) momentum. Defaults: learning_rate=0.01.
+
+    Ranges: momentum in [0, 1].
+    """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.momentum = _check_rate(momentum, "momentum", 0.0, 1.0)
+        self.momentum = _check_number(momentum, "momentum", 0.0, 1.0)
         self.nesterov = bool(nesterov)
 
     def _new_slots(self, variable):
@@ -132,13 +152,16 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam. Defaults: learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False."""
+    """Adam. Defaults: learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False.
+
+    Ranges: beta_1 and beta_2 in [0, 1), epsilon > 0.
+    """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = _check_rate(beta_1, "beta_1", 0.0, 1.0)
-        self.beta_2 = _check_rate(beta_2, "beta_2", 0.0, 1.0)
-        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.beta_1 = _check_number(beta_1, "beta_1", 0.0, 1.0, high_open=True)
+        self.beta_2 = _check_number(beta_2, "beta_2", 0.0, 1.0, high_open=True)
+        self.epsilon = _check_epsilon(epsilon)
         self.amsgrad = bool(amsgrad)
 
     def _new_slots(self, variable):
@@ -164,13 +187,16 @@ class Adam(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop. Defaults: learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False."""
+    """RMSprop. Defaults: learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False.
+
+    Ranges: rho in [0, 1), momentum in [0, 1], epsilon > 0.
+    """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.rho = _check_rate(rho, "rho", 0.0, 1.0)
-        self.momentum = _check_rate(momentum, "momentum", 0.0, 1.0)
-        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.rho = _check_number(rho, "rho", 0.0, 1.0, high_open=True)
+        self.momentum = _check_number(momentum, "momentum", 0.0, 1.0)
+        self.epsilon = _check_epsilon(epsilon)
         self.centered = bool(centered)
 
     def _new_slots(self, variable):
@@ -207,12 +233,19 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad. Defaults: learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7."""
+    """Adagrad. Defaults: learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7.
+
+    Ranges: initial_accumulator_value >= 0 and epsilon >= 0, not both 0.
+    """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.initial_accumulator_value = _check_rate(initial_accumulator_value, "initial_accumulator_value")
-        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.initial_accumulator_value = _check_number(initial_accumulator_value, "initial_accumulator_value")
+        self.epsilon = _check_number(epsilon, "epsilon")
+        if self.initial_accumulator_value + self.epsilon <= 0:
+            raise ValueError("Arguments `initial_accumulator_value` and `epsilon` cannot both be 0: the first "
+                             "update would divide 0 by 0. Received: initial_accumulator_value="
+                             f"{initial_accumulator_value!r}, epsilon={epsilon!r}")
 
     def _new_slots(self, variable):
         return {"acc": np.full_like(variable, self.initial_accumulator_value)}

@@ -86,9 +86,8 @@ def test_fit_before_compile():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"learning_rate": 0}, "learning_rate.*Received: 0"),
     ({"learning_rate": -1.0}, "learning_rate.*Received: -1.0"),
-    ({"clipnorm": 1.0, "global_clipnorm": 1.0}, "both.*Received"),
+    ({"clipnorm": 1.0, "global_clipnorm": 1.0}, "Only one of.*Received"),
     ({"momentum": 1.5}, "momentum.*Received: 1.5"),
 ])
 def test_bad_optimizer_arguments(kwargs, match):

@@ -30,6 +30,51 @@ def shape_to_tuple(shape, argument):
     return tuple(None if d is None else int(d) for d in shape)
 
 
+def as_real_array(value, argument):
+    """`value` as a NumPy array of real numbers (bool, int or float), or a clear error.
+
+    Complex numbers would lose their imaginary part and strings or objects fail deep inside
+    NumPy, so both are refused here; so are ragged lists (samples of unequal lengths).
+    """
+    if value is None:
+        raise ValueError(f"Argument `{argument}` is required. Received: {argument}=None")
+    if isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"Argument `{argument}` must be an array of numbers. Received: {type(value).__name__}")
+    if not isinstance(value, np.ndarray):
+        try:
+            value = np.asarray(value)
+        except (ValueError, TypeError):
+            lengths = sorted({len(v) for v in value if hasattr(v, "__len__")}) if isinstance(value, (list, tuple)) else []
+            raise ValueError(
+                f"Argument `{argument}` must be a rectangular array: every sample of the same shape "
+                f"(pad sequences with `pad_sequences`). Received: a ragged {type(value).__name__}"
+                + (f" with sample lengths {lengths[:5]}" if lengths else "")) from None
+    if value.dtype.kind not in "biuf":
+        what = {"c": "complex numbers (the imaginary part would be lost)", "O": "Python objects",
+                "U": "strings", "S": "bytes"}.get(value.dtype.kind, f"dtype {value.dtype}")
+        raise TypeError(f"Argument `{argument}` must hold real numbers (bool, int or float). "
+                        f"Received: an array of {what}, dtype {value.dtype}")
+    return value
+
+
+def cast_checked(array, dtype, argument):
+    """`array` cast to the float type `dtype`; ValueError if a finite value would become inf
+    (1e39 is finite in float64 and overflows float32)."""
+    dtype = np.dtype(dtype)
+    if array.dtype == dtype:
+        return array
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = array.astype(dtype)
+    if array.dtype.kind == "f" and np.finfo(array.dtype).max > np.finfo(dtype).max and not np.isfinite(cast).all():
+        overflow = np.isinf(cast) & np.isfinite(array)
+        if overflow.any():
+            raise ValueError(
+                f"Argument `{argument}` holds values too large for {dtype} (largest magnitude "
+                f"{float(np.finfo(dtype).max):.4g}); they would become inf. Received: "
+                f"{int(overflow.sum())} such value(s), e.g. {float(array[overflow][0])!r}")
+    return cast
+
+
 def check_positive_int(value, argument):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"Argument `{argument}` must be a positive int. Received: {value!r}")
@@ -155,16 +200,26 @@ class Layer:
                 f"({', '.join(self.weights) or 'none'}). Received: {len(weights)} arrays")
         cast = []
         for (key, current), new in zip(self.weights.items(), weights):
-            new = np.asarray(new)
+            try:
+                new = np.asarray(new)
+            except (ValueError, TypeError):
+                raise ValueError(f"Weight `{key}` of layer \"{self.name}\" must be a rectangular array. "
+                                 f"Received: a ragged {type(new).__name__}") from None
             if new.shape != current.shape:
                 raise ValueError(
                     f"Weight `{key}` of layer \"{self.name}\" must have shape {current.shape}. "
                     f"Received: shape {new.shape}")
-            if not np.issubdtype(new.dtype, np.number) or not np.all(np.isfinite(new)):
+            if new.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"Weight `{key}` of layer \"{self.name}\" must hold real numbers. "
+                    f"Received: an array of dtype {new.dtype}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                new = new.astype(current.dtype)   # checked AFTER the cast: 1e39 is finite in float64 only
+            if not np.all(np.isfinite(new)):
                 raise ValueError(
-                    f"Weight `{key}` of layer \"{self.name}\" must hold finite numbers. "
-                    f"Received: an array with non-finite or non-numeric values")
-            cast.append(new.astype(current.dtype))
+                    f"Weight `{key}` of layer \"{self.name}\" must hold finite {current.dtype} numbers. "
+                    f"Received: an array with NaN, inf or values beyond the {current.dtype} range")
+            cast.append(new)
         return cast
 
     def set_weights(self, weights):
@@ -179,14 +234,10 @@ class Layer:
     # ---- calling --------------------------------------------------------------------------------
     def check_input(self, x, argument="x"):
         """Returns x as an array of the layer's dtype, after checking rank and fixed dims."""
-        if isinstance(x, (list, tuple)):
-            x = np.asarray(x)
-        if not isinstance(x, np.ndarray):
+        if not isinstance(x, (np.ndarray, list, tuple)):
             raise TypeError(f"Argument `{argument}` of layer \"{self.name}\" must be an array. "
                             f"Received: {type(x).__name__}")
-        if x.dtype.kind not in "biufc":
-            raise TypeError(f"Argument `{argument}` of layer \"{self.name}\" must be numeric. "
-                            f"Received: dtype {x.dtype}")
+        x = as_real_array(x, argument)
         expected = self.input_shape
         if expected is not None:
             if x.ndim != len(expected):
@@ -200,10 +251,10 @@ class Layer:
                         f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected "
                         f"axis {axis} of input shape to have value {want}, shape "
                         f"{self._shape_text(expected)}. Received: an array of shape {x.shape}")
-        return self._cast_input(x)
+        return self._cast_input(x, argument)
 
-    def _cast_input(self, x):
-        return x.astype(self.dtype, copy=False)
+    def _cast_input(self, x, argument="x"):
+        return cast_checked(x, self.dtype, argument)
 
     @staticmethod
     def _shape_text(shape):
@@ -212,7 +263,13 @@ class Layer:
     def __call__(self, x, mask=None, training=False, **kwargs):
         """Builds the layer from `x`'s shape if needed and runs the forward pass."""
         if not self.built:
-            x_arr = np.asarray(x)
+            if not isinstance(x, (np.ndarray, list, tuple)):
+                raise TypeError(f"Argument `x` of layer \"{self.name}\" must be an array. "
+                                f"Received: {type(x).__name__}")
+            x_arr = as_real_array(x, "x")   # checked before the layer builds from it
+            if x_arr.ndim == 0:
+                raise ValueError(f"Argument `x` of layer \"{self.name}\" must have a batch axis. "
+                                 f"Received: a scalar {x_arr!r}")
             self.build((None,) + x_arr.shape[1:])
         return self.forward(x, mask=mask, training=training, **kwargs)
 

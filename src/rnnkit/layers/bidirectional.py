@@ -148,7 +148,8 @@ class Bidirectional(Layer):
             y_forward, y_backward = y_forward[0], y_backward[0]
         if self.return_sequences:
             y_backward = y_backward[:, ::-1]
-        self._cache = (y_forward, y_backward) if training else None
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = (y_forward, y_backward)
         output = self._merge(y_forward, y_backward)
         if self.return_state:
             return (output if self.merge_mode is None else [output]) + states

@@ -50,7 +50,8 @@ class Dense(Layer):
     def forward(self, x, mask=None, training=False):
         x = self.check_input(x)
         y = dense_ops.dense_forward(x, self.weights["kernel"], self.weights.get("bias"), self.activation)
-        self._cache = (x, y) if training else None
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = (x, y)
         return y
 
     def backward(self, d_out, need_input_grad=True):

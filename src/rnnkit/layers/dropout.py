@@ -30,8 +30,10 @@ class Dropout(Layer):
 
     def forward(self, x, mask=None, training=False):
         x = self.check_input(x)
-        if not training or self.rate == 0:
-            self._cache = None if not training else 1.0
+        if not training:    # inference writes nothing of the layer's (threads may share it)
+            return x
+        if self.rate == 0:
+            self._cache = 1.0
             return x
         shape = x.shape if self.noise_shape is None else tuple(
             n if n is not None else d for n, d in zip(self.noise_shape, x.shape))

@@ -54,22 +54,23 @@ class Embedding(Layer):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
         super().build(input_shape)
 
-    def _cast_input(self, x):
+    def _cast_input(self, x, argument="x"):
         if not np.issubdtype(x.dtype, np.integer):
             raise TypeError(
-                f"Layer \"{self.name}\" takes integer token ids. Received: an array of dtype {x.dtype} "
+                f"Argument `{argument}` of layer \"{self.name}\" must hold integer token ids. Received: an array of dtype {x.dtype} "
                 "(convert with x.astype('int32') if the values are ids)")
         if x.size:
             low, high = int(x.min()), int(x.max())
             if low < 0 or high >= self.input_dim:
                 raise ValueError(
-                    f"Layer \"{self.name}\" takes ids in [0, {self.input_dim}) (input_dim={self.input_dim}). "
+                    f"Argument `{argument}` of layer \"{self.name}\" must hold ids in [0, {self.input_dim}) (input_dim={self.input_dim}). "
                     f"Received: ids from {low} to {high}; the largest id found is {high}")
         return x
 
     def forward(self, x, mask=None, training=False):
         ids = self.check_input(x)
-        self._cache = ids if training else None
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = ids
         return self.weights["embeddings"][ids]
 
     def backward(self, d_out, need_input_grad=True):

@@ -26,7 +26,8 @@ class Masking(Layer):
     def forward(self, x, mask=None, training=False):
         x = self.check_input(x)
         keep = np.any(x != self.mask_value, axis=-1, keepdims=True)
-        self._cache = keep if training else None
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = keep
         return x * keep
 
     def backward(self, d_out, need_input_grad=True):

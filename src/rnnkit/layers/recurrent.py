@@ -5,13 +5,43 @@ The math lives in `rnnkit.ops`; a recurrent layer checks arguments, owns the wei
 Keras's options (return_sequences, return_state, go_backwards, stateful, dropout) into one ops call.
 """
 
+import threading
+
 import numpy as np
 
 from rnnkit import activations, backend, initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, as_real_array, cast_checked, check_positive_int, check_unsupported
 from rnnkit.ops import gru as gru_ops
 from rnnkit.ops import lstm as lstm_ops
 from rnnkit.ops import simple_rnn as simple_rnn_ops
+
+
+class Workspaces:
+    """The buffers the ops reuse between calls (see `ops.sequence.buffer`).
+
+    One dict for training passes, whose cache points into it until backward (a model trains
+    from one thread at a time), and one dict PER THREAD for inference, so that threads running
+    one model at once never write into each other's buffers. A thread's dict goes when the
+    thread ends. Copies (deepcopy, pickle) start empty: buffers are never shared or saved.
+    """
+
+    def __init__(self):
+        self.train = {}
+        self._local = threading.local()
+
+    def for_call(self, training):
+        if training:
+            return self.train
+        workspace = getattr(self._local, "workspace", None)
+        if workspace is None:
+            workspace = self._local.workspace = {}
+        return workspace
+
+    def __deepcopy__(self, memo):
+        return Workspaces()
+
+    def __reduce__(self):
+        return Workspaces, ()
 
 
 def _check_rate(value, argument):
@@ -72,9 +102,7 @@ class RNN(Layer):
         super().__init__(**kwargs)
         self.states = None
         self.initial_state_grads = None
-        # Buffers the ops reuse between calls, one set for training passes (whose cache must
-        # survive until backward) and one for inference.
-        self._workspaces = {"train": {}, "infer": {}}
+        self._workspaces = Workspaces()
 
     def _shape_from_input_dim(self, input_dim, input_length):
         return (input_length, input_dim)
@@ -140,7 +168,10 @@ class RNN(Layer):
                 f"Received: {len(states)}")
         checked = []
         for state in states:
-            state = np.asarray(state, dtype=self.dtype)
+            state = cast_checked(as_real_array(state, argument), self.dtype, argument)
+            if not np.isfinite(state).all():
+                raise ValueError(f"Argument `{argument}` of layer \"{self.name}\" must hold finite numbers. "
+                                 "Received: NaN or inf values")
             if state.shape != (batch, self.units):
                 raise ValueError(
                     f"Argument `{argument}` of layer \"{self.name}\" must have shape "
@@ -151,7 +182,7 @@ class RNN(Layer):
     def _check_mask(self, mask, x):
         if mask is None:
             return None
-        mask = np.asarray(mask)
+        mask = as_real_array(mask, "mask")
         if mask.shape != x.shape[:2]:
             raise ValueError(
                 f"Argument `mask` of layer \"{self.name}\" must have shape {x.shape[:2]} "
@@ -180,7 +211,8 @@ class RNN(Layer):
             states = self.states
         dropout_masks = self._dropout_masks(x.shape[0], x.shape[2]) if training else (None, None)
         outputs, last_states, cache = self._run(x, mask, states, dropout_masks, keep_cache=training)
-        self._cache = cache
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = cache
         if self.stateful:
             self.states = [s.copy() for s in last_states]
         output = outputs if self.return_sequences else last_states[0]
@@ -207,7 +239,7 @@ class RNN(Layer):
         return dict(mask=mask, go_backwards=self.go_backwards, activation=self.activation,
                     return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
                     input_dropout_mask=dropout_masks[0], recurrent_dropout_mask=dropout_masks[1],
-                    keep_cache=keep_cache, workspace=self._workspaces["train" if keep_cache else "infer"])
+                    keep_cache=keep_cache, workspace=self._workspaces.for_call(keep_cache))
 
     def _add_cell_weights(self, input_dim, gates, bias_shape, bias_initializer=None):
         self.add_weight("kernel", (input_dim, gates * self.units), self.kernel_initializer)

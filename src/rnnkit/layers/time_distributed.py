@@ -47,7 +47,8 @@ class TimeDistributed(Layer):
         x = self.check_input(x)
         batch, steps = x.shape[:2]
         y = self.layer.forward(x.reshape((batch * steps,) + x.shape[2:]), training=training)
-        self._cache = x.shape if training else None
+        if training:        # inference writes nothing of the layer's (threads may share it)
+            self._cache = x.shape
         return y.reshape((batch, steps) + y.shape[1:])
 
     def backward(self, d_out, need_input_grad=True):

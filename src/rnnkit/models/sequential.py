@@ -7,9 +7,10 @@ import numpy as np
 
 from rnnkit import backend
 from rnnkit.layers.base import Layer, shape_to_tuple
+from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.models.summary import summary_lines, summary_rows
-from rnnkit.models.training import TrainingMixin
+from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
 
 def _is_multi(shape):
@@ -38,7 +39,6 @@ class Sequential(TrainingMixin):
         self._layer_names, self._layer_ids = set(), set()
         self._input_shape = None  # batch-first, once known
         self._explicit_input = False  # the shape came from Input(), not from a layer
-        self.output_mask = None
         self.built = False
         super().__init__()
         for layer in layers or []:
@@ -69,6 +69,10 @@ class Sequential(TrainingMixin):
             ValueError: for a duplicate name, a layer after a multi-output layer, or an input
                 shape the new layer cannot take. The model is left unchanged.
         """
+        with self._guard.exclusive("add", "it changes the model's layers"):
+            return self._add(layer)
+
+    def _add(self, layer):
         if isinstance(layer, InputLayer):
             if self._layers or self._input_shape is not None:
                 raise ValueError(
@@ -124,6 +128,10 @@ class Sequential(TrainingMixin):
         Raises:
             TypeError: if the model has no layers.
         """
+        with self._guard.exclusive("pop", "it changes the model's layers"):
+            return self._pop()
+
+    def _pop(self):
         if not self._layers:
             raise TypeError("There are no layers in the model. Received: pop() on an empty model")
         removed = self._layers.pop()
@@ -218,30 +226,42 @@ class Sequential(TrainingMixin):
             count = len(layer.weights)
             checked.append((layer, layer.check_weights(list(weights[start:start + count]))))
             start += count
-        for layer, arrays in checked:
-            for current, new in zip(layer.weights.values(), arrays):
-                current[...] = new
+        with self._guard.exclusive("set_weights", "it replaces the weights other calls read"):
+            for layer, arrays in checked:
+                for current, new in zip(layer.weights.values(), arrays):
+                    current[...] = new
 
     def count_params(self):
         self._require_built()
         return int(sum(layer.count_params() for layer in self._layers))
 
     # ---- running --------------------------------------------------------------------------------
-    def _prepare_input(self, x, argument="x"):
-        if isinstance(x, (list, tuple)):
-            x = np.asarray(x)
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Argument `{argument}` must be a NumPy array. Received: {type(x).__name__}")
+    def _prepare_input(self, x, argument="x", allow_empty=True):
+        """`x` checked against the model's input (building the model from it the first time) and
+        cast to the first layer's float type; an error before anything changes."""
+        if not isinstance(x, (np.ndarray, list, tuple)):
+            raise TypeError(f"Argument `{argument}` must be a NumPy array. Received: "
+                            + ("None" if x is None else type(x).__name__))
+        x = as_real_array(x, argument)
+        if x.ndim == 0:
+            raise ValueError(f"Argument `{argument}` must have a batch axis first. Received: a scalar {x!r}")
         if not self._layers:
             raise ValueError(f"Model \"{self.name}\" has no layers. Received: a call with input of shape {x.shape}")
+        if not allow_empty and len(x) == 0:
+            raise ValueError(f"Argument `{argument}` must hold at least one sample. Received: shape {x.shape}")
         if not self.built:
-            self.build((None,) + x.shape[1:])
+            with self._guard.build_lock:   # two threads' first calls build once
+                if not self.built:
+                    self.build((None,) + x.shape[1:])
         expected = self._input_shape
         if x.ndim != len(expected) or any(
                 want is not None and want != got for want, got in zip(expected[1:], x.shape[1:])):
             raise ValueError(
                 f"Argument `{argument}` of model \"{self.name}\" must have shape "
                 f"{summary_shape(expected)} (batch first). Received: an array of shape {x.shape}")
+        first = self._layers[0]
+        if x.dtype.kind == "f" and not isinstance(first, Embedding):
+            x = cast_checked(x, first.dtype, argument)
         return x
 
     def output_shape_for(self, input_shape):
@@ -251,16 +271,20 @@ class Sequential(TrainingMixin):
             shape = layer.compute_output_shape(shape)
         return shape
 
-    def _forward(self, x, training=False):
-        """Runs every layer, passing each one the mask the layer before it emitted. The last
-        layer's mask is kept in `self.output_mask` (the loss honours it, as Keras's does)."""
+    def _run(self, x, training=False):
+        """Runs every layer, passing each one the mask the layer before it emitted. Returns the
+        output and the last layer's mask (the loss honours it, as Keras's does). Writes nothing
+        of the model's: inference from several threads at once is safe."""
         mask = None
         for layer in self._layers:
             next_mask = layer.compute_mask(x, mask)
             x = layer.forward(x, mask=mask, training=training)
             mask = next_mask
-        self.output_mask = mask
-        return x
+        return x, mask
+
+    def _forward(self, x, training=False):
+        """`_run`'s output alone."""
+        return self._run(x, training)[0]
 
     def _backward(self, d_out):
         """Backward through every layer in reverse; the first layer skips dL/dx, which nothing needs."""
@@ -275,8 +299,13 @@ class Sequential(TrainingMixin):
                 layer.reset_states()
 
     def __call__(self, x, training=False):
-        """Runs the model on one batch and returns its output."""
-        return self._forward(self._prepare_input(x), training=training)
+        """Runs the model on one batch and returns its output. Inference (training=False) is safe
+        from several threads at once; training=True keeps caches and is one thread at a time."""
+        guard = self._training("__call__(training=True)") if training else self._inference("__call__")
+        with guard:
+            x = self._prepare_input(x)
+            self._check_full_batch(x)
+            return self._run(x, training=training)[0]
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False):

@@ -56,6 +56,7 @@ LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py
 SUMMARY = ["src/rnnkit/models/summary.py", ["tests/models/test_summary.py", MASKS]]
 TEXT = ["src/rnnkit/preprocessing/text.py", ["tests/preprocessing/test_text.py"]]
 INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
+GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
 _SQUARE_T = "(lambda a: a.T if a.ndim == 2 and a.shape[0] == a.shape[1] else a)"
 
@@ -157,11 +158,27 @@ MUTATIONS = [
      "np.take_along_axis(grad, y_true[..., None], axis=-1) - 0.5"),
     # ---- loaders -----------------------------------------------------------------------------
     ("keras3_loader_transposes_square_kernels", "loaders (Keras 3 layout)", LOAD,
-     "arrays += [np.array(group[str(i)]) for i in range(len(group))]",
-     f"arrays += [{_SQUARE_T}(np.array(group[str(i)])) for i in range(len(group))]"),
+     'per_layer.append(_read_all(datasets, wanted, filename, spec, prefix + f"layers/{key}"))',
+     f'per_layer.append([{_SQUARE_T}(a) for a in _read_all(datasets, wanted, filename, spec, '
+     'prefix + f"layers/{key}")])'),
     ("keras2_loader_transposes_square_kernels", "loaders (Keras 2 layout)", LOAD,
-     "result[layer_name] = [np.array(layer_group[n]) for n in names]",
-     f"result[layer_name] = [{_SQUARE_T}(np.array(layer_group[n])) for n in names]"),
+     "    return _read_all(datasets, wanted, filename, spec, where)",
+     f"    return [{_SQUARE_T}(a) for a in _read_all(datasets, wanted, filename, spec, where)]"),
+    # ---- file-loading safety ------------------------------------------------------------------
+    ("external_storage_followed", "loading safety (external storage)", GUARD,
+     "    if external:\n", "    if False:\n"),
+    ("virtual_dataset_followed", "loading safety (virtual datasets)", GUARD,
+     "    if layout == h5py.h5d.VIRTUAL:", "    if False:"),
+    ("external_link_followed", "loading safety (external links)", GUARD,
+     "    if isinstance(link, h5py.ExternalLink):", "    if False:"),
+    ("fill_value_dataset_read", "loading safety (declared vs stored bytes)", GUARD,
+     "    if declared and stored < declared", "    if False and stored < declared"),
+    ("fifo_opened", "loading safety (regular files only)", GUARD,
+     "    if not stat.S_ISREG(info.st_mode):", "    if False:"),
+    ("zip_ratio_unchecked", "loading safety (zip bombs)", GUARD,
+     "        if ratio > MAX_INFLATION:", "        if False:"),
+    ("overflow_after_cast_accepted", "loading safety (finite after cast)", GUARD,
+     "    if not np.all(np.isfinite(cast)):", "    if False:"),
     # ---- summary -----------------------------------------------------------------------------
     ("summary_no_thousands_separator", "summary", SUMMARY,
      'f"Total params: {trainable_count + non_trainable_count:,}"',

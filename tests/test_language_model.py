@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rnnkit import cli, language_model
+from rnnkit.saving import keras_files
 
 TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 30
 
@@ -23,7 +24,9 @@ def test_train_then_generate_through_the_cli(tmp_path, corpus, capsys):
                      "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "perplexity:" in printed and "val_loss" in printed
-    assert out.is_file() and language_model.tokenizer_path(out).is_file()
+    # one file holds model and vocabulary (one rename saves both); no side-car, no temporaries
+    assert keras_files.read_extra_entry(out, language_model.TOKENIZER_ENTRY) is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.lock"]
     assert cli.main(["generate", str(out), "--prompt", "the ", "--length", "30", "--seed", "3"]) == 0
     sample = capsys.readouterr().out.rstrip("\n")
     assert sample.startswith("the ") and len(sample) == 4 + 30

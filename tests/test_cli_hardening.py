@@ -146,7 +146,7 @@ MODEL = str(FIXTURES / "keras3" / "gru_reset_before.keras")
     (["train", "CORPUS", "--out", "CORPUS/m.keras"], 1, "does not exist. Received: an unwritable --out"),
     (["train", "TMP/empty.txt"], 1, "is empty"),
     (["train", "TMP/punctuation.txt", "--word"], 1, "holds no words. Received: an empty vocabulary"),
-    (["train", "CORPUS", "--resume", "--out", "TMP/none.keras"], 1, "none.keras"),
+    (["train", "CORPUS", "--resume", "--out", "TMP/none.keras"], 1, "no model at .*none.keras' to continue"),
     (["generate", "MODEL_LM", "--temperature", "nan"], 2, "--temperature: must be a finite number"),
     (["generate", "MODEL_LM", "--temperature", "inf"], 2, "--temperature: must be a finite number"),
     (["generate", "MODEL_LM", "--temperature", "-0.5"], 2, "--temperature: must be a finite number"),

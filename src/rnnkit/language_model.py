@@ -409,6 +409,9 @@ def _train_locked(paths, cell, units, depth, seq_len, epochs, batch_size, word_l
     backend.set_random_seed(seed)
     text, source = load_corpus(paths, max_chars)
     if resume:
+        if not os.path.exists(out):
+            raise FileNotFoundError(f"--resume: there is no model at {os.fspath(out)!r} to continue. "
+                                    f"Received: --out {os.fspath(out)!r}")
         model, tokenizer = load(out)
         found = architecture(model)
         wanted = {"cell": cell, "units": units, "layers": depth}

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -202,6 +203,10 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_save_but_a_live_ones_
             writer.wait()
         writer.stdout.close()
     assert live[0] in os.listdir(tmp_path)  # SIGKILL: nothing could clean up
+    rnnkit_format.save(tmp_path / "other.npz", WEIGHTS)
+    assert live[0] in os.listdir(tmp_path)  # changed seconds ago: could be a writer we cannot see
+    old = time.time() - rnnkit_format.STALE_AFTER_SECONDS - 1
+    os.utime(tmp_path / live[0], (old, old))
     (tmp_path / ".rnnkit-notapid-x.tmp").write_text("not ours")  # not our pattern: kept
     rnnkit_format.load(tmp_path / "other.npz")  # loading cleans up stale temporaries too
     assert sorted(os.listdir(tmp_path)) == [".rnnkit-notapid-x.tmp", "other.npz"]

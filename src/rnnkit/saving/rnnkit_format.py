@@ -9,8 +9,9 @@ Saving: written to a temporary file created unique (O_EXCL) in the target folder
 `.rnnkit-<pid>-XXXXXXXX.tmp` so that a writer killed mid-save leaves a file anyone can trace
 back to it, then renamed over the target. A failed save leaves the earlier file intact and no
 temporary file; the new file keeps the permission bits of the file it replaces (or gets the
-umask's, as `open()` would give). Stale temporaries (their writer's pid no longer runs) are
-removed by the next save or load in that folder; a live writer's never are.
+umask's, as `open()` would give). Stale temporaries (their writer's pid no longer runs and
+they have not changed for a minute) are removed by the next save or load in that folder; a live
+writer's never are.
 
 Loading never runs code (no pickles), checks the declared size, dtype and shape of every entry
 before reading it, and raises `FileFormatError` (file, entry, reason) for every bad file.
@@ -22,6 +23,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 import zipfile
 
 import numpy as np
@@ -37,6 +39,9 @@ MAX_TOTAL_BYTES = 8 * 1024 ** 3          # all arrays together
 MAX_HEADER_BYTES = 64 * 1024 ** 2        # the JSON header
 MAX_COMPRESSION_RATIO = 1000             # for entries above RATIO_FLOOR bytes
 RATIO_FLOOR = 1024 ** 2
+# A temporary is stale when its writer's pid no longer runs AND it has not changed for this long:
+# a writer in another pid namespace (a container sharing the folder) has a pid we cannot see.
+STALE_AFTER_SECONDS = 60
 NUMERIC_KINDS = "fiu"                    # float, signed and unsigned integer weights
 
 _TEMPORARY = re.compile(r"^\.rnnkit-(\d+)-[A-Za-z0-9_]+\.tmp$")
@@ -60,10 +65,12 @@ def _pid_alive(pid):
     return True
 
 
-def remove_stale_temporaries(folder):
+def remove_stale_temporaries(folder, now=None):
     """Removes rnnkit temporaries in `folder` whose writer is dead (a save killed by SIGKILL or a
-    power cut); returns the names removed. Files of live writers, of other users and anything not
-    named `.rnnkit-<pid>-XXXX.tmp` are left alone; errors (a read-only folder) are ignored."""
+    power cut); returns the names removed. Files of live writers, files changed in the last
+    STALE_AFTER_SECONDS, of other users and anything not named `.rnnkit-<pid>-XXXX.tmp` are left
+    alone; errors (a read-only folder) are ignored."""
+    now = time.time() if now is None else now
     removed = []
     try:
         names = os.listdir(folder)
@@ -79,7 +86,8 @@ def remove_stale_temporaries(folder):
         full = os.path.join(folder, name)
         try:
             info = os.lstat(full)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() \
+                    or now - info.st_mtime < STALE_AFTER_SECONDS:
                 continue
             os.remove(full)
             removed.append(name)

@@ -91,7 +91,15 @@ def test_the_lock_is_held_against_another_process(tmp_path, corpus):
         holder.kill()
         holder.wait()
         holder.stdout.close()
-    language_model.train([corpus], units=8, seq_len=16, epochs=1, out=out, verbose=0)  # a dead holder's lock is gone
+    assert language_model.lock_path(out).exists()  # SIGKILL left the file, but the kernel dropped the lock
+    language_model.train([corpus], units=8, seq_len=16, epochs=1, out=out, verbose=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]  # no lock file left over
+
+
+def test_a_failed_training_leaves_no_lock_file(tmp_path, capsys):
+    (tmp_path / "empty.txt").write_text(" ")
+    assert cli.main(["train", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "m.keras")]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt"]
 
 
 # ---- 5. modes -------------------------------------------------------------------------------------------
@@ -115,7 +123,7 @@ def test_a_full_disk_is_reported_with_what_was_kept(tmp_path, corpus, trained, c
     line = _one_error_line(capsys)
     assert "No space left on device" in line and f"the earlier file at {str(trained)!r} is unchanged" in line
     assert trained.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]
 
 
 # ---- 7. predict -o writes the path it names -------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_train_then_generate_through_the_cli(tmp_path, corpus, capsys):
     assert "perplexity:" in printed and "val_loss" in printed
     # one file holds model and vocabulary (one rename saves both); no side-car, no temporaries
     assert keras_files.read_extra_entry(out, language_model.TOKENIZER_ENTRY) is not None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]
     assert cli.main(["generate", str(out), "--prompt", "the ", "--length", "30", "--seed", "3"]) == 0
     sample = capsys.readouterr().out.rstrip("\n")
     assert sample.startswith("the ") and len(sample) == 4 + 30
@@ -274,7 +274,7 @@ def test_a_failed_save_mid_training_keeps_the_last_consistent_pair(tmp_path, cor
     start = _WeightsAtStart()
     with pytest.raises(OSError, match="the earlier file at .*lm.keras' is unchanged"):
         language_model.train([corpus], units=8, seq_len=16, epochs=3, out=out, verbose=0, callbacks=[start])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]
     model, tokenizer = language_model.load(out)  # epoch 1's model with its own vocabulary
     assert any(not np.array_equal(w, s) for w, s in zip(model.get_weights(), start.weights))
 

@@ -15,8 +15,9 @@ of the model's architecture and weights, and the archive's `assets/rnnkit/bindin
 the SHA-256 of the tokenizer JSON; `load` checks both and the vocabulary size against the
 Embedding's input_dim and the output Dense's units, and refuses a vocabulary of another model.
 
-While `train` runs it holds an advisory lock (flock) on `<out>.lock` (an empty file, left in
-place: removing a lock file races with the next writer), so two trainings never write one file.
+While `train` runs it holds an advisory lock (flock) on `<out>.lock`, an empty file it removes
+when done (while still holding it; a writer that locked a removed file retries on the new one),
+so two trainings never write one file.
 """
 
 import contextlib
@@ -349,20 +350,35 @@ def writer_lock(path):
         yield
         return
     lock = os.fspath(lock_path(path))
-    try:
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-    except OSError as error:
-        raise ValueError(f"Cannot take the lock {lock!r} for --out {os.fspath(path)!r}: "
-                         f"{error.strerror or error}. Received: --out {os.fspath(path)!r}") from None
-    try:
+    for _ in range(100):
+        try:
+            handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as error:
+            raise ValueError(f"Cannot take the lock {lock!r} for --out {os.fspath(path)!r}: "
+                             f"{error.strerror or error}. Received: --out {os.fspath(path)!r}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(handle)
             raise ValueError(f"Another process is training into {os.fspath(path)!r} (it holds {lock!r}); "
                              "wait for it or choose another --out. Received: --out "
                              f"{os.fspath(path)!r}") from None
+        try:  # the holder before us may have removed the file we opened: lock the one at the path
+            if os.path.samestat(os.fstat(handle), os.lstat(lock)):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(handle)
+    else:  # pragma: no cover - 100 writers racing in a row
+        raise ValueError(f"Cannot take the lock {lock!r}: it keeps being replaced. Received: --out "
+                         f"{os.fspath(path)!r}")
+    try:
         yield
     finally:
+        try:  # removed while still held, so no one can lock a file that is about to vanish
+            os.unlink(lock)
+        except OSError:
+            pass
         os.close(handle)  # closing releases the lock
 
 

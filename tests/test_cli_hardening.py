@@ -3,6 +3,7 @@ files. Every failure is one line on stderr and a non-zero exit (2 for usage erro
 traceback, and nothing is trained or written before the arguments are known to be usable."""
 
 import errno
+import io
 import os
 import re
 import stat
@@ -165,7 +166,10 @@ MODEL = str(FIXTURES / "keras3" / "gru_reset_before.keras")
     (["predict", MODEL, "TMP/fifo"], 1, "input .npy file must be a regular file"),
     (["predict", MODEL, "TMP/x.npy", "-o", "TMP/folder.keras"], 1, "is a folder"),
     (["predict", MODEL, "TMP/text.npy"], 1, "must hold numbers"),
-    (["predict", MODEL, "TMP/x.npz"], 1, "not an .npz archive"),
+    (["predict", MODEL, "TMP/x.npz"], 1, "TMP/x.npz' as a .npy array \\(ValueError"),
+    (["predict", MODEL, "TMP/huge.npy"], 1, "declares shape \\(1000000000000,\\) of float32 \\(4,000,000,000,000 "
+                                            "bytes\\) but holds 16 bytes"),
+    (["train", "TMP/fifo"], 1, "text file must be a regular file"),
     (["predict", MODEL, "TMP/x.npy", "--batch-size", "0"], 2, "--batch-size: must be an integer from 1"),
     (["summary", "/dev/zero"], 1, "must be a regular file. Received: '/dev/zero'"),
     (["summary", "TMP/fifo"], 1, "must be a regular file"),
@@ -182,6 +186,9 @@ def test_every_failure_is_one_clear_line(tmp_path, corpus, trained, capsys, no_t
     np.save(tmp_path / "x.npy", np.zeros((2, 5, 4), np.float32))
     np.save(tmp_path / "text.npy", np.array([["a"]]))
     np.savez(tmp_path / "x.npz", x=np.zeros(3))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 12,)})
+    (tmp_path / "huge.npy").write_bytes(header.getvalue() + bytes(16))
     np.savez(tmp_path / "bad.npz", __rnnkit__=np.array('{"format": "rnnkit", "version": 1, "kind": "weights"}'),
              w_0=np.array(["text"]))
     names = {"CORPUS": str(corpus), "TMP": str(tmp_path), "MODEL_LM": str(trained)}

@@ -281,3 +281,14 @@ def test_a_failed_save_mid_training_keeps_the_last_consistent_pair(tmp_path, cor
 
 def _raise(error):
     raise error
+
+
+def test_a_vocabulary_entry_declaring_too_many_bytes_is_refused_before_reading(tmp_path, two_models, monkeypatch):
+    a, _ = two_models
+    monkeypatch.setattr(language_model, "MAX_VOCABULARY_BYTES", 100)  # the real bound is 256 MiB
+    read = []
+    monkeypatch.setattr(keras_files, "read_extra_entry", lambda *args: read.append(args))
+    with pytest.raises(FileFormatError, match="assets/rnnkit/tokenizer.json: declares .* bytes; a vocabulary may "
+                                              "hold 100"):
+        language_model.load(a)
+    assert read == []

@@ -22,6 +22,32 @@ def _regular_file(path, what):
     return path
 
 
+def _load_npy(path):
+    """One numeric array from a .npy file, its header checked against the file's size before
+    anything is allocated (a header may declare terabytes)."""
+    import numpy as np
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                raise EOFError
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            held = os.fstat(f.fileno()).st_size - f.tell()
+    except (OSError, ValueError, EOFError) as error:
+        reason = "it is empty" if isinstance(error, EOFError) else f"{type(error).__name__}: {error}"
+        raise ValueError(f"Cannot read the input {path!r} as a .npy array ({reason}). "
+                         "Received: an unreadable input") from None
+    if dtype.hasobject or dtype.kind not in "fiub":
+        raise ValueError(f"The input must hold numbers. Received: {path!r} of dtype {dtype}")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared != held:
+        raise ValueError(f"The input {path!r} declares shape {tuple(shape)} of {dtype} ({declared:,} bytes) but "
+                         f"holds {held:,} bytes. Received: a damaged .npy file")
+    return np.load(path, allow_pickle=False)
+
+
 def _tutorial(args):
     from rnnkit import tutorial
     tutorial.run(seed=args.seed)
@@ -43,15 +69,7 @@ def _predict(args):
         rnnkit_format.check_target(args.output)
     _regular_file(args.input, "input .npy file")
     model = load_model(_regular_file(args.file, "model file"))
-    try:
-        x = np.load(args.input, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        reason = "it is empty" if isinstance(error, EOFError) else f"{type(error).__name__}: {error}"
-        raise ValueError(f"Cannot read the input {args.input!r} as a .npy array ({reason}). "
-                         "Received: an unreadable input") from None
-    if not isinstance(x, np.ndarray):
-        x.close()
-        raise ValueError(f"The input must be one .npy array, not an .npz archive. Received: {args.input!r}")
+    x = _load_npy(args.input)
     if x.dtype.kind not in "fiub":
         raise ValueError(f"The input must hold numbers. Received: {args.input!r} of dtype {x.dtype}")
     y = model.predict(x, batch_size=args.batch_size, verbose=0)
@@ -107,6 +125,8 @@ def _keras_out(text):
 
 def _train(args):
     from rnnkit import language_model
+    for path in args.text:
+        _regular_file(path, "text file")
     try:
         language_model.train(args.text, cell=args.cell, units=args.units, depth=args.layers, seq_len=args.seq_len,
                              epochs=args.epochs, batch_size=args.batch_size, word_level=args.word, out=args.out,

@@ -28,6 +28,7 @@ import os
 import pathlib
 import stat
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -271,6 +272,19 @@ def check_pair(model, tokenizer, where):
                          + f". Received: a vocabulary of {size - 1} tokens")
 
 
+def _check_entry_sizes(path):
+    """Refuses vocabulary entries that declare more than MAX_VOCABULARY_BYTES, before reading."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = [info for info in archive.infolist() if info.filename in (TOKENIZER_ENTRY, BINDING_ENTRY)]
+    except (zipfile.BadZipFile, OSError):
+        return  # not an archive: an .h5 model, whose vocabulary is a side-car
+    for info in infos:
+        if info.file_size > MAX_VOCABULARY_BYTES:
+            raise FileFormatError(path, info.filename, f"declares {info.file_size:,} bytes; a vocabulary may hold "
+                                                       f"{MAX_VOCABULARY_BYTES:,}")
+
+
 def load(path):
     """(model, tokenizer) saved by `save` (or by older rnnkit, with a side-car vocabulary).
 
@@ -284,6 +298,7 @@ def load(path):
         raise FileFormatError(path, None, "is not a regular file (a folder, device or pipe)")
     rnnkit_format.remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
     model = load_model(path)
+    _check_entry_sizes(path)
     raw = keras_files.read_extra_entry(path, TOKENIZER_ENTRY)
     if raw is not None:
         source, location = path, TOKENIZER_ENTRY

@@ -28,6 +28,7 @@ import zipfile
 
 import numpy as np
 
+from rnnkit import backend
 from rnnkit.saving.errors import FileFormatError
 
 FORMAT_VERSION = 1
@@ -252,7 +253,6 @@ def _check_weight(path, where, array):
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
             raise FileFormatError(path, where, "holds NaN or infinite values")
-        from rnnkit import backend
         floatx = np.dtype(backend.floatx())
         if array.dtype.itemsize > floatx.itemsize:
             with np.errstate(over="ignore"):

@@ -1,4 +1,10 @@
-"""The `rnnkit` command."""
+"""The `rnnkit` command.
+
+Every argument is range-checked by the parser (exit 2, as argparse does for usage errors) and
+every input path is checked to be a regular file before any work; any later failure is one line
+on stderr, `rnnkit: error: ...`, and exit 1, never a traceback. Text the terminal cannot encode
+is printed backslash-escaped. Files are written through `rnnkit_format.write_atomic`.
+"""
 
 import argparse
 import math

@@ -165,16 +165,14 @@ def test_a_failed_save_says_what_was_kept_and_leaves_no_temporary(tmp_path):
     assert path.read_bytes() == b"earlier" and os.listdir(tmp_path) == ["w.npz"]
 
 
-def test_a_folder_or_a_symlinked_temporary_name_is_never_written_through(tmp_path):
+def test_a_folder_or_a_device_is_refused_as_a_target(tmp_path):
     (tmp_path / "dir.npz").mkdir()
     with pytest.raises(IsADirectoryError, match="is a folder"):
         rnnkit_format.save(tmp_path / "dir.npz", WEIGHTS)
-    victim = tmp_path / "victim"
-    victim.write_text("precious")
-    # every name a temporary could take cannot be pre-planted, but the old fixed name can
-    os.symlink(victim, tmp_path / "w.npz.tmp")
-    rnnkit_format.save(tmp_path / "w.npz", WEIGHTS)
-    assert victim.read_text() == "precious"
+    os.mkfifo(tmp_path / "fifo.npz")
+    with pytest.raises(OSError, match="not a regular file"):
+        rnnkit_format.save(tmp_path / "fifo.npz", WEIGHTS)
+    assert sorted(os.listdir(tmp_path)) == ["dir.npz", "fifo.npz"]
 
 
 _KILLED_WRITER = """

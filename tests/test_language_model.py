@@ -208,6 +208,7 @@ def test_a_vocabulary_from_another_model_is_detected(tmp_path, two_models):
                                                                      language_model.BINDING_ENTRY)})
     with pytest.raises(FileFormatError, match="belongs to another model"):
         language_model.load(swapped)
+    assert cli.main(["generate", str(swapped), "--length", "5"]) == 1  # was: exit 0 and garbage
     # only the vocabulary swapped: the archive's binding catches it
     _rewrite_archive(a, swapped, {language_model.TOKENIZER_ENTRY: _entry(b, language_model.TOKENIZER_ENTRY)})
     with pytest.raises(FileFormatError, match="not the vocabulary this archive was saved with"):
@@ -237,6 +238,11 @@ def test_the_old_side_car_is_still_read_and_checked(tmp_path, corpus, two_models
     sidecar.unlink()
     with pytest.raises(FileNotFoundError, match="No vocabulary for"):
         language_model.load(legacy)
+    sidecar.write_text(tokenizer.to_json(), encoding="utf-8")
+    # resuming an old model moves its vocabulary into the archive, bound to the new weights
+    language_model.train([corpus], units=8, seq_len=16, epochs=1, out=legacy, resume=True, verbose=0)
+    assert _entry(legacy, language_model.TOKENIZER_ENTRY) is not None
+    model, tokenizer = language_model.load(legacy)
 
 
 @pytest.mark.parametrize("vocabulary,match", [

@@ -1,7 +1,57 @@
-"""The `rnnkit` command."""
+"""The `rnnkit` command.
+
+Every argument is range-checked by the parser (exit 2, as argparse does for usage errors) and
+every input path is checked to be a regular file before any work; any later failure is one line
+on stderr, `rnnkit: error: ...`, and exit 1, never a traceback. Text the terminal cannot encode
+is printed backslash-escaped. Files are written through `rnnkit_format.write_atomic`.
+"""
 
 import argparse
+import math
+import os
+import re
+import stat
 import sys
+
+MAX_SEED = 2 ** 32 - 1
+
+
+def _regular_file(path, what):
+    """Raises unless `path` is a regular file (a folder, FIFO or device would hang or mislead)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such {what}: {path!r}") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"The {what} must be a regular file. Received: {path!r}, "
+                         f"{'a folder' if stat.S_ISDIR(mode) else 'a device, pipe or socket'}")
+    return path
+
+
+def _load_npy(path):
+    """One numeric array from a .npy file, its header checked against the file's size before
+    anything is allocated (a header may declare terabytes)."""
+    import numpy as np
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                raise EOFError
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            held = os.fstat(f.fileno()).st_size - f.tell()
+    except (OSError, ValueError, EOFError) as error:
+        reason = "it is empty" if isinstance(error, EOFError) else f"{type(error).__name__}: {error}"
+        raise ValueError(f"Cannot read the input {path!r} as a .npy array ({reason}). "
+                         "Received: an unreadable input") from None
+    if dtype.hasobject or dtype.kind not in "fiub":
+        raise ValueError(f"The input must hold numbers. Received: {path!r} of dtype {dtype}")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared != held:
+        raise ValueError(f"The input {path!r} declares shape {tuple(shape)} of {dtype} ({declared:,} bytes) but "
+                         f"holds {held:,} bytes. Received: a damaged .npy file")
+    return np.load(path, allow_pickle=False)
 
 
 def _tutorial(args):
@@ -12,7 +62,7 @@ def _tutorial(args):
 
 def _summary(args):
     from rnnkit.models import load_model
-    load_model(args.file).summary()
+    load_model(_regular_file(args.file, "model file")).summary()
     return 0
 
 
@@ -20,14 +70,18 @@ def _predict(args):
     import numpy as np
 
     from rnnkit.models import load_model
-    model = load_model(args.file)
-    try:
-        x = np.load(args.input, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"Cannot read the input {args.input!r} as a .npy array: {error}") from None
+    from rnnkit.saving import rnnkit_format
+    if args.output:  # before any work: a folder or a missing folder fails now, not after predicting
+        rnnkit_format.check_target(args.output)
+    _regular_file(args.input, "input .npy file")
+    model = load_model(_regular_file(args.file, "model file"))
+    x = _load_npy(args.input)
+    if x.dtype.kind not in "fiub":
+        raise ValueError(f"The input must hold numbers. Received: {args.input!r} of dtype {x.dtype}")
     y = model.predict(x, batch_size=args.batch_size, verbose=0)
     if args.output:
-        np.save(args.output, y)
+        # through a file object: np.save given a str would append ".npy" to a name without it
+        rnnkit_format.write_atomic(args.output, lambda f: np.save(f, y, allow_pickle=False))
         print(f"wrote {args.output}: {y.shape} {y.dtype}")
     else:
         np.set_printoptions(precision=6, suppress=True)
@@ -35,15 +89,50 @@ def _predict(args):
     return 0
 
 
-def _positive(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {text}")
-    return value
+def _integer(low, high):
+    """An argparse type: an int in [low, high]."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer. Received: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high:,}. Received: {text}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+_positive = _integer(1, 2 ** 31 - 1)
+_seed = _integer(0, MAX_SEED)
+
+
+def _number(low, high, low_open=False):
+    """An argparse type: a finite float in [low, high] (or (low, high] when `low_open`)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number. Received: {text!r}") from None
+        if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+            bounds = f"{'above' if low_open else 'from'} {low:g} {'up ' if low_open else ''}to {high:g}"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bounds}. Received: {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+def _keras_out(text):
+    if not text.endswith(".keras"):
+        raise argparse.ArgumentTypeError("must end in .keras: the model and its vocabulary are saved together in "
+                                         f"one Keras archive. Received: {text!r}")
+    return text
 
 
 def _train(args):
     from rnnkit import language_model
+    for path in args.text:
+        _regular_file(path, "text file")
     try:
         language_model.train(args.text, cell=args.cell, units=args.units, depth=args.layers, seq_len=args.seq_len,
                              epochs=args.epochs, batch_size=args.batch_size, word_level=args.word, out=args.out,
@@ -51,13 +140,13 @@ def _train(args):
                              seed=args.seed, verbose=1 if sys.stdout.isatty() else 2)
     except KeyboardInterrupt:
         return 130
-    print(f"saved {args.out} (and its vocabulary, {args.out}.tokenizer.json)")
+    print(f"saved {args.out} (the model and its vocabulary, in one archive)")
     return 0
 
 
 def _generate(args):
     from rnnkit import language_model
-    model, tokenizer = language_model.load(args.model)
+    model, tokenizer = language_model.load(_regular_file(args.model, "model file"))
     print(language_model.generate(model, tokenizer, prompt=args.prompt, length=args.length,
                                   temperature=args.temperature, seed=args.seed))
     return 0
@@ -72,7 +161,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     tutorial = commands.add_parser("tutorial", help="run the seed RNN tutorial with rnnkit")
-    tutorial.add_argument("--seed", type=int, default=0, help="seed of part 2's random weights")
+    tutorial.add_argument("--seed", type=_seed, default=0, help="seed of part 2's random weights")
     tutorial.set_defaults(handler=_tutorial)
 
     summary = commands.add_parser("summary", help="print the Keras-format summary of a model file")
@@ -83,44 +172,60 @@ def build_parser():
     predict.add_argument("file", help="a Keras .h5 / .keras file or an rnnkit .npz model")
     predict.add_argument("input", help="the input batch, a .npy file")
     predict.add_argument("-o", "--output", help="write the prediction to this .npy file (default: print it)")
-    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--batch-size", type=_integer(1, 2 ** 20), default=32)
     predict.set_defaults(handler=_predict)
 
     train = commands.add_parser(
         "train", help="train a character- or word-level language model on text (default: the Python docs)")
     train.add_argument("text", nargs="*", help="UTF-8 text files (default: Python's own documentation)")
     train.add_argument("--cell", choices=["lstm", "gru", "simple_rnn"], default="lstm")
-    train.add_argument("--units", type=_positive, default=128)
-    train.add_argument("--layers", type=_positive, default=1, help="stacked recurrent layers")
-    train.add_argument("--seq-len", type=_positive, default=64, help="tokens per training window")
-    train.add_argument("--epochs", type=_positive, default=12)
-    train.add_argument("--batch-size", type=_positive, default=64)
+    train.add_argument("--units", type=_integer(1, 65536), default=128)
+    train.add_argument("--layers", type=_integer(1, 64), default=1, help="stacked recurrent layers")
+    train.add_argument("--seq-len", type=_integer(1, 100_000), default=64, help="tokens per training window")
+    train.add_argument("--epochs", type=_integer(1, 1_000_000), default=12)
+    train.add_argument("--batch-size", type=_integer(1, 2 ** 20), default=64)
     level = train.add_mutually_exclusive_group()
-    level.add_argument("--char", dest="word", action="store_false", help="character level (default)")
+    level.add_argument("--char", dest="word", action="store_false",
+                       help="character level (default for a new model; --resume keeps the model's level)")
     level.add_argument("--word", dest="word", action="store_true", help="word level")
-    train.add_argument("--out", default="model.keras", help="where to save (each epoch); default model.keras")
+    train.add_argument("--out", type=_keras_out, default="model.keras",
+                       help="the .keras archive to save (each epoch) with its vocabulary inside; default "
+                            "model.keras; locked against a second writer through <out>.lock")
     train.add_argument("--resume", action="store_true", help="continue training the model at --out")
     train.add_argument("--max-chars", type=_positive, help="use only the start of the corpus")
-    train.add_argument("--learning-rate", type=float, default=0.005)
-    train.add_argument("--seed", type=int, default=0)
-    train.set_defaults(handler=_train, word=False)
+    train.add_argument("--learning-rate", type=_number(0, 10, low_open=True), default=0.005)
+    train.add_argument("--seed", type=_seed, default=0)
+    train.set_defaults(handler=_train, word=None)
 
     generate = commands.add_parser("generate", help="sample text from a model saved by `rnnkit train`")
     generate.add_argument("model")
     generate.add_argument("--prompt", default="", help="text to start from (only characters the model saw)")
-    generate.add_argument("--length", type=_positive, default=300, help="tokens to generate")
-    generate.add_argument("--temperature", type=float, default=0.7, help="0 for greedy")
-    generate.add_argument("--seed", type=int, help="for reproducible samples")
+    generate.add_argument("--length", type=_integer(1, 1_000_000), default=300, help="tokens to generate")
+    generate.add_argument("--temperature", type=_number(0, 1e6), default=0.7, help="0 for greedy")
+    generate.add_argument("--seed", type=_seed, help="for reproducible samples")
     generate.set_defaults(handler=_generate)
     return parser
 
 
+def _one_line(error):
+    return re.sub(r"\s*\n\s*", " ", str(error)).strip() or type(error).__name__
+
+
 def main(argv=None):
+    """Runs the command; returns its exit status: 0, 1 for a failure, 2 for a usage error, 130
+    for Ctrl-C. Every failure is one line on stderr starting `rnnkit: error:`, never a traceback
+    (set RNNKIT_DEBUG=1 to see one for an unexpected error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: usage errors exit 2 (and --help/--version 0)
+        return exit_.code if isinstance(exit_.code, int) else 2
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    streams = [(stream, stream.errors) for stream in (sys.stdout, sys.stderr) if hasattr(stream, "reconfigure")]
+    for stream, _ in streams:  # text from a file may hold what the terminal cannot encode: escape, never crash
+        stream.reconfigure(errors="backslashreplace")
     try:
         return args.handler(args)
     except BrokenPipeError:  # `rnnkit tutorial | head`: the reader left; not an error
@@ -129,9 +234,22 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError, ImportError) as error:
-        print(f"rnnkit: error: {error}", file=sys.stderr)
+    except MemoryError:
+        print("rnnkit: error: out of memory; try smaller sizes (--units, --batch-size, --seq-len)", file=sys.stderr)
         return 1
+    except (ValueError, TypeError, OSError, ImportError, EOFError) as error:
+        print(f"rnnkit: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a bug: still one line, with a way to see the traceback
+        if os.environ.get("RNNKIT_DEBUG"):
+            raise
+        print(f"rnnkit: error: unexpected {type(error).__name__}: {_one_line(error)} (a bug in rnnkit; "
+              "RNNKIT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        for stream, errors in streams:
+            if not stream.closed:
+                stream.reconfigure(errors=errors)
 
 
 if __name__ == "__main__":

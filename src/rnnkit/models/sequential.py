@@ -9,6 +9,7 @@ from rnnkit import backend
 from rnnkit.layers.base import Layer, shape_to_tuple
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
+from rnnkit.layers.symbolic import KerasTensor
 from rnnkit.models.summary import summary_lines, summary_rows
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
@@ -73,6 +74,8 @@ class Sequential(TrainingMixin):
             return self._add(layer)
 
     def _add(self, layer):
+        if isinstance(layer, KerasTensor) and isinstance(layer.layer, InputLayer):
+            layer = layer.layer  # keras.Input(...) as a Sequential's first entry
         if isinstance(layer, InputLayer):
             if self._layers or self._input_shape is not None:
                 raise ValueError(

@@ -167,6 +167,7 @@ def input_tensor(input_layer):
     nodes = _NODES.get(input_layer)
     if nodes:
         return nodes[0].outputs[0]
-    node = Node(input_layer, [], [], tuple(input_layer.batch_input_shape), input_layer.dtype)
+    node = Node(input_layer, [], [], tuple(input_layer.batch_input_shape),
+                getattr(input_layer, "output_dtype", None) or input_layer.dtype)
     node.outputs[0].name = input_layer.name
     return node.outputs[0]

@@ -180,6 +180,23 @@ class Model:
             if arrays:
                 layer.set_weights(arrays)
 
+    def set_layer_weights_from_file(self, path, arrays_by_layer):
+        """Sets each named layer's weights from a file's arrays; all checked before any is set."""
+        checked = []
+        for name, arrays in arrays_by_layer.items():
+            layer = self.get_layer(name)
+            try:
+                checked.append((layer, layer.check_weights(list(arrays))))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"{path!r}: {error}") from None
+        for layer, arrays in checked:
+            if arrays:
+                layer.set_weights(arrays)
+
+    def weight_layout_of(self, name):
+        """(shape, dtype) of each weight of the layer named `name`: what a file must hold for it."""
+        return [(w.shape, w.dtype.name) for w in self.get_layer(name).weights.values()]
+
     def count_params(self):
         return int(sum(w.size for w in self.get_weights()))
 
@@ -217,6 +234,12 @@ class Model:
                                  f"of shape {array.shape}")
             if tensor.dtype in ("float32", "float64"):
                 array = cast_checked(array, tensor.dtype, name)
+            elif array.dtype != np.dtype(tensor.dtype):
+                # An integer Input (token ids) takes integral values of any type, as Keras casts them.
+                if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+                    raise TypeError(f"Argument `{name}` feeds an {tensor.dtype} input and must hold whole "
+                                    f"numbers. Received: fractional values of dtype {array.dtype}")
+                array = array.astype(tensor.dtype)
             arrays.append(array)
         lengths = {len(a) for a in arrays}
         if len(lengths) > 1:
@@ -308,6 +331,78 @@ class Model:
 
     def __repr__(self):
         return f"<Model name={self.name!r}, inputs={len(self.inputs)}, outputs={len(self.outputs)}>"
+
+
+def model_from_graph(path, name, specs, locations, graph, placeholders=True):
+    """A Model from a file's functional config (see saving/graph_config), built with placeholder
+    weights; any failure is a FileFormatError naming the file and the place in the config."""
+    import contextlib
+
+    from rnnkit import layers as layers_module
+    from rnnkit.layers.symbolic import input_tensor
+    from rnnkit.saving.errors import FileFormatError
+
+    def refuse(location, error):
+        reason = str(error) if isinstance(error, (ValueError, TypeError)) else \
+            f"the layer cannot be built from this config ({type(error).__name__}: {error})"
+        return FileFormatError(path, location, reason)
+
+    tensors, layers = {}, {}
+    with backend.placeholder_weights() if placeholders else contextlib.nullcontext():
+        for layer_name, spec in graph["input_layers"].items():
+            config = dict(spec["config"])
+            config.pop("name", None)
+            try:
+                layer = InputLayer(name=layer_name, **{k: v for k, v in config.items() if k in (
+                    "batch_input_shape", "dtype", "sparse", "ragged")})
+            except Exception as error:  # noqa: BLE001 - a stranger's config: every failure is the file's
+                raise refuse(f"input layer {layer_name!r}", error) from None
+            tensors[(layer_name, 0, 0)] = input_tensor(layer)
+        for spec, location in zip(specs, locations):
+            try:
+                layers[spec["config"]["name"]] = (layers_module.deserialize(spec), location)
+            except Exception as error:  # noqa: BLE001
+                raise refuse(location, error) from None
+        pending, made = list(graph["calls"]), collections.Counter()
+        while pending:
+            progress, waiting_layers = False, set()
+            for call in list(pending):
+                layer_name = call["layer"]
+                if layer_name in waiting_layers:
+                    continue  # a layer's calls are made in their file order: that is their node index
+                refs = (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]]) + call["states"]
+                if not all(ref in tensors for ref in refs):
+                    waiting_layers.add(layer_name)
+                    continue
+                layer, _ = layers[layer_name]
+                inputs = [tensors[r] for r in call["inputs"]] if isinstance(call["inputs"], list) \
+                    else tensors[call["inputs"]]
+                states = [tensors[r] for r in call["states"]] or None
+                try:
+                    result = layer(inputs, initial_state=states) if states else layer(inputs)
+                except Exception as error:  # noqa: BLE001
+                    raise refuse(call["where"], error) from None
+                for index, tensor in enumerate(result if isinstance(result, list) else [result]):
+                    tensors[(layer_name, made[layer_name], index)] = tensor
+                made[layer_name] += 1
+                pending.remove(call)
+                progress = True
+            if not progress:
+                raise FileFormatError(path, pending[0]["where"], "refers to a tensor no layer makes (or the calls "
+                                                                 "form a cycle). Received: an unresolvable graph")
+        ends = {}
+        for key in ("inputs", "outputs"):
+            missing = [ref for ref in graph[key] if ref not in tensors]
+            if missing:
+                raise FileFormatError(path, f"config.{key[:-1]}_layers", f"names tensors no layer makes: {missing}. "
+                                                                          "Received: a dangling reference")
+            ends[key] = [tensors[ref] for ref in graph[key]]
+        try:
+            return Model(ends["inputs"] if len(ends["inputs"]) > 1 else ends["inputs"][0],
+                         ends["outputs"][0] if graph["single_output"] else ends["outputs"],
+                         name=name if isinstance(name, str) and name else None)
+        except (ValueError, TypeError) as error:
+            raise FileFormatError(path, "config", str(error)) from None
 
 
 def layer_calls(layer):

@@ -7,6 +7,8 @@ from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                 concatenate, dot, maximum, minimum, multiply, subtract)
 from rnnkit.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
@@ -20,7 +22,7 @@ def register(cls):
 
 
 for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
-             Masking, Dropout):
+             Masking, Dropout, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
     register(_cls)
 
 
@@ -49,5 +51,7 @@ def deserialize(config):
 
 
 __all__ = ["Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "Dense", "Bidirectional", "Input", "InputLayer",
-           "TimeDistributed", "Embedding", "Masking", "Dropout",
+           "TimeDistributed", "Embedding", "Masking", "Dropout", "Add", "Subtract", "Multiply", "Average",
+           "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum",
+           "minimum", "concatenate", "dot",
            "register", "get_class", "serialize", "deserialize"]

@@ -9,6 +9,7 @@ place, so optimizers and wrappers may hold references to them.
 import numpy as np
 
 from rnnkit import backend
+from rnnkit.layers.symbolic import is_symbolic, symbolic_call
 
 # Keyword arguments every Keras 2 layer accepts besides its own.
 _BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "input_length",
@@ -261,7 +262,10 @@ class Layer:
         return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
 
     def __call__(self, x, mask=None, training=False, **kwargs):
-        """Builds the layer from `x`'s shape if needed and runs the forward pass."""
+        """Builds the layer from `x`'s shape if needed and runs the forward pass; on symbolic
+        tensors (`keras.Input`), records the call for a functional model instead."""
+        if is_symbolic(x):
+            return symbolic_call(self, x, mask=mask, training=training, **kwargs)
         if not self.built:
             if not isinstance(x, (np.ndarray, list, tuple)):
                 raise TypeError(f"Argument `x` of layer \"{self.name}\" must be an array. "

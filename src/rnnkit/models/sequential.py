@@ -9,6 +9,7 @@ from rnnkit import backend
 from rnnkit.layers.base import Layer, shape_to_tuple
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
+from rnnkit.layers.symbolic import KerasTensor
 from rnnkit.models.summary import summary_lines, summary_rows
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
@@ -73,6 +74,8 @@ class Sequential(TrainingMixin):
             return self._add(layer)
 
     def _add(self, layer):
+        if isinstance(layer, KerasTensor) and isinstance(layer.layer, InputLayer):
+            layer = layer.layer  # keras.Input(...) as a Sequential's first entry
         if isinstance(layer, InputLayer):
             if self._layers or self._input_shape is not None:
                 raise ValueError(
@@ -474,12 +477,20 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from rnnkit.saving import keras_files
     built = {}
 
-    def build(specs, locations, input_shape, name):
+    def build(specs, locations, input_shape, name, graph=None):
+        if graph is not None:
+            from rnnkit.models import functional
+            built["model"] = model = functional.model_from_graph(path, name, specs, locations, graph)
+            return [model.weight_layout_of(spec["config"]["name"]) for spec in specs]
         built["model"] = model = _model_from_file_config(path, name, specs, locations, input_shape)
         return model._weight_layout()
 
     stored = keras_files.read_model(path, build)
     model = built["model"]
+    if stored.get("graph") is not None or not isinstance(model, Sequential):
+        model.set_layer_weights_from_file(path, {spec["config"]["name"]: arrays
+                                                 for spec, arrays in zip(stored["layers"], stored["weights"])})
+        return model
     model._set_weights_from_file(path, [w for arrays in stored["weights"] for w in arrays])
     return model
 
@@ -499,9 +510,12 @@ def model_from_json(json_string, custom_objects=None):
         raise TypeError(f"Argument `json_string` must be a str. Received: {type(json_string).__name__}")
     source = "<model JSON>"
     config = guarded.parse_json(json_string, source, "$")
-    specs, locations, input_shape = keras_files.sequential_layers(config, source, "$")
+    specs, locations, input_shape, graph = keras_files.model_layers(config, source, "$")
     inner = config.get("config")
     name = inner.get("name") if isinstance(inner, dict) else None
+    if graph is not None:
+        from rnnkit.models import functional
+        return functional.model_from_graph(source, name, specs, locations, graph, placeholders=False)
     return _model_from_file_config(source, name, specs, locations, input_shape, placeholders=False)
 
 

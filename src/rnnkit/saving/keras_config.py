@@ -88,8 +88,10 @@ def to_rnnkit(spec, where="layer", depth=0):
     except ValueError as error:
         raise ValueError(f"{where}: {error} rnnkit never runs code from a file.") from None
     if class_name == "InputLayer" and _is_integer_dtype(config.get("dtype")):
-        config.pop("dtype")  # token ids: rnnkit's Embedding takes integer input whatever the InputLayer says
-    if "dtype" in config:
+        # Token ids: the InputLayer keeps its integer type (rnnkit's InputLayer takes int dtypes).
+        dtype = config["dtype"]
+        config["dtype"] = (dtype.get("config") or {}).get("name") if isinstance(dtype, dict) else dtype
+    elif "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"], where)
     for key in _BOOLEAN_OPTIONS & set(config):
         if not isinstance(config[key], bool):

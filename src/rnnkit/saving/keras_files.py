@@ -17,6 +17,7 @@ import os
 import zipfile
 
 from rnnkit import __version__
+from rnnkit.saving import graph_config
 from rnnkit.saving import guarded
 from rnnkit.saving import keras_config
 from rnnkit.saving import keras_weights
@@ -106,6 +107,22 @@ def sequential_layers(model_config, path, where):
     return specs, locations, input_shape
 
 
+def model_layers(model_config, path, where):
+    """(specs, locations, input shape, graph) of a Sequential or functional model config; the
+    graph (see graph_config) is None for a Sequential, the input shape None for a functional model."""
+    if isinstance(model_config, dict) and model_config.get("class_name") in ("Functional", "Model"):
+        specs, locations, graph = graph_config.functional_layers(model_config, path, where)
+        return specs, locations, None, graph
+    specs, locations, input_shape = sequential_layers(model_config, path, where)
+    return specs, locations, input_shape, None
+
+
+def _build(build, specs, locations, input_shape, name, graph):
+    if graph is None:
+        return build(specs, locations, input_shape, name)
+    return build(specs, locations, input_shape, name, graph=graph)
+
+
 def _name_of(config):
     inner = config.get("config")
     name = inner.get("name") if isinstance(inner, dict) else None
@@ -122,10 +139,10 @@ def _read_archive(path, build):
             raise FileFormatError(path, None, f"is not a Keras archive: it has no {needed}. "
                                               f"Received: entries {sorted(names)[:6]}")
     config = guarded.parse_json(entries["config.json"], path, "config.json")
-    specs, locations, input_shape = sequential_layers(config, path, "config.json")
+    specs, locations, input_shape, graph = model_layers(config, path, "config.json")
     if input_shape is None and isinstance(config, dict) and isinstance(config.get("build_config"), dict):
         input_shape = config["build_config"].get("input_shape")
-    expected = build(specs, locations, input_shape, _name_of(config))
+    expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
     with guarded.open_h5(entries["model.weights.h5"], path, "model.weights.h5") as h5:
         weights = keras_weights.read_keras3(h5, specs, expected, path, "model.weights.h5/")
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
@@ -141,12 +158,12 @@ def _read_legacy_model(path, build):
             raise FileFormatError(path, "@model_config", f"is missing: the file is {kind}. Received: attributes "
                                                          f"{sorted(h5.attrs)[:6]}")
         config = guarded.parse_json(raw, path, "@model_config")
-        specs, locations, input_shape = sequential_layers(config, path, "@model_config")
+        specs, locations, input_shape, graph = model_layers(config, path, "@model_config")
         group = guarded.walk(h5, "model_weights", path)
         if group is None:
             raise FileFormatError(path, "model_weights", f"is missing. Received: groups {sorted(h5)[:6]}")
         stored = keras_weights.legacy_datasets(group, path, "model_weights")
-        expected = build(specs, locations, input_shape, _name_of(config))
+        expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
         weights = []
         for spec, location, wanted in zip(specs, locations, expected):
             name = spec["config"].get("name")

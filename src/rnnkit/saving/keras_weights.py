@@ -66,6 +66,9 @@ def read_keras3(h5, layer_specs, expected, filename, prefix=""):
                                                         f"Received: groups {sorted(h5)[:5]}")
     per_layer = []
     for spec, key, wanted in zip(layer_specs, keras3_layer_keys(layer_specs), expected):
+        if not wanted:
+            per_layer.append([])  # a layer without weights (a merge, Dropout): nothing to read
+            continue
         datasets = []
         for sub in keras3_var_groups(spec):
             path = f"layers/{key}/{sub}"

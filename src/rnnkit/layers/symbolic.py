@@ -1,0 +1,173 @@
+"""Symbolic tensors and nodes: what calling a layer on `keras.Input(...)` records.
+
+A KerasTensor holds a shape and a dtype, and where it came from: (layer, node index, tensor
+index), as Keras's `_keras_history`. Calling a layer on KerasTensors builds the layer from their
+shapes, appends a Node to the layer's list of calls, and returns new KerasTensors. Nothing is
+computed: `models.Model(inputs, outputs)` later walks the nodes, in topological order, with arrays.
+
+Nodes are kept here, keyed by layer, rather than on the layer: a layer stays a plain object that
+only knows its weights and its math.
+"""
+
+import weakref
+
+_NODES = weakref.WeakKeyDictionary()  # layer -> [Node], in call order
+
+
+class KerasTensor:
+    """A symbolic tensor: shape (batch first, None for unknown sizes), dtype and history.
+
+    Attributes:
+        shape: the batch-first shape tuple.
+        dtype: 'float32', 'float64', 'int32', ...
+        node: the Node that produced it.
+        index: its position among that node's outputs.
+    """
+
+    def __init__(self, shape, dtype, node=None, index=0, name=None):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def layer(self):
+        return self.node.layer
+
+    @property
+    def _keras_history(self):
+        return (self.node.layer, self.node.index, self.index)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        shape = "(" + ", ".join("None" if d is None else str(d) for d in self.shape) + ")"
+        return f"<KerasTensor shape={shape}, dtype={self.dtype}, name={self.name or self.layer.name}>"
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(f"A symbolic tensor ({self!r}) has no values: build a model with "
+                        "keras.Model(inputs, outputs) and call predict(). Received: a KerasTensor used as an array")
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
+class Node:
+    """One call of a layer on symbolic tensors.
+
+    Attributes:
+        layer: the layer called.
+        index: the call's position among the layer's calls (Keras's node index).
+        inputs: the main input: a KerasTensor or a list of them.
+        state_inputs: KerasTensors passed as `initial_state` (a list, maybe empty).
+        outputs: the KerasTensors made (a list, even for one output).
+        single: whether the call returned one tensor rather than a list.
+    """
+
+    def __init__(self, layer, inputs, state_inputs, output_shapes, dtype):
+        nodes = _NODES.setdefault(layer, [])
+        self.layer = layer
+        self.index = len(nodes)
+        self.inputs = inputs
+        self.state_inputs = list(state_inputs)
+        self.single = not isinstance(output_shapes, list)
+        shapes = [output_shapes] if self.single else output_shapes
+        self.outputs = [KerasTensor(shape, dtype, self, i) for i, shape in enumerate(shapes)]
+        nodes.append(self)
+
+    @property
+    def flat_inputs(self):
+        main = list(self.inputs) if isinstance(self.inputs, (list, tuple)) else [self.inputs]
+        return main + self.state_inputs
+
+    def result(self):
+        return self.outputs[0] if self.single else list(self.outputs)
+
+
+def nodes_of(layer):
+    """The calls recorded for `layer`, in order."""
+    return list(_NODES.get(layer, ()))
+
+
+def is_symbolic(value):
+    if isinstance(value, KerasTensor):
+        return True
+    return isinstance(value, (list, tuple)) and any(isinstance(v, KerasTensor) for v in value)
+
+
+def _shapes(value):
+    return [v.shape for v in value] if isinstance(value, (list, tuple)) else value.shape
+
+
+def symbolic_call(layer, inputs, initial_state=None, **kwargs):
+    """Records `layer(inputs, initial_state=...)` on symbolic tensors and returns the outputs.
+
+    Raises:
+        TypeError: for a mix of symbolic tensors and arrays, or call arguments a graph can't carry.
+        ValueError: naming the layer, for inputs of the wrong rank or size.
+    """
+    unsupported = {k: v for k, v in kwargs.items() if k not in ("training", "mask") or v not in (None, False)}
+    if unsupported:
+        raise TypeError(f"Layer \"{layer.name}\" was called on symbolic tensors with arguments a graph cannot "
+                        f"record. Received: {sorted(unsupported)}")
+    flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if not all(isinstance(v, KerasTensor) for v in flat):
+        raise TypeError(f"Layer \"{layer.name}\" was called on a mix of symbolic tensors and other values. "
+                        f"Received: {[type(v).__name__ for v in flat]}")
+    states = []
+    if initial_state is not None:
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if not all(isinstance(s, KerasTensor) for s in states):
+            raise TypeError(f"Argument `initial_state` of layer \"{layer.name}\" must be symbolic tensors when "
+                            f"its input is. Received: {[type(s).__name__ for s in states]}")
+        check = getattr(layer, "check_state_shapes", None)
+        if check is not None:
+            check([s.shape for s in states])
+    input_shape = _shapes(inputs)
+    if isinstance(inputs, (list, tuple)) and not getattr(layer, "takes_several_inputs", False):
+        raise ValueError(f"Layer \"{layer.name}\" takes one input. Received: a list of {len(flat)} tensors")
+    if not layer.built:
+        layer.build(input_shape)
+    else:
+        _check_fits(layer, input_shape)
+    output_shapes = layer.compute_output_shape(input_shape)
+    dtype = getattr(layer, "output_dtype", None) or layer.dtype
+    node = Node(layer, inputs, states, output_shapes, dtype)
+    return node.result()
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, (list, tuple)) and bool(shape) and isinstance(shape[0], (list, tuple))
+
+
+def _fits(built, given):
+    if _is_shape_list(built) != _is_shape_list(given):
+        return False
+    if _is_shape_list(built):
+        return len(built) == len(given) and all(_fits(b, g) for b, g in zip(built, given))
+    built, given = tuple(built[1:]), tuple(given[1:])
+    return len(built) == len(given) and all(b is None or b == g for b, g in zip(built, given))
+
+
+def _check_fits(layer, input_shape):
+    """A built layer (a shared one, called again) takes what its build shape allows."""
+    if layer.input_shape is not None and not _fits(layer.input_shape, input_shape):
+        raise ValueError(f"Layer \"{layer.name}\" was built for input shape {layer.input_shape}. "
+                         f"Received: input_shape={input_shape}")
+
+
+def input_tensor(input_layer):
+    """The KerasTensor an InputLayer stands for (made once, on its one node)."""
+    nodes = _NODES.get(input_layer)
+    if nodes:
+        return nodes[0].outputs[0]
+    node = Node(input_layer, [], [], tuple(input_layer.batch_input_shape),
+                getattr(input_layer, "output_dtype", None) or input_layer.dtype)
+    node.outputs[0].name = input_layer.name
+    return node.outputs[0]

@@ -1,0 +1,410 @@
+"""The functional API: `keras.Model(inputs, outputs)` over the nodes that layer calls recorded.
+
+    inputs = keras.Input(shape=(10, 4), name="sequence")
+    x = keras.layers.LSTM(8)(inputs)
+    outputs = keras.layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+
+A Model is a directed acyclic graph of nodes (layer calls). It runs the nodes in topological
+order with arrays, passing each call its inputs' masks as Keras does (Embedding(mask_zero) and
+Masking make them, RNNs and merge layers consume and pass them on). A layer called several times
+(a shared layer) has several nodes; a sub-model built later from the same tensors (an encoder for
+inference) shares the layers and their weights.
+"""
+
+import collections
+import math
+
+import numpy as np
+
+from rnnkit import backend
+from rnnkit.layers.base import as_real_array, cast_checked
+from rnnkit.layers.input_layer import InputLayer
+from rnnkit.layers.symbolic import KerasTensor, nodes_of
+
+
+def _flatten(structure, argument):
+    """A list of KerasTensors and the way to rebuild the user's structure (tensor, list or dict)."""
+    if isinstance(structure, KerasTensor):
+        return [structure], "single", None
+    if isinstance(structure, dict):
+        keys = list(structure)
+        values = [structure[k] for k in keys]
+        kind = "dict"
+    elif isinstance(structure, (list, tuple)):
+        keys, values, kind = None, list(structure), "list"
+    else:
+        raise TypeError(f"Argument `{argument}` must be a symbolic tensor (from keras.Input or a layer call), "
+                        f"a list or a dict of them. Received: {type(structure).__name__}")
+    for value in values:
+        if not isinstance(value, KerasTensor):
+            raise TypeError(f"Argument `{argument}` must hold symbolic tensors (from keras.Input or a layer "
+                            f"call). Received: {type(value).__name__}")
+    if not values:
+        raise ValueError(f"Argument `{argument}` must hold at least one tensor. Received: an empty {kind}")
+    return values, kind, keys
+
+
+class Model:
+    """A model given by its input and output tensors (Keras's functional API).
+
+    Args:
+        inputs: a KerasTensor from `keras.Input`, or a list or dict of them.
+        outputs: a KerasTensor from a layer call, or a list or dict of them.
+        name: the model's name; by default Keras 2's `model`, `model_1`, ...
+
+    Raises:
+        TypeError: for inputs or outputs that are not symbolic tensors.
+        ValueError: for an output that needs an input not given, an input that is not a
+            `keras.Input`, or two layers with one name; raised when the model is made.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        if inputs is None or outputs is None:
+            raise TypeError("rnnkit builds models from tensors: keras.Model(inputs, outputs). A subclassed Model "
+                            "with its own call() has no hand-derived gradient, so it is not supported; build "
+                            "the same graph with keras.Input and layer calls. Received: "
+                            f"inputs={inputs!r}, outputs={outputs!r}")
+        if kwargs:
+            raise TypeError(f"Keyword arguments not understood by Model: {sorted(kwargs)}. Received: {kwargs!r}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"Argument `name` must be a non-empty string. Received: {name!r}")
+        self.inputs, self._input_kind, self._input_keys = _flatten(inputs, "inputs")
+        self.outputs, self._output_kind, self._output_keys = _flatten(outputs, "outputs")
+        for tensor in self.inputs:
+            if not isinstance(tensor.layer, InputLayer):
+                raise ValueError("Model inputs must come from keras.Input. Received: a tensor made by layer "
+                                 f"\"{tensor.layer.name}\"")
+        self._nodes = self._nodes_in_order()
+        self._layers = self._layers_in_keras_order()
+        names = collections.Counter(layer.name for layer in self._layers)
+        duplicates = sorted(n for n, count in names.items() if count > 1)
+        if duplicates:
+            raise ValueError(f"All layers of a model must have unique names. Received: {duplicates} used more "
+                             "than once")
+        self.name = name or backend.unique_name("model")
+        self.built = True
+
+    # ---- the graph ------------------------------------------------------------------------------
+    def _nodes_in_order(self):
+        """The nodes the outputs depend on, inputs first, each after every node it reads from."""
+        given = {id(t) for t in self.inputs}
+        order, state, stack = [], {}, []
+        for output in self.outputs:
+            stack.append((output.node, False))
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                if state.get(id(node)) != "done":
+                    state[id(node)] = "done"
+                    order.append(node)
+                continue
+            if state.get(id(node)) == "done":
+                continue
+            if isinstance(node.layer, InputLayer):
+                if id(node.outputs[0]) not in given:
+                    raise ValueError(f"The graph needs input \"{node.layer.name}\", which is not among the model's "
+                                     f"inputs. Received: inputs {[t.layer.name for t in self.inputs]}")
+                state[id(node)] = "done"
+                order.append(node)
+                continue
+            stack.append((node, True))
+            for tensor in reversed(node.flat_inputs):
+                stack.append((tensor.node, False))
+        reached = {id(node.outputs[0]) for node in order if isinstance(node.layer, InputLayer)}
+        for tensor in self.inputs:
+            if id(tensor) not in reached:
+                raise ValueError(f"Input \"{tensor.layer.name}\" is not connected to any output. Received: a "
+                                 "disconnected graph")
+        return order
+
+    def _layers_in_keras_order(self):
+        """model.layers: each layer once, inputs first in the order given, then in call order."""
+        seen, layers = set(), []
+        for tensor in self.inputs:
+            if id(tensor.layer) not in seen:
+                seen.add(id(tensor.layer))
+                layers.append(tensor.layer)
+        for node in self._nodes:
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
+                layers.append(node.layer)
+        return layers
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index (Keras's `model.get_layer`)."""
+        if (name is None) == (index is None):
+            raise ValueError(f"Provide exactly one of `name` or `index`. Received: name={name!r}, index={index!r}")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"Argument `index` must be an int in [0, {len(self._layers)}). Received: {index!r}")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Received: name={name!r}; layers are "
+                         f"{[layer.name for layer in self._layers]}")
+
+    @property
+    def input_names(self):
+        return [t.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        return [t.layer.name for t in self.outputs]
+
+    def node_index(self, node):
+        """Keras's node index of a call: its position among the layer's calls."""
+        return node.index
+
+    # ---- weights --------------------------------------------------------------------------------
+    def get_weights(self):
+        return [w for layer in self._layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        """Sets every layer's weights, in `get_weights()` order; all or nothing."""
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Argument `weights` must be a list of arrays. Received: {type(weights).__name__}")
+        counts = [len(layer.get_weights()) for layer in self._layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"Model \"{self.name}\" expects {sum(counts)} weight arrays. Received: {len(weights)}")
+        checked, start = [], 0
+        for layer, count in zip(self._layers, counts):
+            checked.append(layer.check_weights(list(weights[start:start + count])) if count else [])
+            start += count
+        for layer, arrays in zip(self._layers, checked):
+            if arrays:
+                layer.set_weights(arrays)
+
+    def set_layer_weights_from_file(self, path, arrays_by_layer):
+        """Sets each named layer's weights from a file's arrays; all checked before any is set."""
+        checked = []
+        for name, arrays in arrays_by_layer.items():
+            layer = self.get_layer(name)
+            try:
+                checked.append((layer, layer.check_weights(list(arrays))))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"{path!r}: {error}") from None
+        for layer, arrays in checked:
+            if arrays:
+                layer.set_weights(arrays)
+
+    def weight_layout_of(self, name):
+        """(shape, dtype) of each weight of the layer named `name`: what a file must hold for it."""
+        return [(w.shape, w.dtype.name) for w in self.get_layer(name).weights.values()]
+
+    def count_params(self):
+        return int(sum(w.size for w in self.get_weights()))
+
+    # ---- running --------------------------------------------------------------------------------
+    def _as_input_list(self, x, argument="x"):
+        if self._input_kind == "dict" or isinstance(x, dict):
+            if not isinstance(x, dict):
+                raise TypeError(f"Argument `{argument}` must be a dict keyed by input name. Received: "
+                                f"{type(x).__name__}")
+            names = self._input_keys if self._input_kind == "dict" else self.input_names
+            unknown = sorted(set(x) - set(names))
+            if unknown:
+                raise ValueError(f"Argument `{argument}` has keys that name no input: {unknown}. Received: keys "
+                                 f"{sorted(x)}; inputs are {names}")
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise ValueError(f"Argument `{argument}` lacks inputs {missing}. Received: keys {sorted(x)}")
+            values = [x[n] for n in names]
+        elif len(self.inputs) == 1 and not (isinstance(x, (list, tuple)) and len(x) == 1
+                                            and not np.isscalar(x[0]) and np.ndim(x[0]) == len(self.inputs[0].shape)):
+            values = [x]
+        else:
+            if not isinstance(x, (list, tuple)) or len(x) != len(self.inputs):
+                raise ValueError(f"Argument `{argument}` must be a list of {len(self.inputs)} arrays, one per input "
+                                 f"{self.input_names}. Received: {type(x).__name__}"
+                                 + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else ""))
+            values = list(x)
+        arrays = []
+        for tensor, value in zip(self.inputs, values):
+            name = f"{argument}[{tensor.layer.name!r}]" if len(self.inputs) > 1 else argument
+            array = as_real_array(value, name)
+            expected = tensor.shape
+            if array.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], array.shape[1:])):
+                raise ValueError(f"Argument `{name}` must have shape {expected} (batch first). Received: an array "
+                                 f"of shape {array.shape}")
+            if tensor.dtype in ("float32", "float64"):
+                array = cast_checked(array, tensor.dtype, name)
+            elif array.dtype != np.dtype(tensor.dtype):
+                # An integer Input (token ids) takes integral values of any type, as Keras casts them.
+                if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+                    raise TypeError(f"Argument `{name}` feeds an {tensor.dtype} input and must hold whole "
+                                    f"numbers. Received: fractional values of dtype {array.dtype}")
+                array = array.astype(tensor.dtype)
+            arrays.append(array)
+        lengths = {len(a) for a in arrays}
+        if len(lengths) > 1:
+            raise ValueError(f"Argument `{argument}`: every input needs the same number of samples. Received: "
+                             f"{[len(a) for a in arrays]}")
+        return arrays
+
+    def _run(self, arrays, training=False):
+        """Every node in order; returns the outputs (list) and their masks (list)."""
+        values = {}
+        for tensor, array in zip(self.inputs, arrays):
+            values[id(tensor)] = (array, None)
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            if isinstance(node.inputs, (list, tuple)):
+                x = [values[id(t)][0] for t in node.inputs]
+                mask = [values[id(t)][1] for t in node.inputs]
+                if all(m is None for m in mask):
+                    mask = None
+            else:
+                x, mask = values[id(node.inputs)]
+            kwargs = {}
+            if node.state_inputs:
+                kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
+            out_mask = node.layer.compute_mask(x, mask)
+            out = node.layer.forward(x, mask=mask, training=training, **kwargs)
+            outs = [out] if node.single else list(out)
+            masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs) if node.single else \
+                [out_mask] + [None] * (len(outs) - 1)
+            for tensor, value, value_mask in zip(node.outputs, outs, masks):
+                values[id(tensor)] = (value, value_mask)
+        results = [values[id(t)] for t in self.outputs]
+        return [r[0] for r in results], [r[1] for r in results]
+
+    def _structure(self, outputs):
+        if self._output_kind == "single":
+            return outputs[0]
+        if self._output_kind == "dict":
+            return dict(zip(self._output_keys, outputs))
+        return list(outputs)
+
+    def __call__(self, x, training=False, mask=None):
+        """Runs the model on arrays (eager)."""
+        return self._structure(self._run(self._as_input_list(x), training)[0])
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The outputs for `x` (an array, a list of arrays or a dict keyed by input name), batch by
+        batch, stacked: an array, or a list/dict when the model has several outputs."""
+        from rnnkit.models.training import _check_batch_size, _check_callbacks, _check_verbose
+        from rnnkit import callbacks as callbacks_module
+        if steps is not None:
+            raise ValueError(f"Argument `steps` is not supported by rnnkit. Received: steps={steps!r}")
+        batch_size = _check_batch_size(batch_size)
+        verbose = _check_verbose(verbose)
+        _check_callbacks(callbacks)
+        arrays = self._as_input_list(x)
+        count = len(arrays[0])
+        if count == 0:
+            raise ValueError("Argument `x` must hold at least one sample. Received: 0 samples")
+        steps = math.ceil(count / batch_size)
+        bar = callbacks_module.Progbar(steps, verbose=verbose) if verbose else None
+        pieces = []
+        for step in range(steps):
+            batch = [a[step * batch_size:(step + 1) * batch_size] for a in arrays]
+            pieces.append(self._run(batch)[0])
+            if bar is not None:
+                bar.update(step + 1)
+        stacked = [np.concatenate([p[i] for p in pieces]) for i in range(len(self.outputs))]
+        return self._structure(stacked)
+
+    def compile(self, *args, **kwargs):
+        raise NotImplementedError(
+            "Training functional models is not in rnnkit yet: it needs per-call layer caches, so that a shared "
+            "layer backpropagates through each of its calls. predict, summary, get_weights/set_weights and "
+            "saving work now. Received: compile() on a functional model")
+
+    fit = train_on_batch = evaluate = compile
+
+    # ---- summary -----------------------------------------------------------------------------------
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False):
+        """Prints the layers, their output shapes, parameter counts and what each is connected to,
+        in Keras 2's functional-model table (tf_keras 2.21's columns, Keras 2.9's totals)."""
+        from rnnkit.models.summary import functional_summary_lines
+        lines = functional_summary_lines(self, line_length=line_length, positions=positions)
+        emit = print_fn or print
+        for line in lines:
+            emit(line)
+
+    def __repr__(self):
+        return f"<Model name={self.name!r}, inputs={len(self.inputs)}, outputs={len(self.outputs)}>"
+
+
+def model_from_graph(path, name, specs, locations, graph, placeholders=True):
+    """A Model from a file's functional config (see saving/graph_config), built with placeholder
+    weights; any failure is a FileFormatError naming the file and the place in the config."""
+    import contextlib
+
+    from rnnkit import layers as layers_module
+    from rnnkit.layers.symbolic import input_tensor
+    from rnnkit.saving.errors import FileFormatError
+
+    def refuse(location, error):
+        reason = str(error) if isinstance(error, (ValueError, TypeError)) else \
+            f"the layer cannot be built from this config ({type(error).__name__}: {error})"
+        return FileFormatError(path, location, reason)
+
+    tensors, layers = {}, {}
+    with backend.placeholder_weights() if placeholders else contextlib.nullcontext():
+        for layer_name, spec in graph["input_layers"].items():
+            config = dict(spec["config"])
+            config.pop("name", None)
+            try:
+                layer = InputLayer(name=layer_name, **{k: v for k, v in config.items() if k in (
+                    "batch_input_shape", "dtype", "sparse", "ragged")})
+            except Exception as error:  # noqa: BLE001 - a stranger's config: every failure is the file's
+                raise refuse(f"input layer {layer_name!r}", error) from None
+            tensors[(layer_name, 0, 0)] = input_tensor(layer)
+        for spec, location in zip(specs, locations):
+            try:
+                layers[spec["config"]["name"]] = (layers_module.deserialize(spec), location)
+            except Exception as error:  # noqa: BLE001
+                raise refuse(location, error) from None
+        pending, made = list(graph["calls"]), collections.Counter()
+        while pending:
+            progress, waiting_layers = False, set()
+            for call in list(pending):
+                layer_name = call["layer"]
+                if layer_name in waiting_layers:
+                    continue  # a layer's calls are made in their file order: that is their node index
+                refs = (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]]) + call["states"]
+                if not all(ref in tensors for ref in refs):
+                    waiting_layers.add(layer_name)
+                    continue
+                layer, _ = layers[layer_name]
+                inputs = [tensors[r] for r in call["inputs"]] if isinstance(call["inputs"], list) \
+                    else tensors[call["inputs"]]
+                states = [tensors[r] for r in call["states"]] or None
+                try:
+                    result = layer(inputs, initial_state=states) if states else layer(inputs)
+                except Exception as error:  # noqa: BLE001
+                    raise refuse(call["where"], error) from None
+                for index, tensor in enumerate(result if isinstance(result, list) else [result]):
+                    tensors[(layer_name, made[layer_name], index)] = tensor
+                made[layer_name] += 1
+                pending.remove(call)
+                progress = True
+            if not progress:
+                raise FileFormatError(path, pending[0]["where"], "refers to a tensor no layer makes (or the calls "
+                                                                 "form a cycle). Received: an unresolvable graph")
+        ends = {}
+        for key in ("inputs", "outputs"):
+            missing = [ref for ref in graph[key] if ref not in tensors]
+            if missing:
+                raise FileFormatError(path, f"config.{key[:-1]}_layers", f"names tensors no layer makes: {missing}. "
+                                                                          "Received: a dangling reference")
+            ends[key] = [tensors[ref] for ref in graph[key]]
+        try:
+            return Model(ends["inputs"] if len(ends["inputs"]) > 1 else ends["inputs"][0],
+                         ends["outputs"][0] if graph["single_output"] else ends["outputs"],
+                         name=name if isinstance(name, str) and name else None)
+        except (ValueError, TypeError) as error:
+            raise FileFormatError(path, "config", str(error)) from None
+
+
+def layer_calls(layer):
+    """The nodes recorded for `layer` (for summaries and files)."""
+    return nodes_of(layer)

@@ -1,0 +1,78 @@
+"""Merging several tensors into one, and the gradients that flow back to each.
+
+    add:          y = x_1 + ... + x_n                  dx_k = dy
+    subtract:     y = x_1 - x_2                        dx_1 = dy, dx_2 = -dy
+    multiply:     y = x_1 * ... * x_n                  dx_k = dy * prod_{j != k} x_j
+    average:      y = (x_1 + ... + x_n) / n            dx_k = dy / n
+    maximum:      y = max_k x_k                        dx_k = dy where x_k is the first maximum
+    minimum:      y = min_k x_k                        dx_k = dy where x_k is the first minimum
+    concatenate:  y = [x_1, ..., x_n] along an axis    dx_k = the slice of dy that x_k filled
+    batch_dot:    y[b] = x[b] . z[b], contracting axis a of x with axis c of z, per sample b;
+                  with normalize, x <- x / max(|x|_a, eps) and z likewise first (cosine similarity)
+"""
+
+import numpy as np
+
+_L2_EPSILON = 1e-12  # Keras's l2_normalize: x / sqrt(max(sum(x^2), 1e-12))
+
+
+def add(xs):
+    out = np.array(xs[0], copy=True)
+    for x in xs[1:]:
+        out += x
+    return out
+
+
+def subtract(xs):
+    return xs[0] - xs[1]
+
+
+def multiply(xs):
+    out = np.array(xs[0], copy=True)
+    for x in xs[1:]:
+        out *= x
+    return out
+
+
+def average(xs):
+    return add(xs) / len(xs)
+
+
+def maximum(xs):
+    out = np.array(xs[0], copy=True)
+    for x in xs[1:]:
+        np.maximum(out, x, out=out)
+    return out
+
+
+def minimum(xs):
+    out = np.array(xs[0], copy=True)
+    for x in xs[1:]:
+        np.minimum(out, x, out=out)
+    return out
+
+
+def concatenate(xs, axis):
+    return np.concatenate(xs, axis=axis)
+
+
+def l2_normalize(x, axis):
+    return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), _L2_EPSILON))
+
+
+def batch_dot(x, z, x_axis, z_axis, normalize=False):
+    """Per-sample dot product of x and z over x's axis `x_axis` and z's axis `z_axis`.
+
+    Output axes: the batch, x's other axes, then z's other axes; a product of two vectors per
+    sample gives shape (batch, 1), as Keras's batch_dot does.
+    """
+    if normalize:
+        x, z = l2_normalize(x, x_axis), l2_normalize(z, z_axis)
+    letters = "bcdefghijklmnopqrstuvw"
+    x_letters = ["a"] + [letters[i] for i in range(x.ndim - 1)]
+    z_letters = ["a"] + [letters[x.ndim - 1 + i] for i in range(z.ndim - 1)]
+    z_letters[z_axis] = x_letters[x_axis]
+    out_letters = [x_letters[0]] + [c for i, c in enumerate(x_letters) if i not in (0, x_axis)] + \
+        [c for i, c in enumerate(z_letters) if i not in (0, z_axis)]
+    y = np.einsum(f"{''.join(x_letters)},{''.join(z_letters)}->{''.join(out_letters)}", x, z)
+    return y.reshape(y.shape + (1,)) if y.ndim == 1 else y

@@ -1,0 +1,154 @@
+"""Functional-model configs (Keras 2 "Model"/"Functional" in .h5, Keras 3 "Functional" in .keras)
+as plain data: the layer specs, and the graph of calls between them.
+
+Keras 2 writes each layer's calls as `inbound_nodes: [[[layer, node, tensor, kwargs], ...], ...]`:
+one list per call, holding the input tensors; an RNN called with `initial_state` lists its states
+after its input. Keras 3 writes each call as `{"args": [...], "kwargs": {...}}` whose tensors are
+`{"class_name": "__keras_tensor__", "config": {"keras_history": [layer, node, tensor]}}`, states
+under `kwargs.initial_state`. Both become
+
+    {"inputs": [ref], "outputs": [ref], "single_output": bool,
+     "calls": [{"layer": name, "inputs": ref or [ref], "states": [ref]}], "input_layers": {name: spec}}
+
+where a ref is (layer name, node index, tensor index), and calls are in the file's layer order.
+"""
+
+from rnnkit.saving import keras_config
+from rnnkit.saving.errors import FileFormatError
+
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN")
+_CALL_KWARGS_IGNORED = {"training", "mask"}
+
+
+def _ref(value, path, where):
+    if (isinstance(value, (list, tuple)) and len(value) >= 3 and isinstance(value[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value[1:3])):
+        return (value[0], int(value[1]), int(value[2]))
+    raise FileFormatError(path, where, f"a tensor reference must be [layer name, node index, tensor index]. "
+                                       f"Received: {keras_config._short(value)}")
+
+
+def _keras3_tensor(value, path, where):
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        history = (value.get("config") or {}).get("keras_history")
+        return _ref(history, path, where + ".config.keras_history")
+    return None
+
+
+def _keras3_call(call, path, where):
+    if not isinstance(call, dict) or not isinstance(call.get("args", []), list):
+        raise FileFormatError(path, where, "a call must be {'args': [...], 'kwargs': {...}}. Received: "
+                                           f"{keras_config._short(call)}")
+    args, kwargs = call.get("args", []), call.get("kwargs") or {}
+    if not isinstance(kwargs, dict) or not args:
+        raise FileFormatError(path, where, f"a call needs its input tensors. Received: {keras_config._short(call)}")
+    first = args[0]
+    single = _keras3_tensor(first, path, f"{where}.args[0]")
+    if single is not None:
+        inputs = single
+    elif isinstance(first, list):
+        inputs = []
+        for i, value in enumerate(first):
+            ref = _keras3_tensor(value, path, f"{where}.args[0][{i}]")
+            if ref is None:
+                raise FileFormatError(path, f"{where}.args[0][{i}]", "must be a tensor. Received: "
+                                                                     f"{keras_config._short(value)}")
+            inputs.append(ref)
+    else:
+        raise FileFormatError(path, f"{where}.args[0]", f"must be a tensor or a list of tensors. Received: "
+                                                        f"{keras_config._short(first)}")
+    if len(args) > 1:
+        raise FileFormatError(path, f"{where}.args", "rnnkit records one positional input per call. Received: "
+                                                     f"{len(args)} arguments")
+    states = []
+    for key, value in kwargs.items():
+        if key == "initial_state":
+            values = value if isinstance(value, list) else [value]
+            for i, item in enumerate(values):
+                ref = _keras3_tensor(item, path, f"{where}.kwargs.initial_state[{i}]")
+                if ref is None:
+                    raise FileFormatError(path, f"{where}.kwargs.initial_state[{i}]", "must be a tensor. Received: "
+                                                                                      f"{keras_config._short(item)}")
+                states.append(ref)
+        elif key not in _CALL_KWARGS_IGNORED or (key == "mask" and value is not None):
+            raise FileFormatError(path, f"{where}.kwargs.{key}", f"rnnkit cannot replay this call argument. "
+                                                                  f"Received: {key}={keras_config._short(value)}")
+    return inputs, states
+
+
+def _keras2_call(call, class_name, path, where):
+    if not isinstance(call, list) or not call:
+        raise FileFormatError(path, where, f"a call must be a non-empty list of tensor references. Received: "
+                                           f"{keras_config._short(call)}")
+    refs, states = [], []
+    for i, entry in enumerate(call):
+        refs.append(_ref(entry, path, f"{where}[{i}]"))
+        extra = entry[3] if len(entry) > 3 else {}
+        if extra and isinstance(extra, dict):
+            for key, value in extra.items():
+                if key == "initial_state" and isinstance(value, list):
+                    states += [_ref(v, path, f"{where}[{i}][3].initial_state") for v in value]
+                elif key not in _CALL_KWARGS_IGNORED:
+                    raise FileFormatError(path, f"{where}[{i}][3].{key}", "rnnkit cannot replay this call argument. "
+                                                                         f"Received: {keras_config._short(value)}")
+    if class_name in _RECURRENT and len(refs) > 1:
+        return refs[0], refs[1:] + states  # an RNN lists its initial states after its input
+    return (refs[0] if len(refs) == 1 else refs), states
+
+
+def _io_refs(value, path, where):
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [_ref(value, path, where)], True  # Keras 3 writes one output without the outer list
+    if not isinstance(value, list) or not value:
+        raise FileFormatError(path, where, f"must list tensor references. Received: {keras_config._short(value)}")
+    return [_ref(v, path, f"{where}[{i}]") for i, v in enumerate(value)], len(value) == 1
+
+
+def functional_layers(model_config, path, where):
+    """(specs of the layers that are not InputLayers, their JSON locations, the graph) of a
+    Keras 2 or 3 functional-model config.
+
+    Raises:
+        FileFormatError: naming the place in the config, for anything malformed.
+    """
+    inner = model_config.get("config")
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        raise FileFormatError(path, f"{where}.config.layers", "a functional model needs a list of layers. "
+                                                              f"Received: {keras_config._short(inner)}")
+    specs, locations, calls, input_layers, names = [], [], [], {}, set()
+    for index, entry in enumerate(inner["layers"]):
+        location = f"{where}.config.layers[{index}]"
+        try:
+            spec = keras_config.to_rnnkit(entry, "layer")
+        except FileFormatError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise FileFormatError(path, location, str(error)) from None
+        name = entry.get("name", spec["config"].get("name"))
+        if not isinstance(name, str) or not name:
+            raise FileFormatError(path, f"{location}.name", f"must be a non-empty string. Received: "
+                                                            f"{keras_config._short(name)}")
+        if name in names:
+            raise FileFormatError(path, f"{location}.name", f"two layers are named {name!r}. Received: a duplicate")
+        names.add(name)
+        spec["config"]["name"] = name
+        if spec["class_name"] == "InputLayer":
+            input_layers[name] = spec
+            continue
+        specs.append(spec)
+        locations.append(location)
+        inbound = entry.get("inbound_nodes", [])
+        if not isinstance(inbound, list):
+            raise FileFormatError(path, f"{location}.inbound_nodes", "must be a list. Received: "
+                                                                     f"{keras_config._short(inbound)}")
+        for node_index, call in enumerate(inbound):
+            call_where = f"{location}.inbound_nodes[{node_index}]"
+            if isinstance(call, dict):
+                inputs, states = _keras3_call(call, path, call_where)
+            else:
+                inputs, states = _keras2_call(call, spec["class_name"], path, call_where)
+            calls.append({"layer": name, "inputs": inputs, "states": states, "where": call_where})
+    inputs, _ = _io_refs(inner.get("input_layers"), path, f"{where}.config.input_layers")
+    outputs, single = _io_refs(inner.get("output_layers"), path, f"{where}.config.output_layers")
+    return specs, locations, {"inputs": inputs, "outputs": outputs, "single_output": single, "calls": calls,
+                              "input_layers": input_layers}

@@ -119,17 +119,49 @@ class Model:
         return order
 
     def _layers_in_keras_order(self):
-        """model.layers: each layer once, inputs first in the order given, then in call order."""
-        seen, layers = set(), []
-        for tensor in self.inputs:
-            if id(tensor.layer) not in seen:
-                seen.add(id(tensor.layer))
-                layers.append(tensor.layer)
-        for node in self._nodes:
-            if id(node.layer) not in seen:
-                seen.add(id(node.layer))
-                layers.append(node.layer)
-        return layers
+        """model.layers in Keras's order: by depth from the outputs, deepest (inputs) first; within
+        a depth, in the order a depth-first walk from the outputs first meets them (tf_keras's
+        `_map_graph_network`). Also keeps, per depth, the nodes, for the summary's layout rule."""
+        first_seen, post_order, finished = {}, [], set()
+
+        def walk(node):
+            if id(node) in finished:
+                return
+            first_seen.setdefault(id(node.layer), (len(first_seen), node.layer))
+            for tensor in node.flat_inputs:
+                walk(tensor.node)
+            finished.add(id(node))
+            post_order.append(node)
+
+        for output in self.outputs:
+            walk(output.node)
+        node_depth, layer_depth = {}, {}
+        for node in reversed(post_order):
+            depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = depth
+            node_depth[id(node)] = depth
+            for tensor in node.flat_inputs:
+                parent = tensor.node
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+        for tensor in self.inputs:  # an input no output reads was refused in _nodes_in_order
+            layer_depth.setdefault(id(tensor.layer), 0)
+        self._nodes_by_depth = collections.defaultdict(list)
+        for node in post_order:
+            self._nodes_by_depth[node_depth[id(node)]].append(node)
+        by_depth = collections.defaultdict(list)
+        for index, layer in first_seen.values():
+            by_depth[layer_depth[id(layer)]].append((index, layer))
+        return [layer for depth in sorted(by_depth, reverse=True) for _, layer in sorted(by_depth[depth],
+                                                                                         key=lambda p: p[0])]
+
+    def is_sequential_like(self):
+        """tf_keras's rule for the summary's layout: one node per depth, each reading one tensor,
+        and no layer called twice."""
+        for depth_nodes in self._nodes_by_depth.values():
+            if len(depth_nodes) > 1 or (len(depth_nodes) == 1 and len(depth_nodes[0].flat_inputs) > 1):
+                return False
+        seen = collections.Counter(id(node.layer) for node in self._nodes)
+        return all(count == 1 for count in seen.values())
 
     @property
     def layers(self):
@@ -324,7 +356,8 @@ class Model:
         """Prints the layers, their output shapes, parameter counts and what each is connected to,
         in Keras 2's functional-model table (tf_keras 2.21's columns, Keras 2.9's totals)."""
         from rnnkit.models.summary import functional_summary_lines
-        lines = functional_summary_lines(self, line_length=line_length, positions=positions)
+        lines = functional_summary_lines(self, line_length=line_length, positions=positions,
+                                         show_trainable=show_trainable)
         emit = print_fn or print
         for line in lines:
             emit(line)

@@ -14,7 +14,9 @@ from rnnkit.layers.base import Layer
 _LINE_BREAKS = ("),", "},", "],", "',")
 
 
-def _format_row(fields, positions, nested_level=0):
+def _format_row(fields, positions, nested_level=0, first_column_margin=0):
+    """`first_column_margin` 1 is tf_keras 2.21's layout, whose first column leaves room for its
+    leading space (Keras 2.9's overflows it by one)."""
     lines = []
     left = [str(field) for field in fields]
     while any(left):
@@ -23,7 +25,7 @@ def _format_row(fields, positions, nested_level=0):
             start = positions[col - 1] if col > 0 else 0
             end = positions[col]
             space = 2 if col != len(positions) - 1 else 0
-            cutoff = end - start - space
+            cutoff = end - start - space - (first_column_margin if col == 0 else 0)
             piece = text[:cutoff]
             breaks = [piece.find(b) + len(b) for b in _LINE_BREAKS if piece.find(b) >= 0]
             if breaks:
@@ -51,14 +53,20 @@ def summary_rows(layers, expand_nested=False):
     return rows
 
 
+class _Verbatim(str):
+    """A shape already written out (a functional summary's 'multiple', say)."""
+
+
 def _shape_text(shape):
+    if isinstance(shape, _Verbatim):
+        return str(shape)
     if isinstance(shape, list):
         return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
 
 
 def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_length=None, positions=None,
-                  show_trainable=False):
+                  show_trainable=False, first_column_margin=0):
     """The summary's lines.
 
     Args:
@@ -79,7 +87,7 @@ def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_l
         positions.append(line_length)
         header.append("Trainable")
     lines = [f'Model: "{model_name}"', "_" * line_length]
-    lines += _format_row(header, positions)
+    lines += _format_row(header, positions, first_column_margin=first_column_margin)
     lines.append("=" * line_length)
 
     def add(row, level=0, is_nested_last=False):
@@ -87,7 +95,7 @@ def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_l
         fields = [f"{name} ({class_name})", _shape_text(output_shape), params]
         if show_trainable:
             fields.append("Y" if trainable else "N")
-        lines.extend(_format_row(fields, positions, level))
+        lines.extend(_format_row(fields, positions, level, first_column_margin))
         if nested:
             lines.append("|" * (level + 1) + "\u00af" * (line_length - 2 * level - 2) + "|" * (level + 1))
             for i, sub in enumerate(nested):
@@ -98,6 +106,74 @@ def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_l
 
     for row in rows:
         add(row)
+    lines.append("=" * line_length)
+    lines.append(f"Total params: {trainable_count + non_trainable_count:,}")
+    lines.append(f"Trainable params: {trainable_count:,}")
+    lines.append(f"Non-trainable params: {non_trainable_count:,}")
+    lines.append("_" * line_length)
+    return lines
+
+
+# ---- functional models ----------------------------------------------------------------------------
+def _node_output_shape(node):
+    shapes = [t.shape for t in node.outputs]
+    return shapes[0] if node.single else shapes
+
+
+def functional_rows(model):
+    """Per layer of `model.layers`: (name, class name, output shape text, params, connections,
+    trainable). A shared layer's connections list every call of it inside this model; its shape is
+    'multiple' when its calls give different shapes (tf_keras's rule)."""
+    from rnnkit.layers.input_layer import InputLayer
+    nodes_by_layer = {}
+    for node in model._nodes:
+        nodes_by_layer.setdefault(id(node.layer), []).append(node)
+    rows = []
+    for layer in model.layers:
+        nodes = nodes_by_layer.get(id(layer), [])
+        shapes = {repr(_node_output_shape(n)) for n in nodes}
+        if isinstance(layer, InputLayer):
+            shape_text = _shape_text([_node_output_shape(nodes[0])])
+        elif len(shapes) == 1:
+            shape_text = _shape_text(_node_output_shape(nodes[0]))
+        else:
+            shape_text = "multiple"
+        connections = [f"{t.node.layer.name}[{t.node.index}][{t.index}]" for n in nodes for t in n.flat_inputs]
+        rows.append((layer.name, type(layer).__name__, shape_text, layer.count_params(), connections,
+                     bool(layer.trainable)))
+    return rows
+
+
+def functional_summary_lines(model, line_length=None, positions=None, show_trainable=False):
+    """A functional model's summary: tf_keras 2.21's table with its "Connected to" column (98 wide,
+    columns ending at .3/.6/.7/1.), and Keras 2.9's totals (thousands separators, no byte sizes)."""
+    rows = functional_rows(model)
+    trainable_count = sum(layer.count_params() for layer in model.layers if layer.trainable)
+    non_trainable_count = sum(layer.count_params() for layer in model.layers if not layer.trainable)
+    if model.is_sequential_like():
+        # tf_keras prints a chain of single calls in the Sequential layout, without "Connected to".
+        plain = [(name, class_name, _Verbatim(shape_text), params, trainable, [])
+                 for name, class_name, shape_text, params, _, trainable in rows]
+        return summary_lines(model.name, plain, trainable_count, non_trainable_count, line_length=line_length,
+                             positions=positions, show_trainable=show_trainable, first_column_margin=1)
+    line_length = line_length or 98
+    positions = list(positions or [0.3, 0.6, 0.70, 1.0])
+    if positions[-1] <= 1:
+        positions = [int(line_length * p) for p in positions]
+    header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    if show_trainable:
+        line_length += 11
+        positions.append(line_length)
+        header.append("Trainable")
+    lines = [f'Model: "{model.name}"', "_" * line_length]
+    lines += _format_row(header, positions, first_column_margin=1)
+    lines.append("=" * line_length)
+    for name, class_name, shape_text, params, connections, trainable in rows:
+        fields = [f"{name} ({class_name})", shape_text, params, str(connections)]
+        if show_trainable:
+            fields.append("Y" if trainable else "N")
+        lines.extend(_format_row(fields, positions, first_column_margin=1))
+        lines.append(" " * line_length)
     lines.append("=" * line_length)
     lines.append(f"Total params: {trainable_count + non_trainable_count:,}")
     lines.append(f"Trainable params: {trainable_count:,}")

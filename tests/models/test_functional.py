@@ -1,0 +1,180 @@
+"""The functional API: graphs built from keras.Input and layer calls, their errors, their
+predictions against Keras's fixtures, and their summaries against what tf_keras printed."""
+
+import re
+
+import numpy as np
+import pytest
+
+import rnnkit as keras
+from conftest import FIXTURES
+from rnnkit import backend
+from rnnkit.layers import LSTM, Dense, Embedding, Input
+from rnnkit.models import Model, load_model
+
+TOTALS = ("Total params", "Trainable params", "Non-trainable params")
+SUMMARY_CASES = sorted(p.name[:-len(".summary.txt")] for p in (FIXTURES / "keras2_graph").glob("*.summary.txt")
+                       if "_decoder" not in p.name)
+
+
+def summary_of(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return lines
+
+
+def body_and_totals(lines):
+    body = [line for line in lines if not line.startswith(TOTALS)]
+    totals = [line for line in lines if line.startswith(TOTALS)]
+    return body, totals
+
+
+def keras_2_9_totals(fixture_lines):
+    """tf_keras 2.21's totals ('Total params: 2308 (9.02 KB)') in the seed's Keras 2.9 form."""
+    result = []
+    for line in fixture_lines:
+        match = re.match(r"(Total params|Trainable params|Non-trainable params): (\d+)", line)
+        if match:
+            result.append(f"{match.group(1)}: {int(match.group(2)):,}")
+    return result
+
+
+def loadable(name):
+    try:
+        load_model(FIXTURES / "keras2_graph" / f"{name}.h5")
+        return True
+    except ValueError:  # a layer that has not landed yet (the fixture manifest names it)
+        return False
+
+
+@pytest.mark.parametrize("name", [n for n in SUMMARY_CASES if loadable(n)])
+def test_summary_of_a_loaded_model_matches_tf_keras_line_for_line(name):
+    backend.clear_session()
+    model = load_model(FIXTURES / "keras2_graph" / f"{name}.h5")
+    expected = (FIXTURES / "keras2_graph" / f"{name}.summary.txt").read_text().split("\n")[:-1]
+    ours, our_totals = body_and_totals(summary_of(model))
+    theirs, _ = body_and_totals(expected)
+    assert ours == theirs
+    assert our_totals == keras_2_9_totals(expected)
+
+
+def build_char_seq2seq():
+    """The Keras blog's character seq2seq, as the fixture's process built it: the training model,
+    then the encoder and the decoder for inference, sharing its layers."""
+    backend.clear_session()
+    encoder_inputs = Input(shape=(None, 11))
+    _, state_h, state_c = LSTM(16, return_state=True)(encoder_inputs)
+    decoder_inputs = Input(shape=(None, 9))
+    decoder_lstm = LSTM(16, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=[state_h, state_c])
+    decoder_dense = Dense(9, activation="softmax")
+    model = Model([encoder_inputs, decoder_inputs], decoder_dense(decoder_outputs))
+    encoder = Model(encoder_inputs, [state_h, state_c])
+    state_inputs = [Input(shape=(16,)), Input(shape=(16,))]
+    outputs, h, c = decoder_lstm(decoder_inputs, initial_state=state_inputs)
+    decoder = Model([decoder_inputs] + state_inputs, [decoder_dense(outputs), h, c])
+    return model, encoder, decoder
+
+
+def test_seq2seq_built_in_one_process_prints_tf_keras_summaries_shared_nodes_included():
+    for model, stem in zip(build_char_seq2seq(), ("seq2seq_lstm_chars", "seq2seq_lstm_chars_encoder",
+                                                  "seq2seq_lstm_chars_decoder")):
+        expected = (FIXTURES / "keras2_graph" / f"{stem}.summary.txt").read_text().split("\n")[:-1]
+        assert body_and_totals(summary_of(model))[0] == body_and_totals(expected)[0], stem
+
+
+def test_seq2seq_built_in_code_predicts_keras_numbers_with_the_files_weights():
+    model, encoder, decoder = build_char_seq2seq()
+    trained = load_model(FIXTURES / "keras2_graph" / "seq2seq_lstm_chars.h5")
+    model.set_weights(trained.get_weights())
+    for built, stem in ((model, "seq2seq_lstm_chars"), (encoder, "seq2seq_lstm_chars_encoder"),
+                        (decoder, "seq2seq_lstm_chars_decoder")):
+        data = np.load(FIXTURES / "keras2_graph" / f"{stem}.npz")
+        inputs = [data[f"x{i}"] for i in range(len(built.inputs))]
+        outputs = built.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        for i, ours in enumerate(outputs):
+            np.testing.assert_allclose(ours, data[f"y{i}"], atol=1e-5, rtol=0, err_msg=stem)
+
+
+def test_a_shared_layer_gives_each_call_its_own_result():
+    a, b = Input(shape=(5, 3)), Input(shape=(5, 3))
+    shared = LSTM(4)
+    model = Model([a, b], keras.layers.subtract([shared(a), shared(b)]))
+    x1, x2 = np.random.default_rng(0).normal(size=(2, 6, 5, 3)).astype("float32")
+    single = Model(a, shared(a))
+    np.testing.assert_allclose(model.predict([x1, x2], verbose=0),
+                               single.predict(x1, verbose=0) - single.predict(x2, verbose=0), atol=1e-6)
+    assert len(model.get_weights()) == 3  # the shared layer counts once
+
+
+def test_dict_inputs_and_outputs():
+    sequence, metadata = Input(shape=(4, 2), name="sequence"), Input(shape=(3,), name="metadata")
+    joined = keras.layers.concatenate([LSTM(3)(sequence), Dense(2)(metadata)])
+    model = Model({"sequence": sequence, "metadata": metadata},
+                  {"score": Dense(1, name="score")(joined), "label": Dense(2, name="label")(joined)})
+    x = {"sequence": np.ones((5, 4, 2)), "metadata": np.ones((5, 3))}
+    out = model.predict(x, verbose=0)
+    assert sorted(out) == ["label", "score"] and out["score"].shape == (5, 1) and out["label"].shape == (5, 2)
+    with pytest.raises(ValueError, match="name no input.*Received"):
+        model.predict(dict(x, extra=np.ones((5, 1))), verbose=0)
+
+
+def test_masks_flow_from_embedding_through_a_functional_graph_as_in_sequential():
+    from rnnkit.models import Sequential
+    tokens = Input(shape=(6,), dtype="int32")
+    embedding, lstm = Embedding(10, 4, mask_zero=True), LSTM(3)
+    model = Model(tokens, lstm(embedding(tokens)))
+    chain = Sequential([Input(shape=(6,)), embedding, lstm])
+    x = np.array([[3, 4, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6]])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), chain.predict(x, verbose=0))
+
+
+# ---- errors, raised when the graph is built ----------------------------------------------------------
+def test_an_output_that_needs_an_input_not_given_is_refused():
+    a, b = Input(shape=(3,)), Input(shape=(3,))
+    out = keras.layers.add([Dense(2)(a), Dense(2)(b)])
+    with pytest.raises(ValueError, match="not among the model's inputs"):
+        Model(a, out)
+
+
+def test_an_input_no_output_reads_is_refused():
+    a, b = Input(shape=(3,), name="used"), Input(shape=(3,), name="unused")
+    with pytest.raises(ValueError, match="\"unused\" is not connected"):
+        Model([a, b], Dense(1)(a))
+
+
+def test_a_layer_called_on_the_wrong_rank_or_size_is_refused_at_the_call():
+    x = Input(shape=(5,))
+    with pytest.raises(ValueError, match="lstm"):
+        LSTM(3, name="lstm")(x)
+    dense = Dense(2)
+    dense(Input(shape=(4,)))
+    with pytest.raises(ValueError, match="was built for input shape"):
+        dense(Input(shape=(5,)))
+
+
+def test_duplicate_layer_names_are_refused():
+    x = Input(shape=(3,))
+    with pytest.raises(ValueError, match="unique names.*twin"):
+        Model(x, Dense(1, name="twin")(Dense(2, name="twin")(x)))
+
+
+def test_outputs_must_be_symbolic_tensors():
+    x = Input(shape=(3,))
+    with pytest.raises(TypeError, match="symbolic tensors"):
+        Model(x, [Dense(1)(x), np.ones((1, 1))])
+    with pytest.raises(ValueError, match="must come from keras.Input"):
+        Model(Dense(1)(x), Dense(1)(x))
+
+
+def test_a_symbolic_tensor_has_no_values():
+    with pytest.raises(TypeError, match="no values"):
+        np.asarray(Input(shape=(3,)))
+
+
+def test_training_a_functional_model_says_what_it_waits_for():
+    x = Input(shape=(3,))
+    model = Model(x, Dense(1)(x))
+    with pytest.raises(NotImplementedError, match="per-call layer caches"):
+        model.compile(optimizer="sgd", loss="mse")

@@ -39,9 +39,9 @@ def keras_2_9_totals(fixture_lines):
     return result
 
 
-def loadable(name):
+def loadable(name, folder="keras2_graph", ext=".h5"):
     try:
-        load_model(FIXTURES / "keras2_graph" / f"{name}.h5")
+        load_model(FIXTURES / folder / f"{name}{ext}")
         return True
     except ValueError:  # a layer that has not landed yet (the fixture manifest names it)
         return False
@@ -178,3 +178,75 @@ def test_training_a_functional_model_says_what_it_waits_for():
     model = Model(x, Dense(1)(x))
     with pytest.raises(NotImplementedError, match="per-call layer caches"):
         model.compile(optimizer="sgd", loss="mse")
+
+
+# ---- files -------------------------------------------------------------------------------------------
+GRAPH_FILES = [stem for stem in sorted(p.name[:-3] for p in (FIXTURES / "keras2_graph").glob("*.h5")
+                                       if not p.name.endswith(".weights.h5")) if loadable(stem)]
+
+
+def fixture_io(stem):
+    data = np.load(FIXTURES / "keras2_graph" / f"{stem}.npz")
+    inputs = [data[f"x{i}"] for i in range(sum(k.startswith("x") for k in data.files))]
+    return (inputs if len(inputs) > 1 else inputs[0]), data
+
+
+@pytest.mark.parametrize("stem", GRAPH_FILES)
+@pytest.mark.parametrize("ext", [".keras", ".h5", ".npz"])
+def test_functional_models_round_trip_every_format(tmp_path, stem, ext):
+    model = load_model(FIXTURES / "keras2_graph" / f"{stem}.h5")
+    x, _ = fixture_io(stem)
+    expected = model.predict(x, verbose=0)
+    model.save(tmp_path / f"m{ext}")
+    loaded = load_model(tmp_path / f"m{ext}")
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    got = loaded.predict(x, verbose=0)
+    for ours, theirs in zip(got if isinstance(got, list) else [got], expected if isinstance(expected, list)
+                            else [expected]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("stem", GRAPH_FILES)
+def test_functional_weights_files_load_into_the_same_graph(tmp_path, stem):
+    model = load_model(FIXTURES / "keras2_graph" / f"{stem}.h5")
+    x, _ = fixture_io(stem)
+    for name in ("w.weights.h5", "w.h5", "w.npz"):
+        clone = keras.models.model_from_json(model.to_json())
+        model.save_weights(tmp_path / name)
+        clone.load_weights(tmp_path / name)
+        for ours, theirs in zip(clone.get_weights(), model.get_weights()):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("stem", GRAPH_FILES)
+def test_keras_written_weights_files_load_into_a_graph_built_from_its_config(stem):
+    # tf_keras's own `.weights.h5` (Keras 3 layout, layers keyed by class and position).
+    model = load_model(FIXTURES / "keras2_graph" / f"{stem}.h5")
+    clone = keras.models.model_from_json(model.to_json())
+    clone.load_weights(FIXTURES / "keras2_graph" / f"{stem}.weights.h5")
+    x, data = fixture_io(stem)
+    got = clone.predict(x, verbose=0)
+    for i, ours in enumerate(got if isinstance(got, list) else [got]):
+        np.testing.assert_allclose(ours, data[f"y{i}"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("stem", [s for s in GRAPH_FILES if (FIXTURES / "keras3_graph" / f"{s}.keras").exists()
+                                  and loadable(s, "keras3_graph", ".keras")])
+def test_written_functional_configs_equal_kerass_value_for_value(tmp_path, stem):
+    import json
+    import zipfile
+
+    import h5py
+    from conftest import config_differences
+    model = load_model(FIXTURES / "keras2_graph" / f"{stem}.h5")
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r") as ours, h5py.File(FIXTURES / "keras2_graph" / f"{stem}.h5", "r") as theirs:
+        assert config_differences(json.loads(ours.attrs["model_config"]), json.loads(theirs.attrs["model_config"])) \
+            == []
+    keras3 = load_model(FIXTURES / "keras3_graph" / f"{stem}.keras")
+    keras3.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as ours, zipfile.ZipFile(FIXTURES / "keras3_graph" / f"{stem}.keras") \
+            as theirs:
+        our_config, their_config = json.loads(ours.read("config.json")), json.loads(theirs.read("config.json"))
+    their_config["compile_config"] = {}  # compiled in Keras; rnnkit writes no compile state yet (issue 14)
+    assert config_differences(our_config, their_config) == []

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, fixture_index
+from conftest import FIXTURES, config_differences, fixture_index
 from model_zoo import every_kind_of_model, sample_input
 from rnnkit.layers import Dense, Embedding, SimpleRNN
 from rnnkit.models import Sequential, load_model
@@ -101,36 +101,6 @@ def h5_tree(path_or_file):
                 tree[name] = ("group", sorted(obj.attrs))
         f.visititems(visit)
     return tree
-
-
-# Where a written config may differ from Keras's own, and why:
-# - `shared_object_id`: Keras 3 numbers objects shared between layers by their memory address in
-#   the writing process; it differs between any two Keras processes too.
-# - an InputLayer's `name`: Keras's automatic-name counter in the writing process (`input_1` in a
-#   fresh process, `input_2` after one model); rnnkit's counter is its own.
-DOCUMENTED_DIFFERENCES = {"shared_object_id"}
-
-
-def config_differences(ours, theirs, path="$", input_layer=False):
-    """Every place where two configs differ, value for value, except the documented keys."""
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        found = []
-        for key in sorted(set(ours) | set(theirs)):
-            if key in DOCUMENTED_DIFFERENCES or (input_layer and key == "name"):
-                continue
-            if key == "config" and ours.get("class_name") == "InputLayer" == theirs.get("class_name"):
-                found += config_differences(ours[key], theirs[key], f"{path}.{key}", input_layer=True)
-                continue
-            if key not in ours or key not in theirs:
-                found.append((f"{path}.{key}", ours.get(key, "<absent>"), theirs.get(key, "<absent>")))
-            else:
-                found += config_differences(ours[key], theirs[key], f"{path}.{key}")
-        return found
-    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
-        return [d for i, (a, b) in enumerate(zip(ours, theirs)) for d in config_differences(a, b, f"{path}[{i}]")]
-    if ours == theirs or (isinstance(ours, float) and isinstance(theirs, float) and abs(ours - theirs) <= 1e-12):
-        return []
-    return [(path, ours, theirs)]
 
 
 def test_config_differences_finds_a_changed_value():

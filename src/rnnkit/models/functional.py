@@ -351,6 +351,111 @@ class Model:
 
     fit = train_on_batch = evaluate = compile
 
+    # ---- configs and files --------------------------------------------------------------------------
+    def _file_layers(self):
+        """(layers, input refs, output refs) describing the graph for the writers in saving/:
+        node indices are counted within this model, as Keras saves them."""
+        from rnnkit import layers as layers_module
+        nodes_of_layer = collections.defaultdict(list)
+        for node in self._nodes:
+            nodes_of_layer[id(node.layer)].append(node)
+        relative = {}
+        for nodes in nodes_of_layer.values():
+            for position, node in enumerate(sorted(nodes, key=lambda n: n.index)):
+                relative[id(node)] = position
+
+        def ref(tensor):
+            return {"name": tensor.node.layer.name, "node": relative[id(tensor.node)], "tensor": tensor.index,
+                    "shape": tensor.shape, "dtype": tensor.dtype}
+
+        layers = []
+        for layer in self._layers:
+            spec = {"class_name": "InputLayer", "config": layer.get_config()} if isinstance(layer, InputLayer) \
+                else layers_module.serialize(layer)
+            calls = []
+            for node in sorted(nodes_of_layer[id(layer)], key=lambda n: n.index):
+                if isinstance(layer, InputLayer):
+                    continue
+                inputs = [ref(t) for t in node.inputs] if isinstance(node.inputs, (list, tuple)) else ref(node.inputs)
+                calls.append({"inputs": inputs, "states": [ref(t) for t in node.state_inputs]})
+            shape = layer.input_shape
+            layers.append({"spec": spec, "calls": calls,
+                           "input_shape": [list(s) for s in shape] if shape and isinstance(shape[0], (list, tuple))
+                           else (list(shape) if shape is not None else None)})
+        return layers, [ref(t) for t in self.inputs], [ref(t) for t in self.outputs]
+
+    def get_config(self):
+        """Keras 2's functional config: layers with their `inbound_nodes`, input and output layers."""
+        from rnnkit.saving import graph_config
+        layers, inputs, outputs = self._file_layers()
+        for layer in layers:
+            if layer["spec"]["class_name"] == "InputLayer":
+                layer["spec"] = {"class_name": "InputLayer", "config": dict(layer["spec"]["config"])}
+        config = graph_config.keras2_functional_config(self.name, layers, inputs, outputs)["config"]
+        for entry in config["layers"]:
+            entry.pop("module", None)
+            entry.pop("registered_name", None)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new Model (fresh weights) from `get_config()`'s output."""
+        import json
+
+        from rnnkit.models.sequential import model_from_json
+        return model_from_json(json.dumps({"class_name": "Functional", "config": config}))
+
+    def to_json(self, **kwargs):
+        import json
+        return json.dumps({"class_name": "Functional", "config": self.get_config(),
+                           "keras_version": "2.21.0", "backend": "tensorflow"}, **kwargs)
+
+    def save(self, filepath):
+        """Saves the graph and weights: `.keras` (Keras 3), `.h5` (tf_keras 2.21) or `.npz`
+        (rnnkit's own), atomically."""
+        from rnnkit.models.sequential import _checked_path
+        path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
+        if path.endswith(".npz"):
+            from rnnkit.saving import rnnkit_format
+            rnnkit_format.save(path, self.get_weights(), {"class_name": "Functional", "config": self.get_config()})
+            return
+        from rnnkit.saving import keras_files
+        layers, inputs, outputs = self._file_layers()
+        keras_files.write_functional_model(path, self.name, layers, inputs, outputs, self._output_kind == "single",
+                                           [layer.get_weights() for layer in self._layers])
+
+    def save_weights(self, filepath):
+        """`.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or `.npz`, atomically."""
+        from rnnkit.models.sequential import _checked_path
+        path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
+        if path.endswith(".npz"):
+            from rnnkit.saving import rnnkit_format
+            rnnkit_format.save(path, self.get_weights())
+            return
+        from rnnkit.saving import keras_files
+        specs = [layer["spec"] for layer in self._file_layers()[0]]
+        keras_files.write_weights(path, self.name, specs, [layer.get_weights() for layer in self._layers])
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Loads weights written by Keras or rnnkit for this architecture; all or nothing."""
+        path = str(filepath)
+        if skip_mismatch:
+            raise ValueError("Argument `skip_mismatch=True` is not supported. Received: skip_mismatch=True")
+        if path.endswith(".npz"):
+            from rnnkit.saving import rnnkit_format
+            _, weights = rnnkit_format.load(path)
+            try:
+                self.set_weights(weights)
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"{path!r}: {error}") from None
+            return
+        from rnnkit.saving import keras_files
+        specs = [layer["spec"] for layer in self._file_layers()[0]]
+        layout = [[(w.shape, w.dtype.name) for w in layer.weights.values()] for layer in self._layers]
+        per_layer = keras_files.read_weights(path, specs, layout, by_name=by_name)
+        self.set_layer_weights_from_file(path, {layer.name: arrays for layer, arrays in zip(self._layers, per_layer)
+                                                if arrays is not None})
+
     # ---- summary -----------------------------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False):
         """Prints the layers, their output shapes, parameter counts and what each is connected to,

@@ -570,6 +570,14 @@ def _file_input_shape(path, shape):
 def _load_rnnkit_model(path, compile=True):
     from rnnkit.saving import rnnkit_format
     config, weights = rnnkit_format.load(path)
+    if isinstance(config, dict) and config.get("class_name") == "Functional":
+        import json
+        model = model_from_json(json.dumps(config))
+        try:
+            model.set_weights(weights)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{path!r}: {error}") from None
+        return model
     if config is None:
         raise ValueError(f"{path!r} holds only weights; build the model and call load_weights(). "
                          "Received: a weights file")

@@ -18,6 +18,7 @@ from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN")
 _CALL_KWARGS_IGNORED = {"training", "mask"}
+_KERAS3_RNN_CALL = {"training": False, "mask": None}  # what Keras 3 records for an RNN called without states
 
 
 def _ref(value, path, where):
@@ -152,3 +153,78 @@ def functional_layers(model_config, path, where):
     outputs, single = _io_refs(inner.get("output_layers"), path, f"{where}.config.output_layers")
     return specs, locations, {"inputs": inputs, "outputs": outputs, "single_output": single, "calls": calls,
                               "input_layers": input_layers}
+
+
+# ---- writing --------------------------------------------------------------------------------------
+# A model describes itself for writing as `layers`: per layer of model.layers, {"spec": rnnkit spec,
+# "input_shape": its build shape, "calls": [{"inputs": ref or [ref], "states": [ref]}]}, and refs
+# {"name", "node", "tensor", "shape", "dtype"}, node indices counted within the model.
+def _keras2_ref(ref):
+    return [ref["name"], ref["node"], ref["tensor"], {}]
+
+
+def keras2_functional_config(name, layers, inputs, outputs):
+    """tf_keras 2.21's `model_config` of a functional model (`class_name` "Functional")."""
+    entries = []
+    for layer in layers:
+        spec = layer["spec"]
+        if spec["class_name"] == "InputLayer":
+            entry = {"class_name": "InputLayer", "config": dict(spec["config"], optional=False)}
+        else:
+            entry = keras_config.to_keras2(spec, layer["input_shape"])
+        entry["name"] = spec["config"]["name"]
+        entry["inbound_nodes"] = [
+            [_keras2_ref(r) for r in (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]])]
+            + [_keras2_ref(r) for r in call["states"]] for call in layer["calls"]]
+        entries.append(entry)
+    return {"class_name": "Functional", "config": {
+        "name": name, "trainable": True, "layers": entries,
+        "input_layers": [[r["name"], r["node"], r["tensor"]] for r in inputs],
+        "output_layers": [[r["name"], r["node"], r["tensor"]] for r in outputs]}}
+
+
+def _keras3_tensor_dict(ref):
+    return {"class_name": "__keras_tensor__", "config": {"shape": list(ref["shape"]), "dtype": ref["dtype"],
+                                                         "keras_history": [ref["name"], ref["node"], ref["tensor"]]}}
+
+
+def keras3_functional_config(name, layers, inputs, outputs, single_output):
+    """Keras 3.15's `config.json` of a functional model."""
+    entries = []
+    for layer in layers:
+        spec = layer["spec"]
+        if spec["class_name"] == "InputLayer":
+            config = spec["config"]
+            entry = keras_config.keras3_input_layer(config["batch_input_shape"], config.get("dtype", "float32"),
+                                                    config["name"])
+        else:
+            shape = layer["input_shape"]
+            entry = keras_config.to_keras3(spec, shape if not _is_shape_list(shape) else None)
+            if _is_shape_list(shape):
+                entry["build_config"] = {"input_shape": [list(s) for s in shape]}
+            states = layer["calls"][0]["states"] if layer["calls"] else []
+            if states:
+                entry["build_config"] = {"shapes_dict": {"sequences_shape": list(shape),
+                                                         "initial_state_shape": [list(r["shape"]) for r in states]}}
+        entry["name"] = spec["config"]["name"]
+        calls = []
+        for call in layer["calls"]:
+            first = [_keras3_tensor_dict(r) for r in call["inputs"]] if isinstance(call["inputs"], list) \
+                else _keras3_tensor_dict(call["inputs"])
+            kwargs = {"initial_state": [_keras3_tensor_dict(r) for r in call["states"]]} if call["states"] else \
+                dict(_KERAS3_RNN_CALL) if spec["class_name"] in ("SimpleRNN", "LSTM", "GRU", "RNN") else \
+                {"mask": None} if spec["class_name"] in ("Bidirectional", "TimeDistributed") else {}
+            calls.append({"args": [first], "kwargs": kwargs})
+        entry["inbound_nodes"] = calls
+        entries.append(entry)
+    output_refs = [[r["name"], r["node"], r["tensor"]] for r in outputs]
+    input_refs = [[r["name"], r["node"], r["tensor"]] for r in inputs]  # Keras 3 unnests a single one
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": name, "trainable": True, "layers": entries,
+        "input_layers": input_refs[0] if len(input_refs) == 1 else input_refs,
+        "output_layers": output_refs[0] if single_output else output_refs},
+        "registered_name": "Functional", "build_config": {"input_shape": None}, "compile_config": {}}
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, (list, tuple)) and bool(shape) and isinstance(shape[0], (list, tuple))

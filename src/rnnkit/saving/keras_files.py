@@ -329,3 +329,37 @@ def write_weights(path, name, layer_specs, per_layer_arrays):
             else:
                 keras_weights.write_legacy(h5, layer_specs, per_layer_arrays, KERAS2_VERSION)
     write_atomic(path, write)
+
+
+# ---- functional models ----------------------------------------------------------------------------
+def write_functional_model(path, name, layers, inputs, outputs, single_output, per_layer_arrays):
+    """Writes a functional model (see graph_config's writing section) as a Keras 3 `.keras`
+    archive or a tf_keras 2.21 `.h5`, by the extension of `path`, atomically."""
+    path = os.fspath(path)
+    specs = [layer["spec"] for layer in layers]
+    h5py = _h5py()
+    if path.endswith(".keras"):
+        def write(f):
+            buffer = io.BytesIO()
+            with h5py.File(buffer, "w") as h5:
+                keras_weights.write_keras3(h5, name, specs, per_layer_arrays)
+            metadata = {"keras_version": KERAS3_VERSION,
+                        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"), "written_by": WRITER}
+            config = graph_config.keras3_functional_config(name, layers, inputs, outputs, single_output)
+            with zipfile.ZipFile(f, "w") as archive:
+                archive.writestr("metadata.json", json.dumps(metadata))
+                archive.writestr("config.json", json.dumps(config))
+                archive.writestr("model.weights.h5", buffer.getvalue())
+        write_atomic(path, write)
+    elif path.endswith((".h5", ".hdf5")):
+        def write(f):
+            with h5py.File(f, "w") as h5:
+                h5.attrs["backend"] = "tensorflow"
+                h5.attrs["keras_version"] = KERAS2_VERSION
+                h5.attrs[WRITER_ATTRIBUTE] = WRITER
+                h5.attrs["model_config"] = json.dumps(graph_config.keras2_functional_config(name, layers, inputs,
+                                                                                            outputs))
+                keras_weights.write_legacy(h5.create_group("model_weights"), specs, per_layer_arrays, KERAS2_VERSION)
+        write_atomic(path, write)
+    else:
+        raise ValueError(f"Argument `filepath` must end in '.keras', '.h5' or '.npz'. Received: {path!r}")

@@ -90,6 +90,30 @@ class Node:
         return self.outputs[0] if self.single else list(self.outputs)
 
 
+def _state_sizes(layer):
+    """The sizes of a recurrent layer's states (a Bidirectional's: forward's, then backward's),
+    or None for a layer that takes no states."""
+    if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
+        forward, backward = _state_sizes(layer.forward_layer), _state_sizes(layer.backward_layer)
+        return None if forward is None or backward is None else forward + backward
+    if hasattr(layer, "state_count") and hasattr(layer, "units"):
+        return [layer.units] * layer.state_count
+    return None
+
+
+def _check_state_shapes(layer, states):
+    sizes = _state_sizes(layer)
+    if sizes is None:
+        raise TypeError(f"Layer \"{layer.name}\" takes no `initial_state`. Received: {len(states)} state tensors")
+    if len(states) != len(sizes):
+        raise ValueError(f"Argument `initial_state` of layer \"{layer.name}\" must hold {len(sizes)} states. "
+                         f"Received: {len(states)}")
+    for state, size in zip(states, sizes):
+        if len(state.shape) != 2 or state.shape[1] not in (None, size):
+            raise ValueError(f"Argument `initial_state` of layer \"{layer.name}\" must hold tensors of shape "
+                             f"(batch, {size}). Received: a tensor of shape {state.shape}")
+
+
 def nodes_of(layer):
     """The calls recorded for `layer`, in order."""
     return list(_NODES.get(layer, ()))
@@ -126,9 +150,7 @@ def symbolic_call(layer, inputs, initial_state=None, **kwargs):
         if not all(isinstance(s, KerasTensor) for s in states):
             raise TypeError(f"Argument `initial_state` of layer \"{layer.name}\" must be symbolic tensors when "
                             f"its input is. Received: {[type(s).__name__ for s in states]}")
-        check = getattr(layer, "check_state_shapes", None)
-        if check is not None:
-            check([s.shape for s in states])
+        _check_state_shapes(layer, states)
     input_shape = _shapes(inputs)
     if isinstance(inputs, (list, tuple)) and not getattr(layer, "takes_several_inputs", False):
         raise ValueError(f"Layer \"{layer.name}\" takes one input. Received: a list of {len(flat)} tensors")

@@ -491,8 +491,12 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
             config = dict(spec["config"])
             config.pop("name", None)
             try:
+                from rnnkit.models.sequential import _file_input_shape
+                config["batch_input_shape"] = _file_input_shape(path, config.get("batch_input_shape"))
                 layer = InputLayer(name=layer_name, **{k: v for k, v in config.items() if k in (
                     "batch_input_shape", "dtype", "sparse", "ragged")})
+            except FileFormatError as error:
+                raise FileFormatError(path, f"input layer {layer_name!r}", error.reason) from None
             except Exception as error:  # noqa: BLE001 - a stranger's config: every failure is the file's
                 raise refuse(f"input layer {layer_name!r}", error) from None
             tensors[(layer_name, 0, 0)] = input_tensor(layer)
@@ -536,11 +540,17 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
                                                                           "Received: a dangling reference")
             ends[key] = [tensors[ref] for ref in graph[key]]
         try:
-            return Model(ends["inputs"] if len(ends["inputs"]) > 1 else ends["inputs"][0],
-                         ends["outputs"][0] if graph["single_output"] else ends["outputs"],
-                         name=name if isinstance(name, str) and name else None)
+            model = Model(ends["inputs"] if len(ends["inputs"]) > 1 else ends["inputs"][0],
+                          ends["outputs"][0] if graph["single_output"] else ends["outputs"],
+                          name=name if isinstance(name, str) and name else None)
         except (ValueError, TypeError) as error:
             raise FileFormatError(path, "config", str(error)) from None
+        in_model = {layer.name for layer in model.layers}
+        for layer_name, (layer, location) in layers.items():
+            if layer_name not in in_model:
+                raise FileFormatError(path, location, f"layer {layer_name!r} is not connected to the model's outputs. "
+                                                      "Received: a disconnected layer")
+        return model
 
 
 def layer_calls(layer):

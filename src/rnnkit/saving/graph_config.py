@@ -31,7 +31,11 @@ def _ref(value, path, where):
 
 def _keras3_tensor(value, path, where):
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        history = (value.get("config") or {}).get("keras_history")
+        config = value.get("config")
+        if not isinstance(config, dict):
+            raise FileFormatError(path, f"{where}.config", "a tensor's config must be a JSON object. Received: "
+                                                          f"{keras_config._short(config)}")
+        history = config.get("keras_history")
         return _ref(history, path, where + ".config.keras_history")
     return None
 

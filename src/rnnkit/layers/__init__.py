@@ -7,6 +7,7 @@ from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.operations import NotEqual
 from rnnkit.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
                                  concatenate, dot, maximum, minimum, multiply, subtract)
 from rnnkit.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
@@ -22,7 +23,7 @@ def register(cls):
 
 
 for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
-             Masking, Dropout, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
+             Masking, Dropout, NotEqual, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
     register(_cls)
 
 

@@ -66,16 +66,20 @@ class Node:
         index: the call's position among the layer's calls (Keras's node index).
         inputs: the main input: a KerasTensor or a list of them.
         state_inputs: KerasTensors passed as `initial_state` (a list, maybe empty).
+        constants: call arguments that are plain values (`other=0` of a NotEqual).
+        mask_input: a KerasTensor passed as `mask=`, which replaces the propagated mask.
         outputs: the KerasTensors made (a list, even for one output).
         single: whether the call returned one tensor rather than a list.
     """
 
-    def __init__(self, layer, inputs, state_inputs, output_shapes, dtype):
+    def __init__(self, layer, inputs, state_inputs, output_shapes, dtype, constants=None, mask_input=None):
         nodes = _NODES.setdefault(layer, [])
         self.layer = layer
         self.index = len(nodes)
         self.inputs = inputs
         self.state_inputs = list(state_inputs)
+        self.constants = dict(constants or {})
+        self.mask_input = mask_input
         self.single = not isinstance(output_shapes, list)
         shapes = [output_shapes] if self.single else output_shapes
         self.outputs = [KerasTensor(shape, dtype, self, i) for i, shape in enumerate(shapes)]
@@ -84,7 +88,7 @@ class Node:
     @property
     def flat_inputs(self):
         main = list(self.inputs) if isinstance(self.inputs, (list, tuple)) else [self.inputs]
-        return main + self.state_inputs
+        return main + self.state_inputs + ([self.mask_input] if self.mask_input is not None else [])
 
     def result(self):
         return self.outputs[0] if self.single else list(self.outputs)
@@ -136,7 +140,12 @@ def symbolic_call(layer, inputs, initial_state=None, **kwargs):
         TypeError: for a mix of symbolic tensors and arrays, or call arguments a graph can't carry.
         ValueError: naming the layer, for inputs of the wrong rank or size.
     """
-    unsupported = {k: v for k, v in kwargs.items() if k not in ("training", "mask") or v not in (None, False)}
+    constants = {k: kwargs.pop(k) for k in list(kwargs) if k in getattr(layer, "call_arguments", ())}
+    mask_input = kwargs.pop("mask", None)
+    if mask_input is not None and not isinstance(mask_input, KerasTensor):
+        raise TypeError(f"Argument `mask` of layer \"{layer.name}\" must be a symbolic tensor when its input is. "
+                        f"Received: {type(mask_input).__name__}")
+    unsupported = {k: v for k, v in kwargs.items() if k != "training" or v not in (None, False)}
     if unsupported:
         raise TypeError(f"Layer \"{layer.name}\" was called on symbolic tensors with arguments a graph cannot "
                         f"record. Received: {sorted(unsupported)}")
@@ -160,7 +169,7 @@ def symbolic_call(layer, inputs, initial_state=None, **kwargs):
         _check_fits(layer, input_shape)
     output_shapes = layer.compute_output_shape(input_shape)
     dtype = getattr(layer, "output_dtype", None) or layer.dtype
-    node = Node(layer, inputs, states, output_shapes, dtype)
+    node = Node(layer, inputs, states, output_shapes, dtype, constants, mask_input)
     return node.result()
 
 

@@ -84,6 +84,9 @@ class Model:
                              "than once")
         self.name = name or backend.unique_name("model")
         self.built = True
+        # Which Keras's mask rules the graph follows: Keras 2's (rnnkit's own), or Keras 3's for a
+        # graph read from a Keras 3 file (whose masks are recorded as explicit `mask=` inputs).
+        self.mask_rules = "keras2"
 
     # ---- the graph ------------------------------------------------------------------------------
     def _nodes_in_order(self):
@@ -294,7 +297,11 @@ class Model:
                     mask = None
             else:
                 x, mask = values[id(node.inputs)]
-            kwargs = {}
+            if node.mask_input is not None:
+                mask = values[id(node.mask_input)][0]
+            elif self.mask_rules == "keras3" and node.state_inputs:
+                mask = None  # Keras 3 does not pass an RNN called with initial_state the mask of its input
+            kwargs = dict(node.constants)
             if node.state_inputs:
                 kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
             out_mask = node.layer.compute_mask(x, mask)
@@ -377,7 +384,10 @@ class Model:
                 if isinstance(layer, InputLayer):
                     continue
                 inputs = [ref(t) for t in node.inputs] if isinstance(node.inputs, (list, tuple)) else ref(node.inputs)
-                calls.append({"inputs": inputs, "states": [ref(t) for t in node.state_inputs]})
+                calls.append({"inputs": inputs, "states": [ref(t) for t in node.state_inputs],
+                              "constants": [node.constants[k] for k in getattr(layer, "call_arguments", ())
+                                            if k in node.constants],
+                              "mask": ref(node.mask_input) if node.mask_input is not None else None})
             shape = layer.input_shape
             layers.append({"spec": spec, "calls": calls,
                            "input_shape": [list(s) for s in shape] if shape and isinstance(shape[0], (list, tuple))
@@ -422,7 +432,7 @@ class Model:
         from rnnkit.saving import keras_files
         layers, inputs, outputs = self._file_layers()
         keras_files.write_functional_model(path, self.name, layers, inputs, outputs, self._output_kind == "single",
-                                           [layer.get_weights() for layer in self._layers])
+                                           [layer.get_weights() for layer in self._layers], self.mask_rules)
 
     def save_weights(self, filepath):
         """`.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or `.npz`, atomically."""
@@ -512,7 +522,8 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
                 layer_name = call["layer"]
                 if layer_name in waiting_layers:
                     continue  # a layer's calls are made in their file order: that is their node index
-                refs = (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]]) + call["states"]
+                refs = (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]]) + call["states"] + \
+                    ([call["mask"]] if call.get("mask") else [])
                 if not all(ref in tensors for ref in refs):
                     waiting_layers.add(layer_name)
                     continue
@@ -520,8 +531,16 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
                 inputs = [tensors[r] for r in call["inputs"]] if isinstance(call["inputs"], list) \
                     else tensors[call["inputs"]]
                 states = [tensors[r] for r in call["states"]] or None
+                kwargs = {"initial_state": states} if states else {}
+                if call.get("mask"):
+                    kwargs["mask"] = tensors[call["mask"]]
+                names = getattr(layer, "call_arguments", ())
+                if len(call.get("constants", ())) > len(names):
+                    raise FileFormatError(path, call["where"], f"layer {layer_name!r} takes {len(names)} constant "
+                                                               f"arguments. Received: {call['constants']!r:.100}")
+                kwargs.update(zip(names, call.get("constants", ())))
                 try:
-                    result = layer(inputs, initial_state=states) if states else layer(inputs)
+                    result = layer(inputs, **kwargs)
                 except Exception as error:  # noqa: BLE001
                     raise refuse(call["where"], error) from None
                 for index, tensor in enumerate(result if isinstance(result, list) else [result]):
@@ -545,6 +564,7 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
                           name=name if isinstance(name, str) and name else None)
         except (ValueError, TypeError) as error:
             raise FileFormatError(path, "config", str(error)) from None
+        model.mask_rules = graph.get("mask_rules", "keras2")
         in_model = {layer.name for layer in model.layers}
         for layer_name, (layer, location) in layers.items():
             if layer_name not in in_model:

@@ -18,7 +18,8 @@ from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN")
 _CALL_KWARGS_IGNORED = {"training", "mask"}
-_KERAS3_RNN_CALL = {"training": False, "mask": None}  # what Keras 3 records for an RNN called without states
+_KERAS3_RNN_CALL = {"training": False, "mask": None}
+_KERAS3_OPERATIONS = {"NotEqual": "keras.src.ops.numpy"}  # operations Keras 3 records as graph nodes  # what Keras 3 records for an RNN called without states
 
 
 def _ref(value, path, where):
@@ -62,10 +63,14 @@ def _keras3_call(call, path, where):
     else:
         raise FileFormatError(path, f"{where}.args[0]", f"must be a tensor or a list of tensors. Received: "
                                                         f"{keras_config._short(first)}")
-    if len(args) > 1:
-        raise FileFormatError(path, f"{where}.args", "rnnkit records one positional input per call. Received: "
-                                                     f"{len(args)} arguments")
-    states = []
+    constants = []
+    for i, value in enumerate(args[1:], start=1):
+        # Operation layers take plain values after their tensor (`not_equal(x, 0)`).
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise FileFormatError(path, f"{where}.args[{i}]", "rnnkit replays plain numbers after a call's input "
+                                                              f"tensor. Received: {keras_config._short(value)}")
+        constants.append(value)
+    states, mask = [], None
     for key, value in kwargs.items():
         if key == "initial_state":
             values = value if isinstance(value, list) else [value]
@@ -75,10 +80,15 @@ def _keras3_call(call, path, where):
                     raise FileFormatError(path, f"{where}.kwargs.initial_state[{i}]", "must be a tensor. Received: "
                                                                                       f"{keras_config._short(item)}")
                 states.append(ref)
-        elif key not in _CALL_KWARGS_IGNORED or (key == "mask" and value is not None):
+        elif key == "mask" and value is not None:
+            mask = _keras3_tensor(value, path, f"{where}.kwargs.mask")
+            if mask is None:
+                raise FileFormatError(path, f"{where}.kwargs.mask", "must be a tensor or null. Received: "
+                                                                    f"{keras_config._short(value)}")
+        elif key not in _CALL_KWARGS_IGNORED:
             raise FileFormatError(path, f"{where}.kwargs.{key}", f"rnnkit cannot replay this call argument. "
                                                                   f"Received: {key}={keras_config._short(value)}")
-    return inputs, states
+    return inputs, states, constants, mask
 
 
 def _keras2_call(call, class_name, path, where):
@@ -148,15 +158,19 @@ def functional_layers(model_config, path, where):
                                                                      f"{keras_config._short(inbound)}")
         for node_index, call in enumerate(inbound):
             call_where = f"{location}.inbound_nodes[{node_index}]"
+            constants, mask = [], None
             if isinstance(call, dict):
-                inputs, states = _keras3_call(call, path, call_where)
+                inputs, states, constants, mask = _keras3_call(call, path, call_where)
             else:
                 inputs, states = _keras2_call(call, spec["class_name"], path, call_where)
-            calls.append({"layer": name, "inputs": inputs, "states": states, "where": call_where})
+            calls.append({"layer": name, "inputs": inputs, "states": states, "constants": constants, "mask": mask,
+                          "where": call_where})
     inputs, _ = _io_refs(inner.get("input_layers"), path, f"{where}.config.input_layers")
     outputs, single = _io_refs(inner.get("output_layers"), path, f"{where}.config.output_layers")
+    keras3 = any(isinstance(call, dict) for entry in inner["layers"] if isinstance(entry, dict)
+                 and isinstance(entry.get("inbound_nodes"), list) for call in entry["inbound_nodes"])
     return specs, locations, {"inputs": inputs, "outputs": outputs, "single_output": single, "calls": calls,
-                              "input_layers": input_layers}
+                              "input_layers": input_layers, "mask_rules": "keras3" if keras3 else "keras2"}
 
 
 # ---- writing --------------------------------------------------------------------------------------
@@ -177,6 +191,11 @@ def keras2_functional_config(name, layers, inputs, outputs):
         else:
             entry = keras_config.to_keras2(spec, layer["input_shape"])
         entry["name"] = spec["config"]["name"]
+        for call in layer["calls"]:
+            if call.get("constants") or call.get("mask"):
+                raise ValueError(f"Layer {spec['config']['name']!r} ({spec['class_name']}) is a Keras 3 operation or "
+                                 "takes an explicit mask, which a Keras 2 .h5 file cannot express: save as .keras. "
+                                 "Received: a model loaded from a Keras 3 file")
         entry["inbound_nodes"] = [
             [_keras2_ref(r) for r in (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]])]
             + [_keras2_ref(r) for r in call["states"]] for call in layer["calls"]]
@@ -201,6 +220,9 @@ def keras3_functional_config(name, layers, inputs, outputs, single_output):
             config = spec["config"]
             entry = keras_config.keras3_input_layer(config["batch_input_shape"], config.get("dtype", "float32"),
                                                     config["name"])
+        elif spec["class_name"] in _KERAS3_OPERATIONS:
+            entry = {"module": _KERAS3_OPERATIONS[spec["class_name"]], "class_name": spec["class_name"],
+                     "config": {"name": spec["config"]["name"]}, "registered_name": spec["class_name"]}
         else:
             shape = layer["input_shape"]
             entry = keras_config.to_keras3(spec, shape if not _is_shape_list(shape) else None)
@@ -218,7 +240,9 @@ def keras3_functional_config(name, layers, inputs, outputs, single_output):
             kwargs = {"initial_state": [_keras3_tensor_dict(r) for r in call["states"]]} if call["states"] else \
                 dict(_KERAS3_RNN_CALL) if spec["class_name"] in ("SimpleRNN", "LSTM", "GRU", "RNN") else \
                 {"mask": None} if spec["class_name"] in ("Bidirectional", "TimeDistributed") else {}
-            calls.append({"args": [first], "kwargs": kwargs})
+            if call.get("mask"):
+                kwargs["mask"] = _keras3_tensor_dict(call["mask"])
+            calls.append({"args": [first] + list(call.get("constants") or []), "kwargs": kwargs})
         entry["inbound_nodes"] = calls
         entries.append(entry)
     output_refs = [[r["name"], r["node"], r["tensor"]] for r in outputs]

@@ -140,6 +140,10 @@ def _read_archive(path, build):
                                               f"Received: entries {sorted(names)[:6]}")
     config = guarded.parse_json(entries["config.json"], path, "config.json")
     specs, locations, input_shape, graph = model_layers(config, path, "config.json")
+    if graph is not None and "metadata.json" in entries:
+        metadata = guarded.parse_json(entries["metadata.json"], path, "metadata.json")
+        if isinstance(metadata, dict) and metadata.get("mask_rules") in ("keras2", "keras3"):
+            graph["mask_rules"] = metadata["mask_rules"]
     if input_shape is None and isinstance(config, dict) and isinstance(config.get("build_config"), dict):
         input_shape = config["build_config"].get("input_shape")
     expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
@@ -159,6 +163,9 @@ def _read_legacy_model(path, build):
                                                          f"{sorted(h5.attrs)[:6]}")
         config = guarded.parse_json(raw, path, "@model_config")
         specs, locations, input_shape, graph = model_layers(config, path, "@model_config")
+        rules = guarded.read_string_attribute(h5, "mask_rules", path, "") if graph is not None else None
+        if rules in ("keras2", "keras3"):
+            graph["mask_rules"] = rules
         group = guarded.walk(h5, "model_weights", path)
         if group is None:
             raise FileFormatError(path, "model_weights", f"is missing. Received: groups {sorted(h5)[:6]}")
@@ -332,7 +339,7 @@ def write_weights(path, name, layer_specs, per_layer_arrays):
 
 
 # ---- functional models ----------------------------------------------------------------------------
-def write_functional_model(path, name, layers, inputs, outputs, single_output, per_layer_arrays):
+def write_functional_model(path, name, layers, inputs, outputs, single_output, per_layer_arrays, mask_rules="keras2"):
     """Writes a functional model (see graph_config's writing section) as a Keras 3 `.keras`
     archive or a tf_keras 2.21 `.h5`, by the extension of `path`, atomically."""
     path = os.fspath(path)
@@ -343,8 +350,11 @@ def write_functional_model(path, name, layers, inputs, outputs, single_output, p
             buffer = io.BytesIO()
             with h5py.File(buffer, "w") as h5:
                 keras_weights.write_keras3(h5, name, specs, per_layer_arrays)
+            # rnnkit's masks follow Keras 2's rules; the file says so, so that rnnkit reads it back the
+            # same (Keras 3 applies its own rules: an RNN given initial_state drops its input's mask).
             metadata = {"keras_version": KERAS3_VERSION,
-                        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"), "written_by": WRITER}
+                        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"), "written_by": WRITER,
+                        "mask_rules": mask_rules}
             config = graph_config.keras3_functional_config(name, layers, inputs, outputs, single_output)
             with zipfile.ZipFile(f, "w") as archive:
                 archive.writestr("metadata.json", json.dumps(metadata))
@@ -357,6 +367,7 @@ def write_functional_model(path, name, layers, inputs, outputs, single_output, p
                 h5.attrs["backend"] = "tensorflow"
                 h5.attrs["keras_version"] = KERAS2_VERSION
                 h5.attrs[WRITER_ATTRIBUTE] = WRITER
+                h5.attrs["mask_rules"] = mask_rules
                 h5.attrs["model_config"] = json.dumps(graph_config.keras2_functional_config(name, layers, inputs,
                                                                                             outputs))
                 keras_weights.write_legacy(h5.create_group("model_weights"), specs, per_layer_arrays, KERAS2_VERSION)

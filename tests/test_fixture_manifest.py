@@ -69,7 +69,13 @@ def test_supported_file_predicts_what_keras_predicted(name):
     model = load_model(FIXTURES / name)
     inputs, outputs = inputs_and_outputs(name)
     assert len(inputs) == 1 and len(outputs) == 1, "several inputs or outputs need the functional API"
-    np.testing.assert_allclose(model.predict(inputs[0], verbose=0), outputs[0], **tolerance(name))
+    x = inputs[0]
+    if type(model.layers[0]).__name__ == "Embedding" and x.dtype.kind == "f":
+        # Token ids stored as float32 where the file's InputLayer is float32 (wild/): Keras casts
+        # them to int32 inside the Embedding; they are whole numbers.
+        assert np.array_equal(x, np.round(x))
+        x = x.astype("int32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), outputs[0], **tolerance(name))
 
 
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))

@@ -68,11 +68,27 @@ def read_model(path, build):
                                       f"Received: a file starting with {head!r}")
 
 
-def sequential_layers(model_config, path, where):
-    """(specs, their JSON locations, input shape) of a Sequential model config."""
+def sequential_layers(model_config, path, where, keras_version=None, legacy=False):
+    """(specs, their JSON locations, input shape) of a Sequential model config.
+
+    Args:
+        keras_version: the version of Keras that wrote the file (default: the config's own
+            `keras_version`, which `model.to_json()` writes); it decides what 'hard_sigmoid' means
+            and refuses Keras 1.
+        legacy: a Keras 2 `.h5` file: a GRU config without `reset_after` (Keras 2.0-2.1 had
+            none) computes reset_after=False.
+    """
     if not isinstance(model_config, dict):
         raise FileFormatError(path, where, "the model config must be a JSON object. "
                                            f"Received: {type(model_config).__name__}")
+    if keras_version is None and isinstance(model_config.get("keras_version"), str):
+        keras_version = model_config["keras_version"]
+        legacy = legacy or keras_config.dialect_of(keras_version) == "keras2"
+    try:
+        keras_config.refuse_keras1(keras_version, "the model")
+    except ValueError as error:
+        raise FileFormatError(path, where, str(error)) from None
+    dialect = keras_config.dialect_of(keras_version)
     class_name = model_config.get("class_name")
     if class_name != "Sequential":
         shown = class_name if isinstance(class_name, str) else type(class_name).__name__
@@ -90,8 +106,10 @@ def sequential_layers(model_config, path, where):
         raise FileFormatError(path, layers_where, "the model has no layers. Received: an empty layer list")
     for index, entry in enumerate(layers):
         location = f"{layers_where}[{index}]"
+        if legacy:
+            entry = _reset_before_where_unsaid(entry)
         try:
-            spec = keras_config.to_rnnkit(entry, "layer")
+            spec = keras_config.to_rnnkit(entry, "layer", dialect=dialect)
         except FileFormatError:
             raise
         except (ValueError, TypeError) as error:
@@ -104,6 +122,20 @@ def sequential_layers(model_config, path, where):
             specs.append(spec)
             locations.append(location)
     return specs, locations, input_shape
+
+
+def _reset_before_where_unsaid(entry, depth=0):
+    """Keras 2.0-2.1 wrote no `reset_after` (their GRU applied the reset gate before the
+    recurrent product); every later Keras writes it. A copy with reset_after=False where unsaid."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict) or depth > 8:
+        return entry
+    config = dict(entry["config"])
+    if entry.get("class_name") == "GRU" and "reset_after" not in config:
+        config["reset_after"] = False
+    for key in ("layer", "backward_layer"):
+        if isinstance(config.get(key), dict):
+            config[key] = _reset_before_where_unsaid(config[key], depth + 1)
+    return dict(entry, config=config)
 
 
 def _name_of(config):
@@ -122,7 +154,12 @@ def _read_archive(path, build):
             raise FileFormatError(path, None, f"is not a Keras archive: it has no {needed}. "
                                               f"Received: entries {sorted(names)[:6]}")
     config = guarded.parse_json(entries["config.json"], path, "config.json")
-    specs, locations, input_shape = sequential_layers(config, path, "config.json")
+    metadata = guarded.parse_json(entries["metadata.json"], path, "metadata.json") \
+        if "metadata.json" in entries else {}
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    # A .keras archive without a version is Keras 3's (Keras 2.15 wrote one too, with its version).
+    specs, locations, input_shape = sequential_layers(config, path, "config.json",
+                                                      version if isinstance(version, str) else "3")
     if input_shape is None and isinstance(config, dict) and isinstance(config.get("build_config"), dict):
         input_shape = config["build_config"].get("input_shape")
     expected = build(specs, locations, input_shape, _name_of(config))
@@ -141,7 +178,9 @@ def _read_legacy_model(path, build):
             raise FileFormatError(path, "@model_config", f"is missing: the file is {kind}. Received: attributes "
                                                          f"{sorted(h5.attrs)[:6]}")
         config = guarded.parse_json(raw, path, "@model_config")
-        specs, locations, input_shape = sequential_layers(config, path, "@model_config")
+        version = guarded.read_string_attribute(h5, "keras_version", path, "")
+        specs, locations, input_shape = sequential_layers(config, path, "@model_config", version or "2",
+                                                          legacy=True)
         group = guarded.walk(h5, "model_weights", path)
         if group is None:
             raise FileFormatError(path, "model_weights", f"is missing. Received: groups {sorted(h5)[:6]}")

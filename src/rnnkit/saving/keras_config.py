@@ -270,12 +270,14 @@ def _activations_for(config, dialect, class_name):
             raise TargetCannotHold(
                 f"Layer {config.get('name')!r} ({class_name}) uses Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1), "
                 "which Keras 3 does not have (its hard_sigmoid is relu6(x + 3) / 6): a Keras 3 file would compute "
-                f"something else. Save it as a Keras 2 .h5 instead. Received: {key}='hard_sigmoid'")
+                f"something else. Save it as a Keras 2 .h5 instead (or let rnnkit.saving.convert rewrite it exactly, "
+                f"where the weights allow). Received: {key}='hard_sigmoid'")
         elif dialect == "keras2" and value == KERAS3_HARD_SIGMOID:
             raise TargetCannotHold(
                 f"Layer {config.get('name')!r} ({class_name}) uses Keras 3's hard_sigmoid, relu6(x + 3) / 6, which "
                 "Keras 2 does not have (its hard_sigmoid is clip(0.2 x + 0.5, 0, 1)): a Keras 2 file would compute "
-                f"something else. Save it as a Keras 3 .keras instead. Received: {key}={KERAS3_HARD_SIGMOID!r}")
+                f"something else. Save it as a Keras 3 .keras instead (or let rnnkit.saving.convert rewrite it "
+                f"exactly, where the weights allow). Received: {key}={KERAS3_HARD_SIGMOID!r}")
 
 
 def to_keras2(spec, input_shape=None, nested=False):

@@ -43,7 +43,8 @@ def is_weights_only_name(path):
 
 # ---- reading models -------------------------------------------------------------------------------
 def read_model(path, build):
-    """A Keras 2 `.h5` or Keras 3 `.keras` model as
+    """A Keras 2 `.h5` or Keras 3 `.keras` model, or a TF SavedModel folder of a Keras model
+    (`saving.savedmodel`), as
     {"name", "layers": [spec], "locations": [JSON path of each spec], "input_shape",
      "weights": [[array] per layer], "format"}.
 
@@ -59,6 +60,12 @@ def read_model(path, build):
             weights-only file, an unsupported architecture or layer, or weights that do not fit.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        from rnnkit.saving import savedmodel
+        if savedmodel.is_savedmodel(path):
+            return savedmodel.read_model(path, build)
+        raise FileFormatError(path, None, "is a folder without saved_model.pb: not a TensorFlow SavedModel. "
+                                          "Received: a folder")
     head = guarded.check_regular_file(path)
     if head.startswith(_ZIP_MAGIC):
         return _read_archive(path, build)

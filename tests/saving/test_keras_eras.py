@@ -368,3 +368,28 @@ def test_training_config_of_a_tf_keras_file_is_tolerated(tmp_path):
                                                                   ("lstm/lstm_cell/bias:0", bias)]},
                            "2.10.0", list_form=False, extra_attrs={"training_config": json.dumps(training)})
     assert_predicts(load_model(path), keras_lstm(X, kernel, recurrent, bias, ra=hard_sigmoid_keras2))
+
+
+def test_keras2_graph_hard_sigmoid_fixture_as_a_sequential(tmp_path):
+    """keras2_graph/lstm_gru_hard_sigmoid is a functional chain Input -> LSTM -> GRU -> Dense, both
+    RNNs with recurrent_activation="hard_sigmoid" (inputs scaled to reach the clipped range). Until
+    the functional API lands, the same file with its config rewritten as a Sequential checks Keras
+    2's hard_sigmoid in LSTM and GRU against tf_keras's recorded predictions."""
+    source = FIXTURES / "keras2_graph" / "lstm_gru_hard_sigmoid.h5"
+    target = tmp_path / "as_sequential.h5"
+    target.write_bytes(source.read_bytes())
+    with h5py.File(target, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        layers = [{"class_name": layer["class_name"], "config": layer["config"]} for layer in config["config"]["layers"]]
+        assert [layer["class_name"] for layer in layers] == ["InputLayer", "LSTM", "GRU", "Dense"]
+        assert [layer["config"].get("recurrent_activation") for layer in layers[1:3]] == ["hard_sigmoid"] * 2
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": layers}})
+    model = load_model(target)
+    data = np.load(FIXTURES / "keras2_graph" / "lstm_gru_hard_sigmoid.npz")
+    np.testing.assert_allclose(model.predict(data["x0"], verbose=0), data["y0"], atol=1e-5, rtol=0)
+    # Keras 3's hard_sigmoid in the same places would give other numbers
+    config = json.loads(json.dumps(model.get_config()).replace('"hard_sigmoid"', '"hard_sigmoid_v3"'))
+    other = Sequential.from_config(config)
+    other.build(model.input_shape)
+    other.set_weights(model.get_weights())
+    assert np.abs(other.predict(data["x0"], verbose=0) - data["y0"]).max() > 1e-3

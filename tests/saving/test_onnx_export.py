@@ -2,7 +2,7 @@
 predictions are the reference), the wild files rnnkit loads, and the cases the fixtures do not
 cover (judged against rnnkit, whose masking and activations are fixture-tested elsewhere)."""
 
-import json
+import pathlib
 
 import numpy as np
 import onnx
@@ -146,3 +146,13 @@ def test_what_onnx_cannot_express_is_refused(tmp_path, layer, words):
 def test_unbuilt_model_is_refused(tmp_path):
     with pytest.raises(ValueError, match="built Sequential"):
         export_onnx(Sequential([LSTM(2)]), tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("name", ["embedding_bidirectional_lstm", "gru_both_resets", "lstm_stack",
+                                  "simple_rnn_dense"])
+def test_savedmodel_fixtures_in_onnxruntime(tmp_path, name):
+    here = pathlib.Path(__file__).resolve().parents[1] / "fixtures_local" / "savedmodel"
+    model = load_model(here / name)
+    data = np.load(here / f"{name}.npz")
+    export_onnx(model, tmp_path / "m.onnx", mask_padding="right")
+    np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", data["x"]), data["y"], atol=1e-5)

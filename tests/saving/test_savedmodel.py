@@ -201,3 +201,26 @@ def test_a_folder_that_is_not_a_savedmodel(tmp_path):
         load_model(tmp_path)
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("relative", ["keras_metadata.pb", "variables/variables.index",
+                                      "variables/variables.data-00000-of-00001"])
+def test_flipped_bytes_load_or_fail_cleanly(folder, relative):
+    """Every flip either still loads (a byte that does not matter, or a weight changed) or raises
+    FileFormatError naming the folder: never another exception (the readers are pure Python)."""
+    path = folder / relative
+    original = path.read_bytes()
+    rng = np.random.default_rng(len(relative))
+    outcomes = set()
+    for position in rng.choice(len(original), size=min(60, len(original)), replace=False):
+        damaged = bytearray(original)
+        damaged[position] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(damaged))
+        try:
+            load_model(folder)
+            outcomes.add("loaded")
+        except FileFormatError as error:
+            assert str(folder) in str(error)
+            outcomes.add("refused")
+    path.write_bytes(original)
+    assert "refused" in outcomes or relative.endswith("00001")

@@ -393,3 +393,17 @@ def test_keras2_graph_hard_sigmoid_fixture_as_a_sequential(tmp_path):
     other.build(model.input_shape)
     other.set_weights(model.get_weights())
     assert np.abs(other.predict(data["x0"], verbose=0) - data["y0"]).max() > 1e-3
+
+
+def test_model_from_json_reads_hard_sigmoid_by_the_writer(tmp_path):
+    from rnnkit.models import model_from_json
+    with zipfile.ZipFile(LSTM_STACK) as archive:
+        keras3_json = json.loads(archive.read("config.json"))     # what Keras 3's to_json() gives
+    with_hard_sigmoid(keras3_json)
+    model = model_from_json(json.dumps(keras3_json))
+    assert model.layers[0].get_config()["recurrent_activation"] == "hard_sigmoid_v3"
+    keras2_json = {"class_name": "Sequential", "keras_version": "2.2.4", "backend": "tensorflow",
+                   "config": {"name": "s", "layers": [rnn_config("GRU", "gru_1", H, recurrent_activation="hard_sigmoid")]}}
+    model = model_from_json(json.dumps(keras2_json))
+    assert model.layers[0].get_config()["recurrent_activation"] == "hard_sigmoid"
+    assert model.layers[0].get_config()["reset_after"] is False      # Keras 2.2's GRU had none: before

@@ -91,6 +91,9 @@ def sequential_layers(model_config, path, where, keras_version=None, legacy=Fals
     if keras_version is None and isinstance(model_config.get("keras_version"), str):
         keras_version = model_config["keras_version"]
         legacy = legacy or keras_config.dialect_of(keras_version) == "keras2"
+    elif keras_version is None and (model_config.get("module") == "keras" or str(model_config.get("module")).startswith(
+            "keras.src.models")):
+        keras_version = "3"   # Keras 3's to_json() writes no version; its module paths say it
     try:
         keras_config.refuse_keras1(keras_version, "the model")
     except ValueError as error:

@@ -156,3 +156,11 @@ def test_savedmodel_fixtures_in_onnxruntime(tmp_path, name):
     data = np.load(here / f"{name}.npz")
     export_onnx(model, tmp_path / "m.onnx", mask_padding="right")
     np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", data["x"]), data["y"], atol=1e-5)
+
+
+def test_report_text(tmp_path):
+    from rnnkit.saving.onnx_export import format_report
+    model = load_model(FIXTURES / "keras2" / "embedding_mask_lstm_dense.h5")
+    text = format_report(export_onnx(model, tmp_path / "m.onnx", mask_padding="right"))
+    assert text.startswith(f"wrote {tmp_path / 'm.onnx'}: ONNX opset 14, input int32 ['batch', ")
+    assert "LSTM" in text and "note: masked steps are taken as right padding" in text

@@ -357,3 +357,12 @@ def export_onnx(model, path, mask_padding=None):
     return {"path": path, "opset": OPSET, "inputs": {"input": (batch_input, "int32" if tokens else "float32")},
             "outputs": {"output": (output_shape, "float32")},
             "operators": sorted({node.op_type for node in graph.nodes}), "notes": notes}
+
+
+def format_report(report):
+    """`export_onnx`'s report as the text `rnnkit export` prints."""
+    (input_shape, input_dtype), = report["inputs"].values()
+    (output_shape, _), = report["outputs"].values()
+    lines = [f"wrote {report['path']}: ONNX opset {report['opset']}, input {input_dtype} {input_shape}, "
+             f"output float32 {output_shape}", f"operators: {', '.join(report['operators'])}"]
+    return "\n".join(lines + [f"note: {note}" for note in report["notes"]])

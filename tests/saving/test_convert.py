@@ -117,6 +117,10 @@ def test_bad_inputs(tmp_path):
         convert(tmp_path / "junk.h5", tmp_path / "out.keras")
     with pytest.raises(ValueError, match="must differ"):
         convert(FIXTURES / "keras3/lstm_stack.keras", FIXTURES / "keras3/lstm_stack.keras", force=True)
+    weights_only = tmp_path / "w.npz"
+    Sequential([SimpleRNN(2, input_shape=(3, 2))]).save_weights(weights_only)
+    with pytest.raises(FileFormatError, match=r"w\.npz.*holds no model config"):
+        convert(weights_only, tmp_path / "out.keras")
     with pytest.raises(FileFormatError, match="functional API"):
         convert(FIXTURES / "wild/k313_bigru_classifier.keras", tmp_path / "out.h5")
     assert not (tmp_path / "out.h5").exists()

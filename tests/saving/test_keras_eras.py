@@ -407,3 +407,23 @@ def test_model_from_json_reads_hard_sigmoid_by_the_writer(tmp_path):
     model = model_from_json(json.dumps(keras2_json))
     assert model.layers[0].get_config()["recurrent_activation"] == "hard_sigmoid"
     assert model.layers[0].get_config()["reset_after"] is False      # Keras 2.2's GRU had none: before
+
+
+def test_wild_keras204_file_as_a_sequential_needs_no_reference_fix(tmp_path):
+    """wild/k204_lab9_emb_gru.h5 (Keras 2.0.4) is a functional chain InputLayer -> Embedding -> GRU ->
+    Dense whose Embedding says dtype int32 (Keras 2.0 stored the input dtype there) and whose GRU has
+    no reset_after, implementation 0 and hard_sigmoid. tf_keras needed a config fix to load it; rnnkit
+    reads it as it is. Rewritten as a Sequential until the functional API lands."""
+    target = tmp_path / "k204.h5"
+    target.write_bytes((FIXTURES / "wild" / "k204_lab9_emb_gru.h5").read_bytes())
+    with h5py.File(target, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        layers = [{"class_name": layer["class_name"], "config": layer["config"]} for layer in config["config"]["layers"]]
+        assert [(layer["class_name"], layer["config"].get("dtype")) for layer in layers[:2]] == [
+            ("InputLayer", "float32"), ("Embedding", "int32")]
+        assert "reset_after" not in layers[2]["config"] and layers[2]["config"]["implementation"] == 0
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": layers})
+    model = load_model(target)
+    assert model.layers[1].get_config()["reset_after"] is False
+    data = np.load(FIXTURES / "wild" / "k204_lab9_emb_gru.npz")
+    np.testing.assert_allclose(model.predict(data["x0"].astype("int32"), verbose=0), data["y0"], atol=1e-5, rtol=0)

@@ -179,8 +179,10 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
         get_class(class_name)
     except ValueError as error:
         raise ValueError(f"{where}: {error} rnnkit never runs code from a file.") from None
-    if class_name == "InputLayer" and _is_integer_dtype(config.get("dtype")):
-        config.pop("dtype")  # token ids: rnnkit's Embedding takes integer input whatever the InputLayer says
+    if class_name in ("InputLayer", "Embedding") and _is_integer_dtype(config.get("dtype")):
+        # token ids: rnnkit's Embedding takes integer input whatever the InputLayer says; Keras 2.0-2.1
+        # stored the Embedding's input dtype (int32) as its own dtype, its weights being float32
+        config.pop("dtype")
     if "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"], where)
     for key in _BOOLEAN_OPTIONS & set(config):

@@ -156,6 +156,24 @@ def _repeat_last_output(graph, y, lengths):
     return graph.op("GatherElements", [y, index], axis=1)
 
 
+def _zero_beyond(graph, y, lengths, reversed_steps=False):
+    """y (N, T, F) with zeros where Keras's mask says a step is padding: t >= n, or t < T - n for an
+    output in reversed (processing) order. ONNX leaves outputs beyond sequence_lens to the runtime
+    (onnxruntime writes zeros); this makes the graph say it."""
+    shape = graph.op("Shape", [y])
+    steps = graph.op("Gather", [shape, graph.const(np.array(1, np.int64))], axis=0)
+    t = graph.op("Unsqueeze", [graph.op("Range", [graph.const(np.array(0, np.int64)), steps,
+                                                   graph.const(np.array(1, np.int64))]),
+                               graph.const(np.array([0], np.int64))])                       # (1, T)
+    n = graph.op("Unsqueeze", [graph.op("Cast", [lengths], to=7), graph.const(np.array([1], np.int64))])   # (N, 1)
+    if reversed_steps:
+        keep = graph.op("Not", [graph.op("Less", [t, graph.op("Sub", [steps, n])])])
+    else:
+        keep = graph.op("Less", [t, n])
+    keep = graph.op("Unsqueeze", [graph.op("Cast", [keep], to=1), graph.const(np.array([2], np.int64))])
+    return graph.op("Mul", [y, keep])
+
+
 def _recurrent(graph, layer, x, lengths, helper):
     """A SimpleRNN / LSTM / GRU / Bidirectional on batch-major x (N, T, D); returns batch-major output."""
     class_name = type(layer).__name__
@@ -212,14 +230,17 @@ def _recurrent(graph, layer, x, lengths, helper):
                            perm=[1, 0, 2])                                                 # (N, T, H)
             if direction == "reverse":
                 out = _reverse_time(graph, out, 1)
+                if lengths is not None:
+                    out = _zero_beyond(graph, out, lengths, reversed_steps=True)
             elif lengths is not None:
                 out = _repeat_last_output(graph, out, lengths)
             return out
         if merge == "concat":
             out = graph.op("Transpose", [y], perm=[2, 0, 1, 3])                            # (N, T, 2, H)
-            return graph.op("Reshape", [out, graph.const(np.array([0, 0, -1], np.int64))])
-        y = graph.op("Transpose", [y], perm=[2, 0, 1, 3])                                  # (N, T, 2, H)
-        return _merged(graph, y, merge, axis=2)
+            out = graph.op("Reshape", [out, graph.const(np.array([0, 0, -1], np.int64))])
+        else:
+            out = _merged(graph, graph.op("Transpose", [y], perm=[2, 0, 1, 3]), merge, axis=2)   # (N, T, 2, H)
+        return out if lengths is None else _zero_beyond(graph, out, lengths)
     if merge is None:
         return graph.op("Squeeze", [y_h, graph.const(np.array([0], np.int64))])          # (N, H)
     if merge == "concat":

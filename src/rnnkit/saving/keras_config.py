@@ -132,7 +132,7 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     """A Keras 2 or Keras 3 layer spec -> {"class_name", "config"} that rnnkit's registry takes.
 
     A `CuDNNLSTM` / `CuDNNGRU` comes back as LSTM / GRU with `"keras_class"` beside the config
-    saying what the file held (its weights are in cuDNN's layout: see `cudnn.convert_weights`).
+    saying what the file held (its weights are in cuDNN's layout, converted on reading: see `saving.cudnn`).
 
     Args:
         dialect: "keras3" for a file written by Keras 3 (its "hard_sigmoid" is another function).

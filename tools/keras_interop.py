@@ -83,6 +83,40 @@ def _as_model_input(model_first_layer_class, x):
     return x
 
 
+def _cudnn_files(folder):
+    """Keras 2.2-style `.h5` files of CuDNNLSTM / CuDNNGRU models (list-form Sequential, weights in
+    cuDNN's layout), with inputs and the outputs of an independent float64 cuDNN forward pass."""
+    import json
+
+    import h5py
+    from numpy_references import cudnn_gru, cudnn_lstm
+    rng = np.random.default_rng(5)
+    T, D, H = 6, 3, 4
+    x = rng.normal(size=(3, T, D)).astype("float32")
+    for class_name, gates, reference in (("CuDNNLSTM", 4, cudnn_lstm), ("CuDNNGRU", 3, cudnn_gru)):
+        weights = [rng.normal(size=s).astype("float32") * 0.6 for s in ((D, gates * H), (H, gates * H),
+                                                                         (2 * gates * H,))]
+        name = "cu_dnn" + class_name[5:].lower() + "_1"
+        layer = {"class_name": class_name, "config": {"name": name, "trainable": True, "units": H,
+                                                      "return_sequences": True, "return_state": False,
+                                                      "go_backwards": False, "stateful": False,
+                                                      "batch_input_shape": [None, T, D], "dtype": "float32"}}
+        path = folder / f"synthetic_{class_name.lower()}.h5"
+        with h5py.File(path, "w") as f:
+            f.attrs["keras_version"] = "2.2.0"
+            f.attrs["backend"] = "tensorflow"
+            f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": [layer]})
+            group = f.create_group("model_weights")
+            group.attrs["layer_names"] = [name.encode()]
+            layer_group = group.create_group(name)
+            names = [f"{name}/{w}:0" for w in ("kernel", "recurrent_kernel", "bias")]
+            layer_group.attrs["weight_names"] = [n.encode() for n in names]
+            for n, w in zip(names, weights):
+                layer_group.create_dataset(n, data=w)
+        np.savez(path.with_suffix(".npz"), x=x, y=reference(x, *weights, return_sequences=True).astype("float32"))
+        yield path
+
+
 def converted_table():
     """Markdown rows: source file, rnnkit vs reference, Keras 3 (.keras) and tf_keras (.h5) vs reference."""
     from rnnkit.models import load_model
@@ -92,6 +126,8 @@ def converted_table():
     local = ROOT / "tests" / "fixtures_local" / "savedmodel"
     if local.is_dir():
         sources += sorted(p for p in local.iterdir() if (p / "saved_model.pb").exists())
+    (folder / "sources").mkdir()
+    sources += list(_cudnn_files(folder / "sources"))
     try:
         import keras
     except ImportError:

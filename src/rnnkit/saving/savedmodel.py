@@ -25,7 +25,7 @@ previous key it keeps), varint32 `non_shared`, varint32 `value_length`, the key'
 value. The index block's values are the BlockHandles of the data blocks, in key order.
 
 Safety, as for every file rnnkit reads: only regular files inside the folder (no symbolic links),
-each of bounded size; every offset and length checked against the bytes really there before it is
+each of bounded size (the data file is never read whole: each tensor's bytes, once checked); every offset and length checked against the bytes really there before it is
 used; every tensor's dtype, shape and byte count checked against the model before it is read; only
 block compression "none" (what TF writes for bundles); a bad folder raises FileFormatError naming
 the file and the place inside it (a key, a byte offset, a JSON path).
@@ -55,8 +55,9 @@ def is_savedmodel(path):
 
 
 # ---- bytes ----------------------------------------------------------------------------------------
-def _read_file(folder, relative, limit):
-    """The bytes of a regular file (not a link) inside `folder`, at most `limit` of them."""
+def _open_regular(folder, relative, limit):
+    """An open binary file object of a regular file (not a link) inside `folder` of at most
+    `limit` bytes, and its size."""
     path = os.path.join(folder, relative)
     try:
         info = os.lstat(path)
@@ -71,12 +72,22 @@ def _read_file(folder, relative, limit):
         raise FileFormatError(folder, relative, f"is larger than rnnkit reads ({limit} bytes). Received: "
                                                 f"{info.st_size} bytes")
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(descriptor, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise FileFormatError(folder, relative, "is not a regular file. Received: a path that changed kind")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise FileFormatError(folder, relative, f"grew beyond {limit} bytes while read. Received: more bytes")
+    f = os.fdopen(descriptor, "rb")
+    info = os.fstat(f.fileno())
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        f.close()
+        raise FileFormatError(folder, relative, "is not a regular file of bounded size. Received: a path that "
+                                                "changed")
+    return f, info.st_size
+
+
+def _read_file(folder, relative, limit):
+    """The bytes of a regular file (not a link) inside `folder`, at most `limit` of them."""
+    f, size = _open_regular(folder, relative, limit)
+    with f:
+        data = f.read(size + 1)
+    if len(data) != size:
+        raise FileFormatError(folder, relative, f"changed size while read. Received: {len(data)} bytes, not {size}")
     return data
 
 
@@ -329,7 +340,18 @@ def read_model(path, build):
     if header.get(2, 0) != 0:
         raise FileFormatError(folder, "variables/variables.index", "the tensors are big-endian. Received: "
                                                                    "endianness BIG")
-    data = None
+    opened = []    # the data file, opened at the first tensor; each tensor's bytes are read on their own
+    try:
+        weights = _read_weights(folder, specs, locations, expected, table, index_where, opened)
+    finally:
+        for f, _ in opened:
+            f.close()
+    return {"name": name, "layers": specs, "locations": locations, "input_shape": input_shape, "weights": weights,
+            "format": "savedmodel"}
+
+
+def _read_weights(folder, specs, locations, expected, table, index_where, opened):
+    """Per layer, its arrays from the bundle; `opened` receives the data file once opened."""
     weights, with_weights = [], 0
     for spec, location, wanted in zip(specs, locations, expected):
         if not wanted:
@@ -347,17 +369,18 @@ def read_model(path, build):
                 raise FileFormatError(folder, f"variables/variables.index key {key!r}", "is missing: the variables do "
                                       f"not match layer {spec['config'].get('name')!r}. Received: keys "
                                       f"{sorted(k.decode('utf8', 'replace') for k in table if k)[:6]}")
-            if data is None:
-                data = _read_file(folder, f"variables/{_DATA_FILE}", MAX_DATA_BYTES)
-            arrays.append(_tensor(folder, key, table[key.encode()], data, shape, dtype,
+            if not opened:
+                opened.append(_open_regular(folder, f"variables/{_DATA_FILE}", MAX_DATA_BYTES))
+            arrays.append(_tensor(folder, key, table[key.encode()], opened[0], shape, dtype,
                                   index_where.inside(f"key {key!r}")))
         weights.append(arrays)
         with_weights += 1
-    return {"name": name, "layers": specs, "locations": locations, "input_shape": input_shape, "weights": weights,
-            "format": "savedmodel"}
+    return weights
 
 
 def _tensor(folder, key, value, data, shape, dtype, where):
+    """One tensor, after its entry's dtype, shape, size and offset are checked; `data` is the open
+    data file and its size."""
     entry = bundle_entry(value, where)
     place = f"variables/variables.index key {key!r}"
     if entry["sliced"] or entry["shard_id"] != 0:
@@ -372,11 +395,17 @@ def _tensor(folder, key, value, data, shape, dtype, where):
     file_dtype = _DTYPES[entry["dtype"]]
     size = int(np.prod(shape, dtype=np.int64)) * file_dtype.itemsize
     offset = entry["offset"]
-    if entry["size"] != size or offset < 0 or offset + size > len(data):
+    f, file_size = data
+    if entry["size"] != size or offset < 0 or offset + size > file_size:
         raise FileFormatError(folder, f"variables/{_DATA_FILE} at byte {offset}",
                               f"the tensor {key!r} needs {size} bytes there. Received: size {entry['size']} in a "
-                              f"file of {len(data)} bytes")
-    array = np.frombuffer(data, file_dtype, count=size // file_dtype.itemsize, offset=offset).reshape(shape)
+                              f"file of {file_size} bytes")
+    f.seek(offset)
+    raw = f.read(size)
+    if len(raw) != size:
+        raise FileFormatError(folder, f"variables/{_DATA_FILE} at byte {offset}", f"the file ended early. Received: "
+                                                                                 f"{len(raw)} of {size} bytes")
+    array = np.frombuffer(raw, file_dtype).reshape(shape)
     with np.errstate(over="ignore", invalid="ignore"):
         cast = array.astype(dtype)
     if not np.all(np.isfinite(cast)):

@@ -224,3 +224,8 @@ def test_flipped_bytes_load_or_fail_cleanly(folder, relative):
             outcomes.add("refused")
     path.write_bytes(original)
     assert "refused" in outcomes or relative.endswith("00001")
+
+
+def test_table_bounds():
+    with pytest.raises(FileFormatError, match="longer than 4096 bytes"):
+        savedmodel.read_table(table([(b"k" * 5000, b"v")]), Where())

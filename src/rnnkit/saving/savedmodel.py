@@ -43,7 +43,8 @@ from rnnkit.saving.errors import FileFormatError
 MAX_METADATA_BYTES = 64 * 2**20
 MAX_INDEX_BYTES = 64 * 2**20
 MAX_DATA_BYTES = 8 * 2**30
-MAX_ENTRIES = 1_000_000
+MAX_ENTRIES = 200_000               # variables of a model; real ones have tens
+MAX_KEY_BYTES = 4096                # checkpoint keys are ~80 bytes; a bound keeps key rebuilding linear
 _MAGIC = 0xDB4775248B80FB57
 _DTYPES = {1: np.dtype("<f4"), 2: np.dtype("<f8"), 19: np.dtype("<f2")}   # DT_FLOAT, DT_DOUBLE, DT_HALF
 _DATA_FILE = "variables.data-00000-of-00001"
@@ -183,6 +184,8 @@ def _block_entries(block, base, where):
         value_length, pos = _varint(block, pos, where, 35)
         if shared > len(key) or pos + non_shared + value_length > end:
             raise where.error(base + start, "a table entry's lengths do not fit its block")
+        if shared + non_shared > MAX_KEY_BYTES:
+            raise where.error(base + start, f"a key is longer than {MAX_KEY_BYTES} bytes")
         key = key[:shared] + bytes(block[pos:pos + non_shared])
         pos += non_shared
         entries.append((key, bytes(block[pos:pos + value_length])))

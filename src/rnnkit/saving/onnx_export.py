@@ -356,6 +356,8 @@ def export_onnx(model, path, mask_padding=None):
                              "is at its end; pass mask_padding='right' to export a graph that assumes that. "
                              "Received: mask_padding=None")
         notes.append("masked steps are taken as right padding: rows must be padded at the end")
+    if any(getattr(layer, "dtype", "float32") == "float64" for layer in layers):
+        notes.append("float64 weights exported as float32 (ONNX's recurrent operators in onnxruntime are float32)")
     output = x
     batch_input = ["batch"] + ["steps" if d is None else int(d) for d in input_shape[1:]]
     input_type = onnx.TensorProto.INT32 if tokens else onnx.TensorProto.FLOAT

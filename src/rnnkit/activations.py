@@ -59,3 +59,5 @@ linear = _make("linear")
 elu = _make("elu")
 softplus = _make("softplus")
 softmax = _make("softmax")
+hard_sigmoid = _make("hard_sigmoid")            # Keras 2: clip(0.2 x + 0.5, 0, 1)
+hard_sigmoid_v3 = _make("hard_sigmoid_v3")      # Keras 3: relu6(x + 3) / 6

@@ -11,6 +11,7 @@ from conftest import FIXTURES
 from rnnkit import backend
 from rnnkit.layers import LSTM, Dense, Embedding, Input
 from rnnkit.models import Model, load_model
+from rnnkit.saving.keras_config import TargetCannotHold
 
 TOTALS = ("Total params", "Trainable params", "Non-trainable params")
 SUMMARY_CASES = sorted(p.name[:-len(".summary.txt")] for p in (FIXTURES / "keras2_graph").glob("*.summary.txt")
@@ -197,7 +198,11 @@ def test_functional_models_round_trip_every_format(tmp_path, stem, ext):
     model = load_model(FIXTURES / "keras2_graph" / f"{stem}.h5")
     x, _ = fixture_io(stem)
     expected = model.predict(x, verbose=0)
-    model.save(tmp_path / f"m{ext}")
+    try:
+        model.save(tmp_path / f"m{ext}")
+    except TargetCannotHold as error:  # Keras 2's hard_sigmoid has no Keras 3 name
+        assert ext == ".keras" and "hard_sigmoid" in str(error)
+        return
     loaded = load_model(tmp_path / f"m{ext}")
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     got = loaded.predict(x, verbose=0)

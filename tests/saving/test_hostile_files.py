@@ -103,7 +103,7 @@ def test_only_regular_files_are_opened(tmp_path):
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
     refused(fifo, "not a regular file", "FIFO")  # would block forever if opened
-    refused(tmp_path, "not a regular file", "folder")
+    refused(tmp_path, "not a TensorFlow SavedModel", "folder")  # a folder is read only as a SavedModel
     with pytest.raises(FileNotFoundError, match="missing.h5"):
         load_model(tmp_path / "missing.h5")
 

@@ -6,8 +6,16 @@
     linear:   y = z                          dy/dz = 1
     elu:      y = z if z > 0 else exp(z) - 1 dy/dz = 1 if y > 0 else y + 1
     softplus: y = log(1 + exp(z))            dy/dz = 1 - exp(-y)
+    hard_sigmoid:    y = clip(0.2 z + 0.5, 0, 1)      dy/dz = 0.2 if 0 < y < 1 else 0   (Keras 2)
+    hard_sigmoid_v3: y = relu6(z + 3) / 6            dy/dz = 1/6 if 0 < y < 1 else 0   (Keras 3)
+                     = clip(z / 6 + 0.5, 0, 1)
     softmax:  y_i = exp(z_i) / sum_j exp(z_j)
               dz = y * (dy - sum(dy * y))    (not elementwise: needs dy)
+
+The two hard sigmoids are Keras 2's and Keras 3's meaning of the name "hard_sigmoid" (Keras 3
+redefined it); rnnkit speaks Keras 2's dialect, so "hard_sigmoid" is Keras 2's, and a Keras 3 file's
+"hard_sigmoid" is read as "hard_sigmoid_v3" (see `saving.keras_config`). At the kinks (y = 0 or 1)
+the derivative taken is 0, as TensorFlow's clip gives.
 
 Every derivative is a function of the output alone, so the forward pass keeps only y (it
 overwrites z in place) and the backward pass needs nothing else.
@@ -54,6 +62,18 @@ def _softplus(z):
     return z
 
 
+def _hard_sigmoid_with_slope(slope):
+    def hard_sigmoid(z):
+        z *= slope
+        z += 0.5
+        return np.clip(z, 0.0, 1.0, out=z)
+    return hard_sigmoid
+
+
+def _inside_unit_interval(y, slope):
+    return np.where((y > 0) & (y < 1), slope, 0.0).astype(y.dtype)
+
+
 def _softmax(z):
     z -= z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
@@ -69,6 +89,8 @@ FORWARD = {
     "elu": _elu,
     "softplus": _softplus,
     "softmax": _softmax,
+    "hard_sigmoid": _hard_sigmoid_with_slope(0.2),
+    "hard_sigmoid_v3": _hard_sigmoid_with_slope(1.0 / 6.0),
 }
 
 # dy/dz as a function of y, for the elementwise activations.
@@ -79,6 +101,8 @@ DERIVATIVE_FROM_OUTPUT = {
     "linear": lambda y: np.ones_like(y),
     "elu": lambda y: np.where(y > 0, 1.0, y + 1.0).astype(y.dtype),
     "softplus": lambda y: -np.expm1(-y),
+    "hard_sigmoid": lambda y: _inside_unit_interval(y, 0.2),
+    "hard_sigmoid_v3": lambda y: _inside_unit_interval(y, 1.0 / 6.0),
 }
 
 

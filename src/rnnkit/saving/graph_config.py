@@ -119,9 +119,10 @@ def _io_refs(value, path, where):
     return [_ref(v, path, f"{where}[{i}]") for i, v in enumerate(value)], len(value) == 1
 
 
-def functional_layers(model_config, path, where):
+def functional_layers(model_config, path, where, dialect="keras2", fix=None):
     """(specs of the layers that are not InputLayers, their JSON locations, the graph) of a
-    Keras 2 or 3 functional-model config.
+    Keras 2 or 3 functional-model config. `dialect` says which Keras wrote it ('hard_sigmoid'
+    differs), and `fix` adjusts each layer entry first (Keras 2.0's GRU defaults).
 
     Raises:
         FileFormatError: naming the place in the config, for anything malformed.
@@ -134,7 +135,7 @@ def functional_layers(model_config, path, where):
     for index, entry in enumerate(inner["layers"]):
         location = f"{where}.config.layers[{index}]"
         try:
-            spec = keras_config.to_rnnkit(entry, "layer")
+            spec = keras_config.to_rnnkit(fix(entry) if fix else entry, "layer", dialect=dialect)
         except FileFormatError:
             raise
         except (ValueError, TypeError) as error:

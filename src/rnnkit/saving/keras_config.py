@@ -7,6 +7,19 @@ DTypePolicy dict, `batch_shape` for InputLayer, a few keys added (`seed`, `zero_
 `input_length`). Reading accepts both; an option rnnkit cannot honour is an error naming it,
 never a silent drop. Nothing in a file is ever executed: a layer is looked up by class name in
 rnnkit's registry, and a class rnnkit does not know (a `Lambda`, a custom class) is refused.
+
+Older and odder forms, by era:
+    Keras 2.0-2.2   `implementation: 0`, GRU without `reset_after` (the formula was reset_after=False:
+                    `keras_files` adds it for legacy files), `CuDNNLSTM` / `CuDNNGRU` (read as LSTM / GRU
+                    with cuDNN's fixed activations; `keras_files` converts their weights), `Merge` (refused)
+    Keras 1         `output_dim`, `inner_activation`, `init`, `consume_less`: refused, naming the version
+    tf.keras 2.x    `time_major: false`, dtype policies `{"class_name": "Policy", ...}`
+    Keras 3.x       `DTypePolicy` / `FloatDTypePolicy` dicts or plain strings, `OrthogonalInitializer`
+                    and `IdentityInitializer` class names (3.0-3.x), `lora_rank`, `use_cudnn`,
+                    `quantization_config` (non-null, or a quantized dtype policy: refused)
+The name "hard_sigmoid" means clip(0.2 x + 0.5, 0, 1) in Keras 2 and relu6(x + 3) / 6 in Keras 3;
+a Keras 3 file's "hard_sigmoid" is read as rnnkit's "hard_sigmoid_v3" and written back as
+"hard_sigmoid"; a target that has no activation of the model's meaning is refused.
 """
 
 import copy
@@ -17,14 +30,38 @@ KNOWN_DTYPES = ("float32", "float64")
 _NEUTRAL = {
     "quantization_config": (None,),
     "optional": (False,),
-    "implementation": (1, 2),
+    "implementation": (0, 1, 2),   # 0: Keras 2.0's default; all three compute the same function
     "time_major": (False,),
     "seed": None,        # any: rnnkit draws dropout masks from its own generator (set_random_seed)
+    "lora_rank": (None,),
+    "lora_alpha": (None,),
+    "use_cudnn": None,   # "auto", True or False: a kernel choice, the same function
 }
+_NEUTRAL_WHY = {
+    "quantization_config": "quantized layers (int8, int4, float8) are not supported",
+    "lora_rank": "LoRA-adapted layers are not supported",
+    "lora_alpha": "LoRA-adapted layers are not supported",
+    "time_major": "inputs are batch-major; a time-major layer is not supported",
+}
+# Keras 3's class names for initializers whose Keras 2 names rnnkit uses.
+_INITIALIZER_CLASSES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitializer": "Identity",
+                        "ConstantInitializer": "Constant"}
+# cuDNN-only layers of Keras 2.0-2.x, read as the CPU layer that computes the same function.
+CUDNN_CLASSES = {"CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
+_CUDNN_FIXED = {"CuDNNLSTM": {"activation": "tanh", "recurrent_activation": "sigmoid"},
+                "CuDNNGRU": {"activation": "tanh", "recurrent_activation": "sigmoid", "reset_after": True}}
+# Keys only Keras 1 wrote (Keras 2 renamed them); their presence says the config is Keras 1's.
+_KERAS1_KEYS = ("output_dim", "inner_activation", "inner_init", "consume_less", "input_dtype", "W_regularizer",
+                "U_regularizer", "b_regularizer", "dropout_W", "dropout_U", "init")
+_ACTIVATION_KEYS = ("activation", "recurrent_activation")
+KERAS3_HARD_SIGMOID = "hard_sigmoid_v3"
 _WRAPPERS = ("Bidirectional", "TimeDistributed")
 
 
 def _dtype_name(dtype, where):
+    if isinstance(dtype, dict) and "Quantized" in str(dtype.get("class_name")):
+        raise ValueError(f"{where}: quantized layers (int8, int4, float8) are not supported. "
+                         f"Received: dtype={_short(dtype)}")
     if isinstance(dtype, dict):
         policy = dtype.get("config") or {}
         dtype = policy.get("name") if isinstance(policy, dict) else policy
@@ -51,7 +88,36 @@ def _initializer(spec):
     for key in ("input_axes", "output_axes"):
         if config.get(key) is None:
             config.pop(key, None)
-    return {"class_name": spec.get("class_name"), "config": config}
+    class_name = spec.get("class_name")
+    return {"class_name": _INITIALIZER_CLASSES.get(class_name, class_name), "config": config}
+
+
+def _keras_version_major(version):
+    """2 for '2.2.4-tf', 3 for '3.15.1', None when unknown."""
+    if isinstance(version, str) and version[:1].isdigit():
+        return int(version.split(".")[0]) if version.split(".")[0].isdigit() else None
+    return None
+
+
+def dialect_of(keras_version):
+    """"keras3" for files written by Keras 3, else "keras2" (the meaning of 'hard_sigmoid' differs)."""
+    major = _keras_version_major(keras_version)
+    return "keras3" if major is not None and major >= 3 else "keras2"
+
+
+def refuse_keras1(keras_version, where):
+    """Raises for a file written by Keras 1 (`keras_version` '1.x')."""
+    if _keras_version_major(keras_version) == 1:
+        raise ValueError(f"{where}: this file was written by Keras {keras_version}; rnnkit reads files of "
+                         "Keras 2.0 and later (Keras 1's layers, weights and configs differ). Load it in Keras 2 "
+                         f"and save it again. Received: keras_version={keras_version!r}")
+
+
+def _activation_name(value):
+    if isinstance(value, dict):      # Keras 3 may wrap a built-in function's name
+        config = value.get("config")
+        return config.get("name") if isinstance(config, dict) else config
+    return value
 
 
 _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
@@ -62,8 +128,14 @@ _BOOLEAN_OPTIONS = {"return_sequences", "return_state", "go_backwards", "statefu
 MAX_WRAPPER_DEPTH = 4  # TimeDistributed(Bidirectional(LSTM)) is 2; deeper is a crafted file
 
 
-def to_rnnkit(spec, where="layer", depth=0):
+def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     """A Keras 2 or Keras 3 layer spec -> {"class_name", "config"} that rnnkit's registry takes.
+
+    A `CuDNNLSTM` / `CuDNNGRU` comes back as LSTM / GRU with `"keras_class"` beside the config
+    saying what the file held (its weights are in cuDNN's layout, converted on reading: see `saving.cudnn`).
+
+    Args:
+        dialect: "keras3" for a file written by Keras 3 (its "hard_sigmoid" is another function).
 
     Raises:
         ValueError: for a malformed spec or an option that changes the math.
@@ -83,6 +155,26 @@ def to_rnnkit(spec, where="layer", depth=0):
     where = f"{where} {name!r} ({class_name})"
     if depth > MAX_WRAPPER_DEPTH:
         raise ValueError(f"{where}: wrappers nest at most {MAX_WRAPPER_DEPTH} deep. Received: a deeper nesting")
+    if class_name == "Merge":
+        raise ValueError(f"{where}: the `Merge` layer (Keras 1, kept as a deprecated shim in Keras 2.0-2.1) is not "
+                         "supported; Keras 2 replaced it by the functional API's Add / Concatenate / Multiply / ... "
+                         f"layers. Received: class_name='Merge' (mode={_short(config.get('mode'))})")
+    keras1 = [key for key in _KERAS1_KEYS if key in config and not (key == "output_dim" and class_name == "Embedding")]
+    if keras1:
+        raise ValueError(f"{where}: this is a Keras 1 layer config (Keras 2.0 renamed {keras1[0]!r}); rnnkit reads "
+                         "files of Keras 2.0 and later. Load it in Keras 2 and save it again. "
+                         f"Received: Keras 1 keys {keras1[:4]}")
+    keras_class = None
+    if class_name in CUDNN_CLASSES:
+        keras_class, class_name = class_name, CUDNN_CLASSES[class_name]
+        config.update(_CUDNN_FIXED[keras_class])
+    for key in _ACTIVATION_KEYS:
+        if dialect == "keras3" and _activation_name(config.get(key)) == "hard_sigmoid":
+            config[key] = KERAS3_HARD_SIGMOID
+        elif _activation_name(config.get(key)) == KERAS3_HARD_SIGMOID:
+            # rnnkit's internal name: a file spells Keras 3's function "hard_sigmoid" in a Keras 3 file
+            raise ValueError(f"{where}: {KERAS3_HARD_SIGMOID!r} is not a Keras activation name. "
+                             f"Received: {key}={config[key]!r}")
     try:
         get_class(class_name)
     except ValueError as error:
@@ -91,7 +183,12 @@ def to_rnnkit(spec, where="layer", depth=0):
         # Token ids: the InputLayer keeps its integer type (rnnkit's InputLayer takes int dtypes).
         dtype = config["dtype"]
         config["dtype"] = (dtype.get("config") or {}).get("name") if isinstance(dtype, dict) else dtype
-    elif "dtype" in config:
+    elif class_name == "Embedding" and _is_integer_dtype(config.get("dtype")):
+        # Keras 2.0-2.1 stored the Embedding's input dtype (int32) as its own; its weights are float32.
+        config.pop("dtype")
+    if "dtype" in config and class_name != "InputLayer":
+        config["dtype"] = _dtype_name(config["dtype"], where)
+    elif "dtype" in config and not _is_integer_dtype(config["dtype"]):
         config["dtype"] = _dtype_name(config["dtype"], where)
     for key in _BOOLEAN_OPTIONS & set(config):
         if not isinstance(config[key], bool):
@@ -101,8 +198,9 @@ def to_rnnkit(spec, where="layer", depth=0):
     for key, neutral in _NEUTRAL.items():
         if key in config:
             value = config.pop(key)
-            if neutral is not None and value not in neutral:
-                raise ValueError(f"{where}: option `{key}` is not supported by rnnkit. Received: {key}={value!r}")
+            if neutral is not None and (isinstance(value, bool) and key == "implementation" or value not in neutral):
+                why = _NEUTRAL_WHY.get(key, f"option `{key}` is not supported by rnnkit")
+                raise ValueError(f"{where}: {why}. Received: {key}={_short(value)}")
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _initializer(value)
@@ -112,7 +210,7 @@ def to_rnnkit(spec, where="layer", depth=0):
                              f"Received: layer={_short(config.get('layer'))}")
         for key in ("layer", "backward_layer"):
             if config.get(key) is not None:
-                config[key] = to_rnnkit(config[key], f"{where} {key}", depth + 1)
+                config[key] = to_rnnkit(config[key], f"{where} {key}", depth + 1, dialect)
                 if class_name == "Bidirectional" and config[key]["class_name"] not in _RNN_CLASSES:
                     # Keras refuses this too; and a Bidirectional of a Bidirectional doubles per level.
                     raise ValueError(f"{where}: Bidirectional wraps a recurrent layer ({', '.join(_RNN_CLASSES)}). "
@@ -125,7 +223,10 @@ def to_rnnkit(spec, where="layer", depth=0):
                 inner["name"] = inner["name"][len("forward_"):]
     if class_name in ("SimpleRNN", "LSTM", "GRU") and config.get("zero_output_for_mask") is False:
         config.pop("zero_output_for_mask")
-    return {"class_name": class_name, "config": config}
+    result = {"class_name": class_name, "config": config}
+    if keras_class is not None:
+        result["keras_class"] = keras_class
+    return result
 
 
 def _short(value):
@@ -162,11 +263,36 @@ def _keras2_initializer(spec):
             "config": dict(spec.get("config") or {}), "registered_name": None}
 
 
+class TargetCannotHold(ValueError):
+    """A model a file format cannot express (the math would change in the Keras that reads it)."""
+
+
+def _activations_for(config, dialect, class_name):
+    """Writes rnnkit's activation names as `dialect` spells them; refuses what it has no name for."""
+    for key in _ACTIVATION_KEYS:
+        value = config.get(key)
+        if dialect == "keras3" and value == KERAS3_HARD_SIGMOID:
+            config[key] = "hard_sigmoid"
+        elif dialect == "keras3" and value == "hard_sigmoid":
+            raise TargetCannotHold(
+                f"Layer {config.get('name')!r} ({class_name}) uses Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1), "
+                "which Keras 3 does not have (its hard_sigmoid is relu6(x + 3) / 6): a Keras 3 file would compute "
+                f"something else. Save it as a Keras 2 .h5 instead (or let rnnkit.saving.convert rewrite it exactly, "
+                f"where the weights allow). Received: {key}='hard_sigmoid'")
+        elif dialect == "keras2" and value == KERAS3_HARD_SIGMOID:
+            raise TargetCannotHold(
+                f"Layer {config.get('name')!r} ({class_name}) uses Keras 3's hard_sigmoid, relu6(x + 3) / 6, which "
+                "Keras 2 does not have (its hard_sigmoid is clip(0.2 x + 0.5, 0, 1)): a Keras 2 file would compute "
+                f"something else. Save it as a Keras 3 .keras instead (or let rnnkit.saving.convert rewrite it "
+                f"exactly, where the weights allow). Received: {key}={KERAS3_HARD_SIGMOID!r}")
+
+
 def to_keras2(spec, input_shape=None, nested=False):
     """An rnnkit layer spec -> the form tf_keras 2.21's `model.save('x.h5')` writes: rnnkit's own
     (Keras 2) config, with initializers and nested layers in their module envelope."""
     class_name = spec["class_name"]
     config = copy.deepcopy(spec["config"])
+    _activations_for(config, "keras2", class_name)
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _keras2_initializer(value)
@@ -192,6 +318,7 @@ def to_keras3(spec, input_shape=None):
     """An rnnkit layer spec (Keras 2 dialect) -> Keras 3's form, as `model.save('x.keras')` writes."""
     class_name = spec["class_name"]
     config = copy.deepcopy(spec["config"])
+    _activations_for(config, "keras3", class_name)
     for key in _DROP_FOR_KERAS3 & set(config):
         config.pop(key)
     config["dtype"] = _policy(config.get("dtype") or "float32")

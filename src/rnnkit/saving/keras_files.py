@@ -44,7 +44,8 @@ def is_weights_only_name(path):
 
 # ---- reading models -------------------------------------------------------------------------------
 def read_model(path, build):
-    """A Keras 2 `.h5` or Keras 3 `.keras` model as
+    """A Keras 2 `.h5` or Keras 3 `.keras` model, or a TF SavedModel folder of a Keras model
+    (`saving.savedmodel`), as
     {"name", "layers": [spec], "locations": [JSON path of each spec], "input_shape",
      "weights": [[array] per layer], "format"}.
 
@@ -60,6 +61,12 @@ def read_model(path, build):
             weights-only file, an unsupported architecture or layer, or weights that do not fit.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        from rnnkit.saving import savedmodel
+        if savedmodel.is_savedmodel(path):
+            return savedmodel.read_model(path, build)
+        raise FileFormatError(path, None, "is a folder without saved_model.pb: not a TensorFlow SavedModel. "
+                                          "Received: a folder")
     head = guarded.check_regular_file(path)
     if head.startswith(_ZIP_MAGIC):
         return _read_archive(path, build)
@@ -69,11 +76,36 @@ def read_model(path, build):
                                       f"Received: a file starting with {head!r}")
 
 
-def sequential_layers(model_config, path, where):
-    """(specs, their JSON locations, input shape) of a Sequential model config."""
+def _dialect(model_config, path, where, keras_version, legacy):
+    """('keras2' or 'keras3', legacy) for a model config: from the writer's version, else from the
+    config itself. Refuses Keras 1."""
     if not isinstance(model_config, dict):
         raise FileFormatError(path, where, "the model config must be a JSON object. "
                                            f"Received: {type(model_config).__name__}")
+    if keras_version is None and isinstance(model_config.get("keras_version"), str):
+        keras_version = model_config["keras_version"]
+        legacy = legacy or keras_config.dialect_of(keras_version) == "keras2"
+    elif keras_version is None and (model_config.get("module") == "keras" or str(model_config.get("module")).startswith(
+            "keras.src.models")):
+        keras_version = "3"   # Keras 3's to_json() writes no version; its module paths say it
+    try:
+        keras_config.refuse_keras1(keras_version, "the model")
+    except ValueError as error:
+        raise FileFormatError(path, where, str(error)) from None
+    return keras_config.dialect_of(keras_version), legacy
+
+
+def sequential_layers(model_config, path, where, keras_version=None, legacy=False):
+    """(specs, their JSON locations, input shape) of a Sequential model config.
+
+    Args:
+        keras_version: the version of Keras that wrote the file (default: the config's own
+            `keras_version`, which `model.to_json()` writes); it decides what 'hard_sigmoid' means
+            and refuses Keras 1.
+        legacy: a Keras 2 `.h5` file: a GRU config without `reset_after` (Keras 2.0-2.1 had
+            none) computes reset_after=False.
+    """
+    dialect, legacy = _dialect(model_config, path, where, keras_version, legacy)
     class_name = model_config.get("class_name")
     if class_name != "Sequential":
         shown = class_name if isinstance(class_name, str) else type(class_name).__name__
@@ -91,8 +123,10 @@ def sequential_layers(model_config, path, where):
         raise FileFormatError(path, layers_where, "the model has no layers. Received: an empty layer list")
     for index, entry in enumerate(layers):
         location = f"{layers_where}[{index}]"
+        if legacy:
+            entry = _reset_before_where_unsaid(entry)
         try:
-            spec = keras_config.to_rnnkit(entry, "layer")
+            spec = keras_config.to_rnnkit(entry, "layer", dialect=dialect)
         except FileFormatError:
             raise
         except (ValueError, TypeError) as error:
@@ -107,13 +141,15 @@ def sequential_layers(model_config, path, where):
     return specs, locations, input_shape
 
 
-def model_layers(model_config, path, where):
+def model_layers(model_config, path, where, keras_version=None, legacy=False):
     """(specs, locations, input shape, graph) of a Sequential or functional model config; the
     graph (see graph_config) is None for a Sequential, the input shape None for a functional model."""
     if isinstance(model_config, dict) and model_config.get("class_name") in ("Functional", "Model"):
-        specs, locations, graph = graph_config.functional_layers(model_config, path, where)
+        dialect, legacy = _dialect(model_config, path, where, keras_version, legacy)
+        fix = _reset_before_where_unsaid if legacy else None
+        specs, locations, graph = graph_config.functional_layers(model_config, path, where, dialect, fix)
         return specs, locations, None, graph
-    specs, locations, input_shape = sequential_layers(model_config, path, where)
+    specs, locations, input_shape = sequential_layers(model_config, path, where, keras_version, legacy)
     return specs, locations, input_shape, None
 
 
@@ -121,6 +157,20 @@ def _build(build, specs, locations, input_shape, name, graph):
     if graph is None:
         return build(specs, locations, input_shape, name)
     return build(specs, locations, input_shape, name, graph=graph)
+
+
+def _reset_before_where_unsaid(entry, depth=0):
+    """Keras 2.0-2.1 wrote no `reset_after` (their GRU applied the reset gate before the
+    recurrent product); every later Keras writes it. A copy with reset_after=False where unsaid."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict) or depth > 8:
+        return entry
+    config = dict(entry["config"])
+    if entry.get("class_name") == "GRU" and "reset_after" not in config:
+        config["reset_after"] = False
+    for key in ("layer", "backward_layer"):
+        if isinstance(config.get(key), dict):
+            config[key] = _reset_before_where_unsaid(config[key], depth + 1)
+    return dict(entry, config=config)
 
 
 def _name_of(config):
@@ -139,11 +189,14 @@ def _read_archive(path, build):
             raise FileFormatError(path, None, f"is not a Keras archive: it has no {needed}. "
                                               f"Received: entries {sorted(names)[:6]}")
     config = guarded.parse_json(entries["config.json"], path, "config.json")
-    specs, locations, input_shape, graph = model_layers(config, path, "config.json")
-    if graph is not None and "metadata.json" in entries:
-        metadata = guarded.parse_json(entries["metadata.json"], path, "metadata.json")
-        if isinstance(metadata, dict) and metadata.get("mask_rules") in ("keras2", "keras3"):
-            graph["mask_rules"] = metadata["mask_rules"]
+    metadata = guarded.parse_json(entries["metadata.json"], path, "metadata.json") \
+        if "metadata.json" in entries else {}
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    # A .keras archive without a version is Keras 3's (Keras 2.15 wrote one too, with its version).
+    specs, locations, input_shape, graph = model_layers(config, path, "config.json",
+                                                        version if isinstance(version, str) else "3")
+    if graph is not None and isinstance(metadata, dict) and metadata.get("mask_rules") in ("keras2", "keras3"):
+        graph["mask_rules"] = metadata["mask_rules"]
     if input_shape is None and isinstance(config, dict) and isinstance(config.get("build_config"), dict):
         input_shape = config["build_config"].get("input_shape")
     expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
@@ -162,7 +215,9 @@ def _read_legacy_model(path, build):
             raise FileFormatError(path, "@model_config", f"is missing: the file is {kind}. Received: attributes "
                                                          f"{sorted(h5.attrs)[:6]}")
         config = guarded.parse_json(raw, path, "@model_config")
-        specs, locations, input_shape, graph = model_layers(config, path, "@model_config")
+        version = guarded.read_string_attribute(h5, "keras_version", path, "")
+        specs, locations, input_shape, graph = model_layers(config, path, "@model_config", version or "2",
+                                                            legacy=True)
         rules = guarded.read_string_attribute(h5, "mask_rules", path, "") if graph is not None else None
         if rules in ("keras2", "keras3"):
             graph["mask_rules"] = rules

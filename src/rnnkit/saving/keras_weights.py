@@ -15,7 +15,7 @@ lists its datasets in `get_weights()` order, e.g. `lstm/lstm_cell/kernel:0`.
 """
 
 from rnnkit.backend import to_snake_case
-from rnnkit.saving import guarded
+from rnnkit.saving import cudnn, guarded
 from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU")
@@ -176,8 +176,20 @@ def legacy_datasets(group, filename, prefix=""):
 
 
 def read_legacy_layer(datasets, wanted, filename, spec, where):
-    """The arrays of one layer from `legacy_datasets`' entry, checked against `wanted`."""
-    return _read_all(datasets, wanted, filename, spec, where)
+    """The arrays of one layer from `legacy_datasets`' entry, checked against `wanted`. A
+    CuDNNLSTM / CuDNNGRU's arrays (Keras 2) are recognised by their bias's shape and converted
+    as Keras 2 did (`saving.cudnn`)."""
+    try:
+        shapes = [dataset.shape for dataset, _ in datasets]
+        plan = cudnn.stored_layout(spec, wanted, shapes)
+    except ValueError as error:
+        raise FileFormatError(filename, where, str(error)) from None
+    except Exception:  # noqa: BLE001 - a damaged dataset header: _read_all reports it at its place
+        plan = None
+    if plan is None:
+        return _read_all(datasets, wanted, filename, spec, where)
+    layout, convert = plan
+    return convert(_read_all(datasets, layout, filename, spec, where))
 
 
 def keras2_weight_names(spec, layer_name=None):

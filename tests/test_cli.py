@@ -78,3 +78,29 @@ def test_cli_errors_are_one_clear_line(tmp_path, capsys):
     assert cli.main(["summary", str(tmp_path / "missing.keras")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("rnnkit: error:") and "missing.keras" in err and "Traceback" not in err
+
+
+def test_convert_and_export_commands(tmp_path, capsys):
+    from conftest import FIXTURES
+    from rnnkit.cli import main
+    import numpy as np
+    from rnnkit.models import load_model
+    source = FIXTURES / "keras2" / "lstm_stack.h5"
+    assert main(["convert", str(source), str(tmp_path / "out.keras"), "--check"]) == 0
+    data = np.load(FIXTURES / "keras2" / "lstm_stack.npz")
+    np.testing.assert_allclose(load_model(tmp_path / "out.keras").predict(data["x"], verbose=0), data["y"],
+                               atol=1e-5, rtol=0)
+    assert main(["export", str(source), str(tmp_path / "m.onnx")]) == 0
+    assert (tmp_path / "m.onnx").stat().st_size > 0
+    assert main(["convert", str(tmp_path / "missing.h5"), str(tmp_path / "x.keras")]) != 0
+    assert "missing.h5" in capsys.readouterr().err
+
+
+def test_summary_of_a_savedmodel_folder_and_a_functional_file(capsys):
+    import pathlib
+    from conftest import FIXTURES
+    from rnnkit.cli import main
+    folders = sorted(p for p in (pathlib.Path(__file__).parent / "fixtures_local" / "savedmodel").iterdir() if p.is_dir())
+    assert main(["summary", str(folders[0])]) == 0
+    assert main(["summary", str(FIXTURES / "keras2_graph" / "multi_input_lstm_dense_concat.h5")]) == 0
+    assert "Connected to" in capsys.readouterr().out

@@ -60,9 +60,31 @@ def _tutorial(args):
     return 0
 
 
+def _model_path(path):
+    """A model file, or a TensorFlow SavedModel folder (load_model refuses any other folder)."""
+    import os
+    return path if os.path.isdir(path) else _regular_file(path, "model file")
+
+
 def _summary(args):
     from rnnkit.models import load_model
-    load_model(_regular_file(args.file, "model file")).summary()
+    load_model(_model_path(args.file)).summary()
+    return 0
+
+
+def _convert(args):
+    from rnnkit.saving import convert
+    from rnnkit.saving.converter import format_report
+    print(format_report(convert(_model_path(args.input), args.output, check=args.check, force=args.force)))
+    return 0
+
+
+def _export(args):
+    from rnnkit.models import load_model
+    from rnnkit.saving import export_onnx
+    from rnnkit.saving.onnx_export import format_report
+    model = load_model(_model_path(args.model))
+    print(format_report(export_onnx(model, args.output, mask_padding="right" if args.right_padded else None)))
     return 0
 
 
@@ -74,7 +96,7 @@ def _predict(args):
     if args.output:  # before any work: a folder or a missing folder fails now, not after predicting
         rnnkit_format.check_target(args.output)
     _regular_file(args.input, "input .npy file")
-    model = load_model(_regular_file(args.file, "model file"))
+    model = load_model(_model_path(args.file))
     x = _load_npy(args.input)
     if x.dtype.kind not in "fiub":
         raise ValueError(f"The input must hold numbers. Received: {args.input!r} of dtype {x.dtype}")
@@ -204,6 +226,22 @@ def build_parser():
     generate.add_argument("--temperature", type=_number(0, 1e6), default=0.7, help="0 for greedy")
     generate.add_argument("--seed", type=_seed, help="for reproducible samples")
     generate.set_defaults(handler=_generate)
+
+    convert = commands.add_parser("convert", help="convert a model file (Keras .h5 of any era, .keras, a TF "
+                                  "SavedModel folder, rnnkit .npz) to .keras / .h5 / .weights.h5 / .npz")
+    convert.add_argument("input", help="the model file or SavedModel folder to read")
+    convert.add_argument("output", help="the file to write; its extension picks the format")
+    convert.add_argument("--check", action="store_true",
+                         help="predict a random batch before and after; report the largest difference")
+    convert.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    convert.set_defaults(handler=_convert)
+
+    export = commands.add_parser("export", help="export a model to ONNX (needs the onnx package)")
+    export.add_argument("model", help="a Keras .h5 / .keras file, a SavedModel folder or an rnnkit .npz model")
+    export.add_argument("output", help="the .onnx file to write")
+    export.add_argument("--right-padded", action="store_true",
+                        help="a masked model's inputs are padded at the end of each row (needed to export masks)")
+    export.set_defaults(handler=_export)
     return parser
 
 

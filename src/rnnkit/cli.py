@@ -68,8 +68,23 @@ def _model_path(path):
 
 def _summary(args):
     from rnnkit.models import load_model
-    load_model(_model_path(args.file)).summary()
+    if args.plot:
+        rnnkit_format_check(args.plot)
+    model = load_model(_model_path(args.file))
+    model.summary()
+    if args.plot:
+        from rnnkit.utils import plot_model
+        plot_model(model, to_file=args.plot, show_shapes=True)
+        print(f"wrote {args.plot}")
     return 0
+
+
+def rnnkit_format_check(path):
+    """Fails before any work when `path` can't be written (a folder, a missing folder)."""
+    from rnnkit.saving import rnnkit_format
+    if not str(path).endswith((".svg", ".png")):
+        raise ValueError(f"Option --plot must name an .svg or .png file. Received: {path!r}")
+    rnnkit_format.check_target(path)
 
 
 def _convert(args):
@@ -188,6 +203,8 @@ def build_parser():
 
     summary = commands.add_parser("summary", help="print the Keras-format summary of a model file")
     summary.add_argument("file", help="a Keras .h5 / .keras file or an rnnkit .npz model")
+    summary.add_argument("--plot", metavar="OUT", help="also draw the model's graph to OUT (.svg, or .png with "
+                         "matplotlib)")
     summary.set_defaults(handler=_summary)
 
     predict = commands.add_parser("predict", help="run a saved model on a .npy input, without TensorFlow")

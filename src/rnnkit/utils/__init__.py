@@ -4,6 +4,7 @@ import numpy as np
 
 from rnnkit.backend import set_random_seed
 from rnnkit.utils.gradient_check import gradient_check_error, numerical_gradient
+from rnnkit.utils.plot_model import plot_model
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -29,4 +30,4 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     return categorical.reshape(shape + (num_classes,))
 
 
-__all__ = ["set_random_seed", "to_categorical", "gradient_check_error", "numerical_gradient"]
+__all__ = ["set_random_seed", "to_categorical", "gradient_check_error", "numerical_gradient", "plot_model"]

@@ -173,7 +173,7 @@ MODEL = str(FIXTURES / "keras3" / "gru_reset_before.keras")
     (["predict", MODEL, "TMP/x.npy", "--batch-size", "0"], 2, "--batch-size: must be an integer from 1"),
     (["summary", "/dev/zero"], 1, "must be a regular file. Received: '/dev/zero'"),
     (["summary", "TMP/fifo"], 1, "must be a regular file"),
-    (["summary", "TMP/folder.keras"], 1, "must be a regular file"),
+    (["summary", "TMP/folder.keras"], 1, "is a folder without saved_model.pb: not a TensorFlow SavedModel"),
     (["summary", "TMP/bad.npz"], 1, "bad.npz' at w_0: must hold numbers"),
     (["tutorial", "--seed", "-3"], 2, "--seed: must be an integer from 0"),
 ])

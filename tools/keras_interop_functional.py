@@ -21,23 +21,49 @@ FIXTURES = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "fixt
 
 def write(folder):
     from rnnkit.models import load_model
+    from rnnkit.models import convert
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in sorted(FIXTURES.glob("*.h5")):
-        if path.name.endswith(".weights.h5"):
-            continue
+    sources = [p for p in sorted(FIXTURES.glob("*.h5")) if not p.name.endswith(".weights.h5")]
+    sources += [p for p in sorted((FIXTURES.parent / "wild").iterdir()) if p.suffix in (".h5", ".keras")]
+    for path in sources:
         try:
             model = load_model(path)
         except ValueError:
             continue
-        stem = path.stem
-        data = np.load(FIXTURES / f"{stem}.npz")
-        inputs = [data[f"x{i}"] for i in range(len(model.inputs))]
+        stem = path.stem if path.parent == FIXTURES else "wild_" + path.stem
+        data = np.load(path.with_suffix(".npz"))
+        inputs = [data[f"x{i}"] for i in range(len(model.inputs))] if hasattr(model, "inputs") else [data["x0"]]
+        if path.parent != FIXTURES:  # wild files: convert them as a user would, to both targets
+            try:
+                convert(path, folder / f"{stem}.keras", force=True)
+                convert(path, folder / f"{stem}.h5", force=True)
+                convert(path, folder / f"{stem}.weights.h5", force=True)
+            except ValueError as error:
+                print(f"skip {path.name}: {error}")
+                continue
+            model = load_model(folder / f"{stem}.keras")
+            if not hasattr(model, "inputs"):
+                continue  # Sequential wild files: tools/keras_interop.py --converted checks those
+            try:
+                outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+            except (ValueError, TypeError) as error:
+                print(f"skip {path.name}: {str(error)[:120]}")
+                continue
+            outputs = outputs if isinstance(outputs, list) else [outputs]
+            np.savez(folder / f"{stem}.io.npz", **{f"x{i}": x for i, x in enumerate(inputs)},
+                     **{f"y{i}": y for i, y in enumerate(outputs)})
+            written.append(stem)
+            continue
         outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
         outputs = outputs if isinstance(outputs, list) else [outputs]
-        model.save(folder / f"{stem}.keras")
-        model.save(folder / f"{stem}.h5")
-        model.save_weights(folder / f"{stem}.weights.h5")
+        try:
+            model.save(folder / f"{stem}.keras")
+            model.save(folder / f"{stem}.h5")
+            model.save_weights(folder / f"{stem}.weights.h5")
+        except ValueError as error:  # e.g. Keras 2's hard_sigmoid has no Keras 3 name
+            print(f"skip {path.name}: {str(error)[:120]}")
+            continue
         np.savez(folder / f"{stem}.io.npz", **{f"x{i}": x for i, x in enumerate(inputs)},
                  **{f"y{i}": y for i, y in enumerate(outputs)})
         written.append(stem)

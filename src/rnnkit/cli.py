@@ -88,7 +88,7 @@ def rnnkit_format_check(path):
 
 
 def _convert(args):
-    from rnnkit.saving import convert
+    from rnnkit.models import convert
     from rnnkit.saving.converter import format_report
     print(format_report(convert(_model_path(args.input), args.output, check=args.check, force=args.force)))
     return 0

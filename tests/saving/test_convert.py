@@ -121,9 +121,7 @@ def test_bad_inputs(tmp_path):
     Sequential([SimpleRNN(2, input_shape=(3, 2))]).save_weights(weights_only)
     with pytest.raises(FileFormatError, match=r"w\.npz.*holds no model config"):
         convert(weights_only, tmp_path / "out.keras")
-    with pytest.raises(FileFormatError, match="functional model"):
-        convert(FIXTURES / "wild/k313_bigru_classifier.keras", tmp_path / "out.h5")
-    assert not (tmp_path / "out.h5").exists()
+
 
 
 def test_check_report_names_everything(tmp_path):
@@ -134,3 +132,24 @@ def test_check_report_names_everything(tmp_path):
     assert report["checked_batch_shape"][0] == 4
     text = format_report(report)
     assert "check: max |difference|" in text and "Embedding, Bidirectional" in text
+
+
+@pytest.mark.parametrize("source", ["wild/k313_bigru_classifier.keras", "wild/tf240_music_lstm_s2s.h5",
+                                    "keras2_graph/seq2seq_lstm_chars_decoder.h5"])
+@pytest.mark.parametrize("target", ["out.keras", "out.h5", "out.weights.h5", "out.npz"])
+def test_functional_models_convert_to_every_target(tmp_path, source, target):
+    from rnnkit.models import convert as convert_any
+    with pytest.raises(FileFormatError, match="functional model.*rnnkit.models.convert"):
+        convert(FIXTURES / source, tmp_path / target)
+    report = convert_any(FIXTURES / source, tmp_path / target, check=True)
+    assert report["max_abs_diff"] == 0.0
+    assert report["layers"][0] == "InputLayer"
+
+
+def test_a_functional_keras_2_hard_sigmoid_is_rewritten_for_keras_3_exactly(tmp_path):
+    from rnnkit.models import convert as convert_any, load_model
+    report = convert_any(FIXTURES / "keras2_graph/lstm_gru_hard_sigmoid.h5", tmp_path / "out.keras", check=True)
+    assert report["max_abs_diff"] < 1e-6 and any("hard_sigmoid rewritten" in note for note in report["notes"])
+    data = np.load(FIXTURES / "keras2_graph/lstm_gru_hard_sigmoid.npz")
+    np.testing.assert_allclose(load_model(tmp_path / "out.keras").predict(data["x0"], verbose=0), data["y0"],
+                               atol=1e-5, rtol=0)

@@ -24,6 +24,10 @@ _TARGETS = {".weights.h5": "Keras 3 weights (.weights.h5)", ".keras": "Keras 3 a
             ".h5": "Keras 2 model (.h5)", ".hdf5": "Keras 2 model (.h5)", ".npz": "rnnkit model (.npz)"}
 
 
+class FunctionalModel(FileFormatError):
+    """A functional model's file: `rnnkit.models.convert` (the floor that knows Model) converts it."""
+
+
 class LayerStack:
     """A Sequential's layers as read from a file: enough to predict and to write it again.
 
@@ -126,10 +130,9 @@ def load_layers(path):
 
     def build(specs, locations, input_shape, name, graph=None):
         if graph is not None:
-            raise FileFormatError(path, None, "is a functional model; `rnnkit convert` rewrites Sequential models "
-                                              "(hard_sigmoid and CuDNN conversions included). For a functional "
-                                              "model, `rnnkit.models.load_model(path).save(out)` writes .keras or "
-                                              ".h5. Received: a functional model")
+            raise FunctionalModel(path, None, "is a functional model: convert it with `rnnkit convert` or "
+                                              "rnnkit.models.convert(), which know functional models. Received: a "
+                                              "functional model")
         state["layers"], state["input_shape"] = _build_layers(path, specs, locations, input_shape)
         return [[(w.shape, w.dtype.name) for w in layer.weights.values()] for layer in state["layers"]]
 
@@ -189,24 +192,25 @@ def _gate_columns(class_name, key, units, config):
     return None
 
 
-def _rescale(spec, arrays, dialect, notes):
-    """(spec, arrays) with hard_sigmoid rewritten for `dialect`, or unchanged."""
+def rescale_hard_sigmoid(spec, arrays, dialect, notes):
+    """(spec, arrays) with hard_sigmoid rewritten for `dialect` (the weights feeding it scaled so that
+    the other Keras's hard_sigmoid computes the same function), or unchanged."""
     import copy
     old, new, scale = _SCALE_TO[dialect]
     class_name, config = spec["class_name"], spec["config"]
     if class_name in ("Bidirectional", "TimeDistributed"):
         spec = copy.deepcopy(spec)
         if class_name == "TimeDistributed":
-            spec["config"]["layer"], arrays = _rescale(spec["config"]["layer"], arrays, dialect, notes)
+            spec["config"]["layer"], arrays = rescale_hard_sigmoid(spec["config"]["layer"], arrays, dialect, notes)
             return spec, arrays
         inner = spec["config"]["layer"]
         half = len(arrays) // 2
-        spec["config"]["layer"], forward = _rescale(inner, arrays[:half], dialect, notes)
+        spec["config"]["layer"], forward = rescale_hard_sigmoid(inner, arrays[:half], dialect, notes)
         backward_spec = spec["config"].get("backward_layer")
         if backward_spec:
-            spec["config"]["backward_layer"], backward = _rescale(backward_spec, arrays[half:], dialect, notes)
+            spec["config"]["backward_layer"], backward = rescale_hard_sigmoid(backward_spec, arrays[half:], dialect, notes)
         else:
-            _, backward = _rescale(inner, arrays[half:], dialect, [])
+            _, backward = rescale_hard_sigmoid(inner, arrays[half:], dialect, [])
         return spec, forward + backward
     keys = [key for key in ("activation", "recurrent_activation") if config.get(key) == old]
     if not keys:
@@ -235,7 +239,7 @@ def _for_target(stack, kind, notes):
     dialect = {".keras": "keras3", ".weights.h5": "keras3", ".h5": "keras2", ".hdf5": "keras2"}.get(kind)
     if dialect is None:
         return specs, arrays
-    pairs = [_rescale(spec, layer_arrays, dialect, notes) for spec, layer_arrays in zip(specs, arrays)]
+    pairs = [rescale_hard_sigmoid(spec, layer_arrays, dialect, notes) for spec, layer_arrays in zip(specs, arrays)]
     specs, arrays = [p[0] for p in pairs], [p[1] for p in pairs]
     for spec in specs:                        # anything else the target cannot express
         (keras_config.to_keras3 if dialect == "keras3" else keras_config.to_keras2)(spec)
@@ -306,7 +310,7 @@ def convert(in_path, out_path, check=False, force=False):
                               f"Received: {out_path!r}")
     if os.path.abspath(out_path) == os.path.abspath(in_path):
         raise ValueError(f"Argument `out_path` must differ from `in_path`. Received: {out_path!r}")
-    stack = load_layers(in_path)
+    stack = load_layers(in_path)   # a functional model raises FunctionalModel: rnnkit.models.convert takes it
     notes = []
     specs, arrays = _for_target(stack, kind, notes)   # refuses before anything is written
     if kind == ".weights.h5":

@@ -51,17 +51,20 @@ class Progbar:
         return text
 
     def _bar(self, current):
-        digits = int(math.log10(self.target)) + 1
+        if self.target is None:      # Keras 2: an iterable of unknown length
+            return f"{current:7d}/Unknown"
+        digits = int(math.log10(self.target)) + 1 if self.target > 0 else 1
         bar = f"{current:{digits}d}/{self.target} ["
-        width = int(self.width * current / self.target)
+        width = int(self.width * current / self.target) if self.target else self.width
         if width > 0:
             bar += "=" * (width - 1) + (">" if current < self.target else "=")
         return bar + "." * (self.width - width) + "]"
 
     def update(self, current, values=(), finalize=None):
-        """Shows `current` steps done with the running `values` [(name, number), ...]."""
+        """Shows `current` steps done with the running `values` [(name, number), ...]. With an
+        unknown target (None) the bar reads `n/Unknown` until the caller sets `target`."""
         if finalize is None:
-            finalize = current >= self.target
+            finalize = self.target is not None and current >= self.target
         now = time.time()
         elapsed = now - self._start
         per_step = elapsed / current if current else 0.0
@@ -71,6 +74,8 @@ class Progbar:
             bar = self._bar(current)
             if finalize:
                 info = f" - {elapsed:.0f}s" + self.format_time(per_step, self.unit_name)
+            elif self.target is None:
+                info = " -" + self.format_time(per_step, self.unit_name)
             else:
                 eta = per_step * (self.target - current)
                 eta_text = (f"{eta // 3600:.0f}:{(eta % 3600) // 60:02.0f}:{eta % 60:02.0f}" if eta > 3600
@@ -84,8 +89,9 @@ class Progbar:
             self.stream.flush()
             self._last_update = now
         elif self.verbose == 2 and finalize:
-            digits = int(math.log10(self.target)) + 1
-            line = f"{current:{digits}d}/{self.target} - {elapsed:.0f}s" + self.format_values(values)
+            target = self.target if self.target is not None else current
+            digits = int(math.log10(target)) + 1 if target > 0 else 1
+            line = f"{current:{digits}d}/{target} - {elapsed:.0f}s" + self.format_values(values)
             line += " -" + self.format_time(elapsed, "epoch") + " -" + self.format_time(per_step, self.unit_name)
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -162,24 +168,55 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints `Epoch i/n` and a progress bar per epoch (fit's verbose=1), or one line (verbose=2)."""
+    """Prints `Epoch i/n` and a progress bar per epoch (fit's verbose=1), or one line (verbose=2).
 
-    def __init__(self, verbose=1, stream=None):
+    With an input of unknown length the first epoch's bar counts `n/Unknown`; from its end on
+    the bar knows the count (Keras 2's `_finalize_progbar`).
+
+    Args:
+        count_mode: 'steps' (Keras 2 also had 'samples'; rnnkit counts steps).
+        stateful_metrics: accepted for Keras 2 compatibility.
+        verbose: 1 or 2; default fit's.
+        stream: where to write (default sys.stdout).
+    """
+
+    def __init__(self, count_mode="steps", stateful_metrics=None, verbose=None, stream=None):
         super().__init__()
+        if count_mode not in ("steps", "samples"):
+            raise ValueError(f"Argument `count_mode` must be 'steps' or 'samples'. Received: {count_mode!r}")
+        if verbose is not None and verbose not in (0, 1, 2):
+            raise ValueError(f"Argument `verbose` must be 0, 1 or 2. Received: {verbose!r}")
         self.verbose, self.stream = verbose, stream
         self.bar = None
+        self.target = None
+        self.seen = 0
+
+    def on_train_begin(self, logs=None):
+        self.target = self.params.get("steps")
+
+    def _verbose(self):
+        return self.verbose if self.verbose is not None else self.params.get("verbose", 1)
 
     def on_epoch_begin(self, epoch, logs=None):
+        if not self._verbose():
+            return
         if self.params.get("epochs", 1) > 1:
             (self.stream or sys.stdout).write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
-        self.bar = Progbar(self.params["steps"], verbose=self.verbose, stream=self.stream)
+        self.seen = 0
+        self.bar = Progbar(self.target, verbose=self._verbose(), stream=self.stream)
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch + 1 < self.params["steps"]:
-            self.bar.update(batch + 1, list((logs or {}).items()))
+        self.seen = batch + 1
+        if self.bar is not None and (self.target is None or batch + 1 < self.target):
+            self.bar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(self.params["steps"], list((logs or {}).items()), finalize=True)
+        if self.bar is None:
+            return
+        if self.target is None:
+            self.target = self.seen
+            self.bar.target = self.target
+        self.bar.update(self.target, list((logs or {}).items()), finalize=True)
 
 
 def _check_monitor(monitor):

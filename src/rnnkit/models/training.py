@@ -539,9 +539,19 @@ class TrainingMixin:
 
     @property
     def metrics_names(self):
-        """Keras 2's names of what train_on_batch / evaluate return, in order."""
-        names = ["loss"] + [m.name for m in self.compiled_metrics]
-        return names + [m.name for m in self.compiled_weighted_metrics]
+        """Keras 2's names of what train_on_batch / evaluate return, in order (known from
+        compile on: a name is the string given, a function's name or a metric object's name)."""
+        def name(identifier):
+            if isinstance(identifier, str) and (identifier in ("accuracy", "acc")
+                                                or identifier in metrics_module._FUNCTIONS):
+                return identifier
+            if isinstance(identifier, metrics_module.Metric):
+                return identifier.name
+            return metrics_module.get(identifier).name
+        if self.loss is None:
+            return []
+        return (["loss"] + [name(m) for m in self._metric_ids]
+                + ["weighted_" + name(m) for m in self._weighted_metric_ids])
 
     # ---- one batch ------------------------------------------------------------------------------
     def _trainable_pairs(self):

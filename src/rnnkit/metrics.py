@@ -310,9 +310,10 @@ def _confusion(y_true, y_pred, thresholds, sample_weight=None, class_id=None, to
         raise ValueError(f"Arguments `y_true` and `y_pred` must have the same shape. "
                          f"Received: {y_true.shape} and {y_pred.shape}")
     w = np.ones(y_pred.shape) if sample_weight is None else _weights_like(sample_weight, y_pred)
-    if top_k is not None:
-        kth = np.sort(y_pred, axis=-1)[..., -top_k][..., None]
-        y_pred = np.where(y_pred >= kth, y_pred, -np.inf)
+    if top_k is not None:     # tf.math.top_k: exactly k per row, ties to the lower index
+        keep = np.zeros(y_pred.shape, bool)
+        np.put_along_axis(keep, np.argsort(-y_pred, axis=-1, kind="stable")[..., :top_k], True, axis=-1)
+        y_pred = np.where(keep, y_pred, -np.inf)
     if class_id is not None:
         y_true, y_pred, w = y_true[..., class_id], y_pred[..., class_id], w[..., class_id]
     labels = y_true.astype(bool).ravel()

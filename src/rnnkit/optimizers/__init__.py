@@ -763,7 +763,8 @@ def get(identifier):
             raise ValueError(f"Argument `optimizer` must be one of {sorted(_BY_NAME)}. Received: {identifier!r}")
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _BY_NAME.get(str(identifier["class_name"]).lower())
+        # tf_keras writes its own optimizers as "Custom>Adam" in training_config
+        cls = _BY_NAME.get(str(identifier["class_name"]).split(">")[-1].lower())
         if cls is None:
             raise ValueError(f"Unknown optimizer class. Received: {identifier['class_name']!r}")
         config = dict(identifier.get("config") or {})

@@ -558,6 +558,10 @@ class TrainingMixin:
         return [(layer.grads[key], layer.weights[key])
                 for layer in self._layers if layer.trainable for key in layer.weights]
 
+    def _trainable_arrays(self):
+        """The trainable weights, in the order the optimizer's slots follow."""
+        return [layer.weights[key] for layer in self._layers if layer.trainable for key in layer.weights]
+
     def _trainable_names(self):
         return [f"{layer.name}/{key}" for layer in self._layers if layer.trainable for key in layer.weights]
 
@@ -832,9 +836,14 @@ class TrainingMixin:
              "do_validation": val_source is not None})
         self.stop_training = False
         logs = {}
+        self._initial_epoch = None
         callback_list.on_train_begin({})
+        if self._initial_epoch is not None:     # BackupAndRestore resumes an interrupted fit
+            initial_epoch, self._initial_epoch = max(initial_epoch, self._initial_epoch), None
+        first = True
         for epoch in range(initial_epoch, epochs):
-            if pending is not None and epoch == initial_epoch:
+            if pending is not None and first:
+                first = False
                 iterator = first_epoch_iterator
             else:
                 iterator = train_source.epoch()

@@ -29,20 +29,27 @@ def run(optimizer, steps=6, seed=0, names=None):
     return weights, grads, current
 
 
-def test_nadam():
-    w0, grads, out = run(optimizers.Nadam(0.01))
-    for i in range(2):
-        w, m, v, product = w0[i].copy(), 0.0, 0.0, 1.0
-        for t, g in enumerate(grads, start=1):
-            g = g[i]
-            u_t, u_next = 0.9 * (1 - 0.5 * 0.96 ** t), 0.9 * (1 - 0.5 * 0.96 ** (t + 1))
+@pytest.mark.parametrize("mode", ["per_variable", "per_step"])
+def test_nadam(mode):
+    # tf_keras 2 (default): the schedule product is multiplied once per weight, in order;
+    # Keras 3 ("per_step"): once per step.
+    w0, grads, out = run(optimizers.Nadam(0.01, u_product=mode))
+    w = [w0[0].copy(), w0[1].copy()]
+    m, v, product = [0.0, 0.0], [0.0, 0.0], 1.0
+    for t, g in enumerate(grads, start=1):
+        u_t, u_next = 0.9 * (1 - 0.5 * 0.96 ** t), 0.9 * (1 - 0.5 * 0.96 ** (t + 1))
+        if mode == "per_step":
             product *= u_t
-            m = m + (g - m) * 0.1
-            v = v + (g * g - v) * 0.001
-            m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
-            v_hat = v / (1 - 0.999 ** t)
-            w = w - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-7)
-        np.testing.assert_allclose(out[i], w, rtol=1e-12)
+        for i in range(2):
+            if mode == "per_variable":
+                product *= u_t
+            m[i] = m[i] + (g[i] - m[i]) * 0.1
+            v[i] = v[i] + (g[i] * g[i] - v[i]) * 0.001
+            m_hat = u_next * m[i] / (1 - product * u_next) + (1 - u_t) * g[i] / (1 - product)
+            v_hat = v[i] / (1 - 0.999 ** t)
+            w[i] = w[i] - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-7)
+    for i in range(2):
+        np.testing.assert_allclose(out[i], w[i], rtol=1e-12)
 
 
 def test_adamax():

@@ -277,7 +277,15 @@ class Optimizer:
         head = [np.array(self.iterations, np.int64)]
         if layout == "keras3" and not callable(self._learning_rate):
             head.append(np.array(self._learning_rate, np.float32))
-        return head + [slot.copy() for _, slot in (self._ordered_slots() if self._slots else [])]
+        slots = [slot.copy() for _, slot in (self._ordered_slots() if self._slots else [])]
+        return head + slots + (self._extra_variables(layout) if self._slots else [])
+
+    def _extra_variables(self, layout):
+        """Variables Keras keeps after the slots (Keras 3's Nadam u_product)."""
+        return []
+
+    def _set_extra_variables(self, values, layout):
+        pass
 
     def variable_names(self, weight_names, layout="tf_keras"):
         """The names Keras gives `get_variables(layout)`'s entries, for weights named
@@ -333,9 +341,14 @@ class Optimizer:
             order = self._ordered_slots()
         finally:
             self._slots = saved_slots
-        if len(values) != head + len(order):
-            raise ValueError(f"{type(self).__name__} has {head + len(order)} variables in the {layout} layout. "
-                             f"Received: {len(values)} arrays")
+        extra = len(self._extra_variables(layout))
+        if len(values) != head + len(order) + extra:
+            raise ValueError(f"{type(self).__name__} has {head + len(order) + extra} variables in the {layout} "
+                             f"layout. Received: {len(values)} arrays")
+        extra_values = values[head + len(order):]
+        values = values[:head + len(order)]
+        if not all(v.shape == () and np.isfinite(v) for v in extra_values):
+            raise ValueError(f"The last {extra} variables must be finite scalars. Received: {extra_values!r}")
         iterations = values[0]
         if iterations.shape != () or not np.isfinite(iterations) or iterations < 0 or iterations != np.round(iterations):
             raise ValueError(f"The first variable must be the iteration count, an int >= 0. Received: {iterations!r}")
@@ -352,6 +365,7 @@ class Optimizer:
         if head == 2:
             self._learning_rate = learning_rate
         self._restored()
+        self._set_extra_variables(extra_values, layout)
 
     def _restored(self):
         pass
@@ -548,25 +562,45 @@ class Nadam(Optimizer):
     """Adam with Nesterov momentum (Keras's Nadam, with its 0.96 momentum schedule). Defaults:
     learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7.
 
+    The running product P_t of the momentum schedule u_1 u_2 ... u_t is what tf_keras 2.x's
+    fit and train_on_batch compute: its guard against updating P once per weight is a Python
+    counter that tf.function bakes in at tracing, so P is multiplied by u_t once per weight at
+    every step (P_t = (u_1 ... u_t)^n for n weights). The recorded tf_keras run
+    `train_graph/conv1d_maxpool_lstm_nadam` pins this. Keras 3 multiplies once per step:
+    `u_product="per_step"` (rnnkit's extension) gives Keras 3's numbers.
+
     Ranges: beta_1 and beta_2 in [0, 1), epsilon > 0.
     """
 
     _slot_groups = (("m", "v"),)
     _slot_names = {"m": ("m", "momentum"), "v": ("v", "velocity")}
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, u_product="per_variable",
+                 **kwargs):
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = _check_number(beta_1, "beta_1", 0.0, 1.0, high_open=True)
         self.beta_2 = _check_number(beta_2, "beta_2", 0.0, 1.0, high_open=True)
         self.epsilon = _check_epsilon(epsilon)
+        if u_product not in ("per_variable", "per_step"):
+            raise ValueError("Argument `u_product` must be 'per_variable' (tf_keras 2) or 'per_step' (Keras 3). "
+                             f"Received: {u_product!r}")
+        self.u_product = u_product
         self._u_product = 1.0
 
     def _u(self, t):
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** t)
 
     def _restored(self):
-        # The product of the momentum schedule is a function of the step count alone.
-        self._u_product = math.prod(self._u(t) for t in range(1, self.iterations + 1))
+        # The product of the momentum schedule is a function of the step count (and weight count).
+        power = len(self._slots) if self.u_product == "per_variable" else 1
+        self._u_product = math.prod(self._u(t) ** power for t in range(1, self.iterations + 1))
+
+    def _extra_variables(self, layout):
+        return [np.array(self._u_product, np.float32)] if layout == "keras3" else []
+
+    def _set_extra_variables(self, values, layout):
+        if values:
+            self._u_product = float(values[0])
 
     def _new_slots(self, variable):
         return {"m": np.zeros_like(variable), "v": np.zeros_like(variable)}
@@ -574,10 +608,13 @@ class Nadam(Optimizer):
     def _before_step(self):
         t = self.iterations + 1
         self._u_t, self._u_next = self._u(t), self._u(t + 1)
-        self._u_product *= self._u_t
+        if self.u_product == "per_step":
+            self._u_product *= self._u_t
         self._beta_2_power = self.beta_2 ** t
 
     def _update(self, w, g, slots):
+        if self.u_product == "per_variable":
+            self._u_product *= self._u_t
         m, v = slots["m"], slots["v"]
         m += (g - m) * (1 - self.beta_1)
         v += (g * g - v) * (1 - self.beta_2)
@@ -587,7 +624,10 @@ class Nadam(Optimizer):
         w -= (m_hat * np.asarray(self._step_lr, w.dtype)) / (np.sqrt(v_hat) + np.asarray(self.epsilon, w.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        config = {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        if self.u_product != "per_variable":     # Keras's own configs have no such key
+            config["u_product"] = self.u_product
+        return config
 
 
 class Adamax(Optimizer):

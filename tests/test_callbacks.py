@@ -143,3 +143,25 @@ def test_callbacks_receive_keras_logs():
     assert set(epoch_logs[0]) == {"loss", "mae", "val_loss", "val_mae"}
     m.evaluate(x, y, verbose=0, callbacks=[Test()])
     assert set(test_logs[0]) == {"loss", "mae"}
+
+
+def test_model_checkpoint_every_n_batches(tmp_path):
+    x, y = data()
+    m = model()
+    m.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[
+        callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch}-{batch}.npz"), save_weights_only=True, save_freq=2)])
+    # 3 batches per epoch, 6 in all: saved after batches 2, 4, 6 counted across epochs.
+    assert sorted(os.listdir(tmp_path)) == ["w-1-2.npz", "w-2-1.npz", "w-2-3.npz"]
+    with pytest.raises(ValueError, match="`save_freq`"):
+        callbacks.ModelCheckpoint("w.npz", save_freq=0)
+
+
+def test_verbose_2_with_an_unknown_length_prints_the_count(capsys):
+    x, y = data()
+
+    class Unsized:
+        def __iter__(self):
+            return ((x[i:i + 8], y[i:i + 8]) for i in range(0, 24, 8))
+    model().fit(Unsized(), epochs=2, verbose=2)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("3/3")]
+    assert len(lines) == 2

@@ -323,8 +323,13 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch"):
         super().__init__()
-        if save_freq != "epoch":
-            raise ValueError(f"Argument `save_freq` must be 'epoch'. Received: {save_freq!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, (int, np.integer))
+                                     or save_freq < 1):
+            raise ValueError(f"Argument `save_freq` must be 'epoch' or a positive number of batches. "
+                             f"Received: {save_freq!r}")
+        self.save_freq = save_freq
+        self._batches_seen = 0
+        self._current_epoch = 0
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
         _check_monitor(monitor)
@@ -338,26 +343,44 @@ class ModelCheckpoint(Callback):
         # fit lists the keys its logs will hold (Keras 2's params["metrics"]): a filepath field
         # that none of them fills is refused before the first step, not after an epoch's work.
         known = self.params.get("metrics")
+        self._batches_seen = 0
         if known is not None:
-            missing = sorted(self._fields - {"epoch"} - set(known))
+            allowed = {"epoch"} | ({"batch"} if self.save_freq != "epoch" else set())
+            missing = sorted(self._fields - allowed - set(known))
             if missing:
                 raise ValueError(
                     f"Argument `filepath` of ModelCheckpoint names {missing}, which fit will not log; "
                     f"available: ['epoch'] + {sorted(known)}. Received: filepath={self.filepath!r}")
 
-    def _path(self, epoch, logs):
+    def _path(self, epoch, logs, batch=None):
         """The file name for this epoch; a field that is neither `epoch` nor a logged value is
         named with the keys there are, before anything is written."""
-        missing = sorted(self._fields - {"epoch"} - set(logs))
+        known = {"epoch"} | ({"batch"} if batch is not None else set())
+        missing = sorted(self._fields - known - set(logs))
         if missing:
             raise ValueError(
                 f"Argument `filepath` of ModelCheckpoint names {missing}, which epoch {epoch + 1}'s logs do "
-                f"not hold; available: ['epoch'] + {sorted(logs)}. Received: filepath={self.filepath!r}")
-        return self.filepath.format(epoch=epoch + 1, **logs)
+                f"not hold; available: {sorted(known)} + {sorted(logs)}. Received: filepath={self.filepath!r}")
+        extra = {} if batch is None else {"batch": batch + 1}
+        return self.filepath.format(epoch=epoch + 1, **extra, **logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras: with an integer save_freq, save after every save_freq batches (counted across epochs).
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._current_epoch, logs or {}, batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self._path(epoch, logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch, logs, batch=None):
+        path = self._path(epoch, logs, batch)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:   # Keras's warning, word for word

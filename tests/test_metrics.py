@@ -163,3 +163,13 @@ def test_metric_objects_in_fit_and_evaluate():
     reference = metrics.AUC()
     reference.update_state(y, model.predict(x, verbose=0))
     assert auc == pytest.approx(reference.result(), rel=1e-9)
+
+
+def test_losses_take_sample_weight_as_keras():
+    from rnnkit import losses
+    # Keras's docstring: MeanSquaredError()([[0, 1], [0, 0]], [[1, 1], [1, 0]], sample_weight=[0.7, 0.3]) = 0.25
+    mse = losses.MeanSquaredError()
+    assert mse([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]) == pytest.approx(0.5)
+    assert mse([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], sample_weight=[0.7, 0.3]) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="`sample_weight`.*Received"):
+        mse([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], sample_weight=[1.0, 2.0, 3.0])

@@ -291,6 +291,23 @@ _RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that y
             "function when building your dataset.")
 
 
+def _plain_metrics(metrics):
+    """Metric identifiers from a compile config: tf_keras nests them per output
+    ([[{"class_name": "MeanMetricWrapper", "config": {"name": "mae", ...}}]]); Keras 3 lists names."""
+    if not metrics:
+        return None
+    if isinstance(metrics, dict):
+        raise ValueError(f"Argument `metrics` keyed by output needs a model with several outputs. Received: {metrics!r}")
+    if len(metrics) == 1 and isinstance(metrics[0], list):
+        metrics = metrics[0]
+    plain = []
+    for metric in metrics:
+        if isinstance(metric, dict) and metric.get("class_name") == "MeanMetricWrapper":
+            metric = (metric.get("config") or {}).get("name")
+        plain.append(metric)
+    return plain or None
+
+
 def _check_class_weight(class_weight):
     """Keras's rule: a dict whose keys are exactly the classes 0 .. K-1; values finite numbers."""
     if class_weight is None:
@@ -397,15 +414,45 @@ class TrainingMixin:
                 "steps_per_execution": 1, "jit_compile": False}
 
     def compile_from_config(self, config):
-        """Compiles from `get_compile_config()`'s data (also Keras 3's and tf_keras's compile configs).
+        """Compiles from `get_compile_config()`'s data, Keras 3's `compile_config` (config.json of a
+        .keras) or tf_keras's `training_config` (a Keras 2 .h5's attribute: `optimizer_config`,
+        metrics nested per output as MeanMetricWrapper configs).
 
         Raises:
             ValueError / TypeError: for a config that names something rnnkit does not have.
         """
         if not isinstance(config, dict) or "loss" not in config:
             raise ValueError(f"Argument `config` must be a compile config dict with a loss. Received: {config!r:.200}")
-        self.compile(optimizer=config.get("optimizer") or "rmsprop", loss=config["loss"],
-                     metrics=config.get("metrics") or None, weighted_metrics=config.get("weighted_metrics") or None)
+        optimizer = config.get("optimizer") or config.get("optimizer_config") or "rmsprop"
+        self.compile(optimizer=optimizer, loss=config["loss"],
+                     metrics=_plain_metrics(config.get("metrics")),
+                     weighted_metrics=_plain_metrics(config.get("weighted_metrics")))
+
+    def get_optimizer_variables(self, layout="tf_keras"):
+        """The optimizer's state as arrays in Keras's order, for saving (rnnkit's extension).
+
+        Args:
+            layout: 'tf_keras' ([iterations, slots...], a Keras 2 .h5's `optimizer_weights`) or
+                'keras3' ([iteration, learning_rate, slots...], a .keras's `optimizer/vars`).
+
+        Returns:
+            A list of arrays ([iterations] alone before the first step); [] when not compiled.
+        """
+        if self.optimizer is None:
+            return []
+        return self.optimizer.get_variables(layout)
+
+    def set_optimizer_variables(self, values, layout="tf_keras"):
+        """Restores the optimizer's state from Keras's ordered list (all or nothing), building
+        its slots for this model's trainable weights; training then goes on where it stopped.
+
+        Raises:
+            RuntimeError: when the model is not compiled.
+            ValueError: for a count, shape or value that does not fit.
+        """
+        self._require_compiled("restoring an optimizer's state")
+        with self._guard.exclusive("set_optimizer_variables", "it replaces the optimizer's state"):
+            self.optimizer.set_variables(values, variables=self._trainable_arrays(), layout=layout)
 
     def _require_compiled(self, call):
         if self.loss is None:

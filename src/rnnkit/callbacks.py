@@ -72,10 +72,8 @@ class Progbar:
             if not finalize and (not self.dynamic or now - self._last_update < self.interval):
                 return
             bar = self._bar(current)
-            if finalize:
+            if finalize or self.target is None:      # Keras 2: elapsed and time per step
                 info = f" - {elapsed:.0f}s" + self.format_time(per_step, self.unit_name)
-            elif self.target is None:
-                info = " -" + self.format_time(per_step, self.unit_name)
             else:
                 eta = per_step * (self.target - current)
                 eta_text = (f"{eta // 3600:.0f}:{(eta % 3600) // 60:02.0f}:{eta % 60:02.0f}" if eta > 3600

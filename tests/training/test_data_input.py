@@ -262,3 +262,28 @@ def test_stop_training_in_on_train_batch_end_stops_at_that_batch():
                 self.model.stop_training = True
     history = model().fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[StopAtThird()])
     assert steps == [0, 1, 2] and len(history.history["loss"]) == 1
+
+
+def test_evaluate_and_validation_take_sample_weights():
+    # Over batches the epoch loss is sum_b(loss_b n_b) / N = sum(s_i l_i) / N, stated in advance.
+    x, y = data()
+    sw = np.random.default_rng(3).uniform(0, 2, len(x))
+    m = model()
+    per_sample = ((m.predict(x, verbose=0).astype(np.float64) - y) ** 2)[:, 0]
+    assert m.evaluate(x, y, sample_weight=sw, batch_size=8, verbose=0) == pytest.approx(
+        np.sum(sw * per_sample) / len(x), rel=1e-5)
+    history = m.fit(x[:8], y[:8], epochs=1, verbose=0, validation_data=(x, y, sw), shuffle=False)
+    per_sample = ((m.predict(x, verbose=0).astype(np.float64) - y) ** 2)[:, 0]
+    assert history.history["val_loss"][0] == pytest.approx(np.sum(sw * per_sample) / len(x), rel=1e-5)
+
+
+def test_fit_on_a_timeseries_dataset():
+    from rnnkit.utils import timeseries_dataset_from_array
+    series = np.sin(np.arange(300) / 7.0).astype("float32")[:, None]
+    train = timeseries_dataset_from_array(series[:-5], series[5:, 0], sequence_length=5, batch_size=32)
+    set_random_seed(0)
+    m = Sequential([SimpleRNN(8, input_shape=(5, 1)), Dense(1)])
+    m.compile(optimizers.Adam(0.01), "mse")
+    history = m.fit(train, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
+    assert m.predict(train, verbose=0).shape == (291, 1)

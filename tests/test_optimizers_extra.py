@@ -5,7 +5,6 @@ formulas evaluated by hand; the optimizer state's order against Keras's own file
 import io
 import json
 import math
-import warnings
 import zipfile
 
 import numpy as np

@@ -23,6 +23,8 @@ from rnnkit import losses as losses_module
 from rnnkit import metrics as metrics_module
 from rnnkit import optimizers as optimizers_module
 from rnnkit.layers.base import as_real_array, cast_checked
+from rnnkit.utils.data_adapter import (RAN_OUT, ArraySource, check_class_weight, check_steps, class_sample_weights,
+                                       is_batch_source, source_of, unpack)
 
 
 def _check_batch_size(batch_size, argument="batch_size"):
@@ -163,134 +165,6 @@ class _Exclusive:
         self.guard._exit_exclusive()
 
 
-# ---- data sources ------------------------------------------------------------------------------
-def _is_batch_source(x, y):
-    """Whether `x` yields whole batches (a generator, an iterable, a Sequence / PyDataset, a list
-    of (x, y) tuples) rather than being an array of samples."""
-    if x is None or isinstance(x, (np.ndarray, str, bytes, dict, np.generic)):
-        return False
-    if isinstance(x, (list, tuple)):
-        return y is None and len(x) > 0 and all(isinstance(item, tuple) for item in x)
-    return hasattr(x, "__iter__") or hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
-
-
-def _is_indexed(data):
-    return (not isinstance(data, (list, tuple)) and hasattr(data, "__getitem__") and hasattr(data, "__len__")
-            and not hasattr(data, "__next__"))
-
-
-def _unpack(item, argument, need_y=True):
-    """(x, y, sample_weight) from one batch: a tuple (x,), (x, y) or (x, y, sample_weight), or
-    a bare x where no target is needed."""
-    if isinstance(item, (tuple, list)) and 1 <= len(item) <= 3 and not (
-            isinstance(item, list) and item and not isinstance(item[0], (np.ndarray, list, tuple))):
-        x, y, sw = (tuple(item) + (None, None))[:3]
-    elif not need_y and isinstance(item, np.ndarray):
-        x, y, sw = item, None, None
-    else:
-        raise ValueError(f"Each batch of `{argument}` must be a tuple (x, y) or (x, y, sample_weight). "
-                         f"Received: a {type(item).__name__}"
-                         + (f" of {len(item)} items" if isinstance(item, (tuple, list)) else ""))
-    if need_y and y is None:
-        raise ValueError(f"Each batch of `{argument}` must hold targets: (x, y) or (x, y, sample_weight). "
-                         "Received: a batch without y")
-    return x, y, sw
-
-
-class _ArraySource:
-    """Batches of arrays already in memory. With `steps_per_epoch` the batches form one endless
-    stream (reshuffled at each pass) that epochs take their steps from."""
-
-    def __init__(self, arrays, batch_size, shuffle, continuous):
-        self.arrays, self.batch_size, self.shuffle = arrays, batch_size, shuffle
-        self.n = len(arrays[0])
-        self.steps = math.ceil(self.n / batch_size)
-        self._stream = self._forever() if continuous else None
-
-    def _one_pass(self):
-        order = backend.rng().permutation(self.n) if self.shuffle else None
-        for step in range(self.steps):
-            if order is None:
-                index = slice(step * self.batch_size, (step + 1) * self.batch_size)
-            else:
-                index = order[step * self.batch_size:(step + 1) * self.batch_size]
-            yield tuple(None if a is None else a[index] for a in self.arrays)
-
-    def _forever(self):
-        while True:
-            yield from self._one_pass()
-
-    def epoch(self):
-        return self._stream if self._stream is not None else self._one_pass()
-
-    def on_epoch_end(self):
-        pass
-
-
-class _IterSource:
-    """Batches from an iterator (consumed once, across epochs) or a re-iterable (a fresh pass
-    each epoch, unless `steps_per_epoch` cuts it short: then, as Keras 2, it goes on where the
-    last epoch stopped). Nothing is read ahead: one batch at a time."""
-
-    def __init__(self, data, steps_per_epoch):
-        self.data = data
-        try:
-            self.steps = len(data)
-        except TypeError:
-            self.steps = None
-        self.fresh = not hasattr(data, "__next__") and (steps_per_epoch is None or steps_per_epoch == self.steps)
-        self._iterator = None
-
-    def epoch(self):
-        if self.fresh:
-            return iter(self.data)
-        if self._iterator is None:
-            self._iterator = iter(self.data)
-        return self._iterator
-
-    def on_epoch_end(self):
-        pass
-
-
-class _IndexedSource:
-    """A keras.utils.Sequence / PyDataset: batch i is data[i]; the order of batches is
-    shuffled each epoch when `shuffle` (Keras 2's KerasSequenceAdapter); on_epoch_end after each."""
-
-    def __init__(self, data, shuffle):
-        self.data, self.shuffle = data, shuffle
-        self.steps = len(data)
-
-    def epoch(self):
-        count = len(self.data)
-        order = backend.rng().permutation(count) if self.shuffle else range(count)
-        return (self.data[int(i)] for i in order)
-
-    def on_epoch_end(self):
-        hook = getattr(self.data, "on_epoch_end", None)
-        if callable(hook):
-            hook()
-
-
-def _source(data, argument, shuffle, steps_per_epoch):
-    if _is_indexed(data):
-        return _IndexedSource(data, shuffle)
-    if not (hasattr(data, "__iter__") or hasattr(data, "__next__")):
-        raise TypeError(f"Argument `{argument}` must be arrays, a generator, an iterable of batches or a "
-                        f"keras.utils.Sequence. Received: {type(data).__name__}")
-    return _IterSource(data, steps_per_epoch)
-
-
-def _check_steps(value, argument):
-    if value is None:
-        return None
-    return _check_count(value, argument, 1)
-
-
-_RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
-            "generate at least `steps_per_epoch * epochs` batches. You may need to use the `.repeat()` "
-            "function when building your dataset.")
-
-
 def _plain_metrics(metrics):
     """Metric identifiers from a compile config: tf_keras nests them per output
     ([[{"class_name": "MeanMetricWrapper", "config": {"name": "mae", ...}}]]); Keras 3 lists names."""
@@ -306,47 +180,6 @@ def _plain_metrics(metrics):
             metric = (metric.get("config") or {}).get("name")
         plain.append(metric)
     return plain or None
-
-
-def _check_class_weight(class_weight):
-    """Keras's rule: a dict whose keys are exactly the classes 0 .. K-1; values finite numbers."""
-    if class_weight is None:
-        return None
-    if not isinstance(class_weight, dict) or not class_weight:
-        raise ValueError(f"Argument `class_weight` must be a dict {{class index: weight}}. Received: {class_weight!r}")
-    try:
-        keys = sorted(int(k) for k in class_weight)
-        ok = all(int(k) == k and not isinstance(k, bool) for k in class_weight)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok or keys != list(range(len(keys))):
-        raise ValueError("Expected argument `class_weight` to be a dict with keys from 0 to one less than the number "
-                         f"of classes. Received: keys {sorted(map(repr, class_weight))}")
-    table = np.zeros(len(keys), np.float64)
-    for key, value in class_weight.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(value):
-            raise ValueError(f"Argument `class_weight` must map classes to finite numbers. Received: {key!r}: {value!r}")
-        table[int(key)] = value
-    return table
-
-
-def _class_sample_weights(table, y, argument="y"):
-    """Keras 2's conversion: s_i = class_weight[class of y_i], the class being the argmax of a
-    one-hot row (rank 2, more than one column) else the label cast to int (tf.cast truncates)."""
-    y = np.asarray(y)
-    if y.ndim > 2:
-        raise ValueError(f"Argument `class_weight` is not supported for 3+ dimensional targets. "
-                         f"Received: `{argument}` of shape {y.shape}")
-    if y.ndim == 2 and y.shape[1] > 1:
-        classes = np.argmax(y, axis=1)
-    else:
-        classes = y.reshape(-1).astype(np.int64)
-    if classes.size and (classes.min() < 0 or classes.max() >= len(table)):
-        raise ValueError(f"Argument `class_weight` has weights for classes 0 to {len(table) - 1}, but `{argument}` "
-                         f"holds class {classes.max() if classes.max() >= len(table) else classes.min()}. "
-                         f"Received: class_weight for {len(table)} classes")
-    return table[classes]
 
 
 class TrainingMixin:
@@ -522,7 +355,7 @@ class TrainingMixin:
         x, y = self._check_xy(x, y, names[0], names[1])
         sw = self._check_sample_weight(sw, x, names[2])
         if class_table is not None:
-            cw = _class_sample_weights(class_table, as_real_array(raw_y, names[1]), names[1])
+            cw = class_sample_weights(class_table, as_real_array(raw_y, names[1]), names[1])
             if sw is None:
                 sw = cw
             else:
@@ -697,7 +530,7 @@ class TrainingMixin:
             RuntimeError: while another thread trains or runs this model (see `fit`).
         """
         self._require_compiled("training")
-        class_table = _check_class_weight(class_weight)
+        class_table = check_class_weight(class_weight)
         with self._training("train_on_batch"):
             x, y, sw = self._check_batch(x, y, sample_weight, class_table)
             self._check_full_batch(x)
@@ -783,9 +616,9 @@ class TrainingMixin:
                                           y_argument="validation_data[1]")
             sw_val = self._check_sample_weight(validation_data[2] if len(validation_data) == 3 else None, x_val,
                                                "validation_data[2]")
-            return _ArraySource((x_val, y_val, sw_val), validation_batch_size, False, False), len(x_val)
-        if _is_batch_source(validation_data, None):
-            return _source(validation_data, "validation_data", False, validation_steps), None
+            return ArraySource((x_val, y_val, sw_val), validation_batch_size, False, False), len(x_val)
+        if is_batch_source(validation_data, None):
+            return source_of(validation_data, "validation_data", False, validation_steps), None
         raise ValueError("Argument `validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
                          "sample_weight), or a generator / iterable / Sequence of batches. Received: "
                          + (f"a {type(validation_data).__name__} of {len(validation_data)} items"
@@ -802,8 +635,8 @@ class TrainingMixin:
         verbose = _check_verbose(verbose)
         epochs = _check_count(epochs, "epochs", 0)
         initial_epoch = _check_count(initial_epoch, "initial_epoch", 0)
-        steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
-        validation_steps = _check_steps(validation_steps, "validation_steps")
+        steps_per_epoch = check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = check_steps(validation_steps, "validation_steps")
         if (isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating))
                 or not 0.0 <= validation_split < 1.0):
             raise ValueError(f"Argument `validation_split` must be a float in [0, 1). Received: {validation_split!r}")
@@ -811,8 +644,8 @@ class TrainingMixin:
             raise ValueError(f"Argument `shuffle` must be True or False. Received: {shuffle!r}")
         validate_on = _check_validation_freq(validation_freq)
         user_callbacks = _check_callbacks(callbacks)
-        class_table = _check_class_weight(class_weight)
-        streaming = _is_batch_source(x, y)
+        class_table = check_class_weight(class_weight)
+        streaming = is_batch_source(x, y)
         val_source = None
         if streaming:
             for name, value in (("y", y), ("sample_weight", sample_weight), ("batch_size", batch_given)):
@@ -822,7 +655,7 @@ class TrainingMixin:
             if validation_split:
                 raise ValueError("Argument `validation_split` needs arrays; pass `validation_data` with a "
                                  f"generator or Sequence. Received: validation_split={validation_split!r}")
-            train_source = _source(x, "x", bool(shuffle), steps_per_epoch)
+            train_source = source_of(x, "x", bool(shuffle), steps_per_epoch)
             counts = []
         else:
             x, y, sw = self._check_batch(x, y, sample_weight, class_table)
@@ -845,9 +678,9 @@ class TrainingMixin:
             batch_size = self._batch_for(batch_size, batch_given, counts)
             validation_batch_size = self._batch_for(validation_batch_size, validation_batch_given, [],
                                                     "validation_batch_size")
-            train_source = _ArraySource((x, y, sw), batch_size, bool(shuffle), steps_per_epoch is not None)
+            train_source = ArraySource((x, y, sw), batch_size, bool(shuffle), steps_per_epoch is not None)
             if x_val is not None:
-                val_source = _ArraySource((x_val, y_val, sw_val), validation_batch_size, False, False)
+                val_source = ArraySource((x_val, y_val, sw_val), validation_batch_size, False, False)
         if validation_data is not None:
             val_source, val_count = self._validation_source(validation_data, validation_batch_size, validation_steps)
             if val_count is not None and not streaming:
@@ -865,7 +698,7 @@ class TrainingMixin:
             except StopIteration:
                 raise ValueError("Argument `x` yielded no batch: the dataset or generator is empty. "
                                  "Received: an empty input") from None
-            pending = self._check_batch(*_unpack(item, "x"), class_table)
+            pending = self._check_batch(*unpack(item, "x"), class_table)
             first_epoch_iterator = iterator
         y_probe = pending[1] if pending else train_source.arrays[1]
         x_probe = pending[0] if pending else train_source.arrays[0]
@@ -908,7 +741,7 @@ class TrainingMixin:
                     except StopIteration:
                         ran_out = steps is not None or step == 0
                         break
-                    batch = (self._check_batch(*_unpack(item, "x"), class_table) if streaming else item)
+                    batch = (self._check_batch(*unpack(item, "x"), class_table) if streaming else item)
                 if not epoch_started:
                     callback_list.on_epoch_begin(epoch, {})
                     epoch_started = True
@@ -927,7 +760,7 @@ class TrainingMixin:
                 if self.stop_training:
                     break
             if ran_out:
-                warnings.warn(_RAN_OUT, stacklevel=3)
+                warnings.warn(RAN_OUT, stacklevel=3)
                 self.stop_training = True
             if not epoch_started:
                 break
@@ -957,14 +790,14 @@ class TrainingMixin:
         iterator = source.epoch()
         metrics = None
         loss_total, seen, step = 0.0, 0, 0
-        streaming = not isinstance(source, _ArraySource)
+        streaming = not isinstance(source, ArraySource)
         while limit is None or step < limit:
             try:
                 item = next(iterator)
             except StopIteration:
                 break
             if streaming:
-                x_batch, y_batch, sw_batch = self._check_batch(*_unpack(item, argument), None, argument)
+                x_batch, y_batch, sw_batch = self._check_batch(*unpack(item, argument), None, argument)
             else:
                 x_batch, y_batch, sw_batch = item
             if metrics is None:
@@ -984,7 +817,7 @@ class TrainingMixin:
                 callback_list.on_test_batch_end(step - 1, dict(logs))
         source.on_epoch_end()
         if metrics is None:
-            warnings.warn(_RAN_OUT.replace("interrupting training", "no batch to evaluate"), stacklevel=3)
+            warnings.warn(RAN_OUT.replace("interrupting training", "no batch to evaluate"), stacklevel=3)
             return None
         logs = self._logs(loss_total, seen, metrics)
         if bar is not None:
@@ -1017,19 +850,19 @@ class TrainingMixin:
         batch_given = batch_size
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
-        steps = _check_steps(steps, "steps")
+        steps = check_steps(steps, "steps")
         user_callbacks = _check_callbacks(callbacks)
         with self._inference("evaluate"):
-            if _is_batch_source(x, y):
+            if is_batch_source(x, y):
                 if sample_weight is not None or batch_given is not None:
                     raise ValueError("Arguments `sample_weight` and `batch_size` must not be given when `x` is a "
                                      "generator or Sequence: each batch holds its own. Received: "
                                      f"sample_weight={sample_weight!r:.60}, batch_size={batch_given!r}")
-                source = _source(x, "x", False, steps)
+                source = source_of(x, "x", False, steps)
             else:
                 x, y, sw = self._check_batch(x, y, sample_weight, None)
                 batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
-                source = _ArraySource((x, y, sw), batch_size, False, False)
+                source = ArraySource((x, y, sw), batch_size, False, False)
             total = steps if steps is not None else source.steps
             callback_list = callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": total})
             bar = callbacks_module.Progbar(total, verbose=verbose) if verbose else None
@@ -1062,22 +895,22 @@ class TrainingMixin:
             kwargs.pop(name, None)
         if kwargs:
             raise TypeError(f"Unexpected arguments to predict: {sorted(kwargs)}. Received: {kwargs!r}")
-        steps = _check_steps(steps, "steps")
+        steps = check_steps(steps, "steps")
         batch_given = batch_size
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
         user_callbacks = _check_callbacks(callbacks)
         with self._inference("predict"):
-            if _is_batch_source(x, None):
+            if is_batch_source(x, None):
                 if batch_given is not None:
                     raise ValueError("Argument `batch_size` must not be given when `x` is a generator or "
                                      f"Sequence: each batch holds its own. Received: batch_size={batch_given!r}")
-                source = _source(x, "x", False, steps)
+                source = source_of(x, "x", False, steps)
                 streaming = True
             else:
                 x = self._prepare_input(x, allow_empty=False)
                 batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
-                source = _ArraySource((x,), batch_size, False, False)
+                source = ArraySource((x,), batch_size, False, False)
                 streaming = False
             total = steps if steps is not None else source.steps
             hooks = (callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": total})
@@ -1094,7 +927,7 @@ class TrainingMixin:
                 except StopIteration:
                     break
                 if streaming:
-                    x_batch = self._prepare_input(_unpack(item, "x", need_y=False)[0], allow_empty=False)
+                    x_batch = self._prepare_input(unpack(item, "x", need_y=False)[0], allow_empty=False)
                 else:
                     x_batch = item[0]
                 if hooks:

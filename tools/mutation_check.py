@@ -56,6 +56,8 @@ OPT = ["src/rnnkit/optimizers/__init__.py", [OPTIM, OPTIM_MORE, REPLAY, "tests/t
 SCHED = ["src/rnnkit/optimizers/schedules.py", [OPTIM_MORE, "tests/training/test_keras_graph_replay.py"]]
 WEIGHTS = ["src/rnnkit/models/training.py", ["tests/training/test_keras_graph_replay.py",
                                               "tests/training/test_data_input.py"]]
+ADAPTER = ["src/rnnkit/utils/data_adapter.py", ["tests/training/test_keras_graph_replay.py",
+                                               "tests/training/test_data_input.py"]]
 METRICS = ["src/rnnkit/metrics.py", ["tests/test_metrics.py", "tests/training/test_keras_graph_replay.py"]]
 LOSS = ["src/rnnkit/losses.py", [REPLAY, "tests/training/test_fit.py", "tests/training/test_model_gradients.py"]]
 LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py", PARITY]]
@@ -124,13 +126,17 @@ MUTATIONS = [
     ("weighted_metrics_unweighted", "weighted metrics", WEIGHTS,
      "m.update_state(y, output, metric_weights if metric_weights is not None else metric_mask)",
      "m.update_state(y, output, metric_mask)"),
-    ("class_weight_rounds_labels", "class_weight", WEIGHTS,
+    ("class_weight_ignores_labels", "class_weight", ADAPTER,
      'classes = y.reshape(-1).astype(np.int64)', 'classes = np.zeros(y.size, np.int64)'),
     # ---- metrics -----------------------------------------------------------------------------
     ("auc_roc_left_riemann", "AUC (ROC interpolation)", METRICS,
      "heights = (y[:-1] + y[1:]) / 2.0", "heights = y[1:]"),
     ("auc_pr_without_log_term", "AUC (PR interpolation)", METRICS,
      "slope * (dtp + intercept * np.log(ratio))", "slope * dtp"),
+    ("dataset_restarted_each_epoch", "data (a cut-short dataset goes on)", ADAPTER,
+     "self.fresh = not hasattr(data, \"__next__\") and", "self.fresh = True or"),
+    ("sequence_order_never_shuffled", "data (Sequence batch order)", ADAPTER,
+     "order = backend.rng().permutation(count) if self.shuffle else range(count)", "order = range(count)"),
     ("confusion_counts_at_or_above_threshold", "Precision/Recall threshold", METRICS,
      "above = preds[None, :] > np.asarray(thresholds)[:, None]",
      "above = preds[None, :] >= np.asarray(thresholds)[:, None] - 0.01"),

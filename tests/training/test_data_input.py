@@ -287,3 +287,26 @@ def test_fit_on_a_timeseries_dataset():
     history = m.fit(train, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
     assert m.predict(train, verbose=0).shape == (291, 1)
+
+
+def test_a_dataset_cut_short_by_steps_per_epoch_goes_on_where_it_stopped():
+    # tf.data's rule (DatasetAdapter.should_recreate_iterator): with steps_per_epoch other than its
+    # length, a dataset is not restarted at each epoch. 2 epochs of 2 steps over 4 batches = 1 pass.
+    x, y = data()
+
+    class Dataset:
+        def __len__(self):
+            return 4
+
+        def __iter__(self):
+            return batches(x, y, 8)
+    one_pass = model()
+    one_pass.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    cut = model()
+    cut.fit(Dataset(), steps_per_epoch=2, epochs=2, verbose=0)
+    for a, b in zip(one_pass.get_weights(), cut.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    restarted = model()
+    restarted.fit(Dataset(), steps_per_epoch=4, epochs=1, verbose=0)       # its length: a fresh pass
+    for a, b in zip(one_pass.get_weights(), restarted.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -238,3 +238,13 @@ def test_state_order_matches_keras_files(name):
             group = f["optimizer"]["vars"]
             keras3_shapes = [group[str(i)].shape for i in range(len(group))]
     assert [v.shape for v in opt.get_variables("keras3")] == keras3_shapes
+
+
+def test_keras2_legacy_decay():
+    # Keras 2's legacy optimizers: lr_t = lr / (1 + decay * iterations); decay=0 (old configs) is a no-op.
+    plain = optimizers.SGD(0.1, decay=0.0)
+    assert plain.learning_rate == 0.1
+    with pytest.warns(DeprecationWarning, match="legacy"):
+        opt = optimizers.SGD(0.1, decay=0.5)
+    w0, grads, out = run(opt, steps=3)
+    np.testing.assert_allclose(out[0], w0[0] - sum(0.1 / (1 + 0.5 * k) * g[0] for k, g in enumerate(grads)))

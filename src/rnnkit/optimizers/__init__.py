@@ -111,6 +111,7 @@ class Optimizer:
             learning_rate = kwargs.pop("lr")
         kwargs.pop("jit_compile", None)
         kwargs.pop("is_legacy_optimizer", None)
+        decay = kwargs.pop("decay", 0.0)      # Keras 2's legacy per-step decay: lr / (1 + decay * iterations)
         if kwargs:
             raise TypeError(f"Unexpected keyword arguments for {type(self).__name__}: {sorted(kwargs)}. "
                             f"Received: {kwargs!r}")
@@ -119,6 +120,14 @@ class Optimizer:
                              f"supported by rnnkit. Received: use_ema={use_ema!r}, loss_scale_factor="
                              f"{loss_scale_factor!r}, gradient_accumulation_steps={gradient_accumulation_steps!r}")
         self._learning_rate = _check_learning_rate(learning_rate)
+        if _check_number(decay, "decay"):
+            if callable(self._learning_rate):
+                raise ValueError("Argument `decay` (Keras 2's legacy decay) cannot be combined with a schedule. "
+                                 f"Received: decay={decay!r}, learning_rate={learning_rate!r}")
+            warnings.warn("The `decay` argument is Keras 2's legacy learning-rate decay; rnnkit applies it as "
+                          "InverseTimeDecay(learning_rate, decay_steps=1, decay_rate=decay).", DeprecationWarning,
+                          stacklevel=3)
+            self._learning_rate = schedules.InverseTimeDecay(self._learning_rate, 1, decay)
         self.weight_decay = None if weight_decay is None else _check_number(weight_decay, "weight_decay")
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         given = {name: value for name, value in clips.items() if value is not None}

@@ -310,3 +310,21 @@ def test_a_dataset_cut_short_by_steps_per_epoch_goes_on_where_it_stopped():
     restarted.fit(Dataset(), steps_per_epoch=4, epochs=1, verbose=0)       # its length: a fresh pass
     for a, b in zip(one_pass.get_weights(), restarted.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_class_weight_leaves_the_validation_split_unweighted():
+    # tf_keras splits (x, y, sample_weight) first and weights only the training part by class.
+    x, _ = data()
+    labels = (x[:, 0, 0] > 0).astype(int)
+
+    def classifier():
+        set_random_seed(4)
+        c = Sequential([SimpleRNN(4, input_shape=(5, 2)), Dense(2, activation="softmax")])
+        c.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+        return c
+    weighted = classifier().fit(x, labels, class_weight={0: 1.0, 1: 5.0}, validation_split=0.25, epochs=1,
+                                shuffle=False, verbose=0)
+    by_hand = classifier()
+    plain = by_hand.fit(x[:24], labels[:24], sample_weight=np.where(labels[:24] == 1, 5.0, 1.0),
+                        validation_data=(x[24:], labels[24:]), epochs=1, shuffle=False, verbose=0)
+    assert weighted.history == plain.history

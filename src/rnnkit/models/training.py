@@ -658,7 +658,7 @@ class TrainingMixin:
             train_source = source_of(x, "x", bool(shuffle), steps_per_epoch)
             counts = []
         else:
-            x, y, sw = self._check_batch(x, y, sample_weight, class_table)
+            x, y, sw = self._check_batch(x, y, sample_weight, None)
             x_val = None
             if validation_data is None and validation_split:
                 split_at = int(len(x) * (1.0 - validation_split))
@@ -668,6 +668,9 @@ class TrainingMixin:
                 x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
                 sw_val = None if sw is None else sw[split_at:]
                 sw = None if sw is None else sw[:split_at]
+            if class_table is not None:     # the training samples only: tf_keras splits validation off first
+                cw = class_sample_weights(class_table, y)
+                sw = cw if sw is None else sw * cw.reshape((-1,) + (1,) * (sw.ndim - 1))
             if validation_data is not None:
                 counts = [("x", len(x))]
             elif x_val is not None:

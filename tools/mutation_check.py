@@ -50,7 +50,15 @@ LSTM = [f"{OPS}lstm.py", ["tests/ops/test_lstm.py", REPLAY, PARITY, GRADS]]
 GRU = [f"{OPS}gru.py", ["tests/ops/test_gru.py", REPLAY, PARITY, GRADS]]
 SEQ = [f"{OPS}sequence.py", ["tests/ops", MASKS, REPLAY, PARITY, GRADS]]
 BIDIR = ["src/rnnkit/layers/bidirectional.py", [REPLAY, PARITY, GRADS]]
-OPT = ["src/rnnkit/optimizers.py", [OPTIM, REPLAY]]
+OPTIM_MORE = "tests/test_optimizers_extra.py"
+OPT = ["src/rnnkit/optimizers/__init__.py", [OPTIM, OPTIM_MORE, REPLAY, "tests/training/test_keras_graph_replay.py",
+                                            "tests/training/test_optimizer_graph_replay.py"]]
+SCHED = ["src/rnnkit/optimizers/schedules.py", [OPTIM_MORE, "tests/training/test_keras_graph_replay.py"]]
+WEIGHTS = ["src/rnnkit/models/training.py", ["tests/training/test_keras_graph_replay.py",
+                                              "tests/training/test_data_input.py"]]
+ADAPTER = ["src/rnnkit/utils/data_adapter.py", ["tests/training/test_keras_graph_replay.py",
+                                               "tests/training/test_data_input.py"]]
+METRICS = ["src/rnnkit/metrics.py", ["tests/test_metrics.py", "tests/training/test_keras_graph_replay.py"]]
 LOSS = ["src/rnnkit/losses.py", [REPLAY, "tests/training/test_fit.py", "tests/training/test_model_gradients.py"]]
 LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py", PARITY]]
 SUMMARY = ["src/rnnkit/models/summary.py", ["tests/models/test_summary.py", MASKS]]
@@ -108,7 +116,31 @@ MUTATIONS = [
      "        if zero_output_for_mask:\n            zero_held(g_all, hold)",
      "        if zero_output_for_mask:\n            pass"),
     ("masked_loss_averages_over_padding", "masks (loss)", ["src/rnnkit/models/training.py", [REPLAY, MASKS]],
-     "weights *= (weights.size / valid) if valid else 0.0", "weights *= 1.0"),
+     "* ((metric_mask.size / valid) if valid else 0.0)", "* 1.0"),
+    # ---- sample / class weights, weighted metrics -----------------------------------------------
+    ("weighted_loss_divides_by_weight_sum", "sample weights (reduction)", WEIGHTS,
+     "loss = float(np.sum(per_sample * weights, dtype=np.float64)) / count",
+     "loss = float(np.sum(per_sample * weights, dtype=np.float64)) / max(float(weights.sum()), 1e-12)"),
+    ("sample_weights_not_in_gradient", "sample weights (gradient)", WEIGHTS,
+     "d_output = d_output * weights.astype(output.dtype)[..., None]",
+     "d_output = d_output * (weights > 0).astype(output.dtype)[..., None]"),
+    ("weighted_metrics_unweighted", "weighted metrics", WEIGHTS,
+     "m.update_state(y, output, metric_weights if metric_weights is not None else metric_mask)",
+     "m.update_state(y, output, metric_mask)"),
+    ("class_weight_ignores_labels", "class_weight", ADAPTER,
+     'classes = y.reshape(-1).astype(np.int64)', 'classes = np.zeros(y.size, np.int64)'),
+    # ---- metrics -----------------------------------------------------------------------------
+    ("auc_roc_left_riemann", "AUC (ROC interpolation)", METRICS,
+     "heights = (y[:-1] + y[1:]) / 2.0", "heights = y[1:]"),
+    ("auc_pr_without_log_term", "AUC (PR interpolation)", METRICS,
+     "slope * (dtp + intercept * np.log(ratio))", "slope * dtp"),
+    ("dataset_restarted_each_epoch", "data (a cut-short dataset goes on)", ADAPTER,
+     "self.fresh = not hasattr(data, \"__next__\") and", "self.fresh = True or"),
+    ("sequence_order_never_shuffled", "data (Sequence batch order)", ADAPTER,
+     "order = backend.rng().permutation(count) if self.shuffle else range(count)", "order = range(count)"),
+    ("confusion_counts_at_or_above_threshold", "Precision/Recall threshold", METRICS,
+     "above = preds[None, :] > np.asarray(thresholds)[:, None]",
+     "above = preds[None, :] >= np.asarray(thresholds)[:, None] - 0.01"),
     # ---- Bidirectional merges ----------------------------------------------------------------
     ("bidir_concat_halves_swapped", "Bidirectional concat", BIDIR,
      "return d_output[..., :units], d_output[..., units:]", "return d_output[..., units:], d_output[..., :units]"),
@@ -134,8 +166,22 @@ MUTATIONS = [
     ("rmsprop_momentum_ignored", "RMSprop momentum", OPT,
      "            m += increment\n            w -= m", "            m += increment\n            w -= increment"),
     ("rmsprop_epsilon_outside_sqrt", "RMSprop", OPT,
-     "increment = np.asarray(self.learning_rate, w.dtype) * g / np.sqrt(denominator)",
-     "increment = np.asarray(self.learning_rate, w.dtype) * g / (np.sqrt(denominator - self.epsilon) + self.epsilon)"),
+     "increment = np.asarray(self._step_lr, w.dtype) * g / np.sqrt(denominator)",
+     "increment = np.asarray(self._step_lr, w.dtype) * g / (np.sqrt(denominator - self.epsilon) + self.epsilon)"),
+    ("nadam_u_product_once_per_step", "Nadam (tf_keras schedule product)", OPT,
+     '        if self.u_product == "per_variable":\n            self._u_product *= self._u_t',
+     '        if False:\n            self._u_product *= self._u_t'),
+    ("adamax_without_bias_correction", "Adamax", OPT,
+     "scale = self._step_lr / (1 - self.beta_1 ** (self.iterations + 1))", "scale = self._step_lr"),
+    ("weight_decay_after_the_update", "AdamW / weight_decay", OPT,
+     "variable -= variable * np.asarray(self.weight_decay * lr, variable.dtype)",
+     "variable -= variable * np.asarray(self.weight_decay * lr * 0.5, variable.dtype)"),
+    ("schedule_uses_next_step", "schedules (step)", OPT,
+     "lr = self._lr_at(self.iterations)\n        self._step_lr = lr",
+     "lr = self._lr_at(self.iterations + 1)\n        self._step_lr = lr"),
+    ("exponential_decay_staircase_always", "ExponentialDecay", SCHED,
+     "        if self.staircase:\n            p = math.floor(p)\n        return self.initial_learning_rate * self.decay_rate ** p",
+     "        p = math.floor(p)\n        return self.initial_learning_rate * self.decay_rate ** p"),
     ("adagrad_starts_from_zero", "Adagrad", OPT,
      '{"acc": np.full_like(variable, self.initial_accumulator_value)}', '{"acc": np.zeros_like(variable)}'),
     ("clipnorm_uses_squared_norm", "clipnorm", OPT,

@@ -51,17 +51,20 @@ class Progbar:
         return text
 
     def _bar(self, current):
-        digits = int(math.log10(self.target)) + 1
+        if self.target is None:      # Keras 2: an iterable of unknown length
+            return f"{current:7d}/Unknown"
+        digits = int(math.log10(self.target)) + 1 if self.target > 0 else 1
         bar = f"{current:{digits}d}/{self.target} ["
-        width = int(self.width * current / self.target)
+        width = int(self.width * current / self.target) if self.target else self.width
         if width > 0:
             bar += "=" * (width - 1) + (">" if current < self.target else "=")
         return bar + "." * (self.width - width) + "]"
 
     def update(self, current, values=(), finalize=None):
-        """Shows `current` steps done with the running `values` [(name, number), ...]."""
+        """Shows `current` steps done with the running `values` [(name, number), ...]. With an
+        unknown target (None) the bar reads `n/Unknown` until the caller sets `target`."""
         if finalize is None:
-            finalize = current >= self.target
+            finalize = self.target is not None and current >= self.target
         now = time.time()
         elapsed = now - self._start
         per_step = elapsed / current if current else 0.0
@@ -69,7 +72,7 @@ class Progbar:
             if not finalize and (not self.dynamic or now - self._last_update < self.interval):
                 return
             bar = self._bar(current)
-            if finalize:
+            if finalize or self.target is None:      # Keras 2: elapsed and time per step
                 info = f" - {elapsed:.0f}s" + self.format_time(per_step, self.unit_name)
             else:
                 eta = per_step * (self.target - current)
@@ -84,8 +87,9 @@ class Progbar:
             self.stream.flush()
             self._last_update = now
         elif self.verbose == 2 and finalize:
-            digits = int(math.log10(self.target)) + 1
-            line = f"{current:{digits}d}/{self.target} - {elapsed:.0f}s" + self.format_values(values)
+            target = self.target if self.target is not None else current
+            digits = int(math.log10(target)) + 1 if target > 0 else 1
+            line = f"{current:{digits}d}/{target} - {elapsed:.0f}s" + self.format_values(values)
             line += " -" + self.format_time(elapsed, "epoch") + " -" + self.format_time(per_step, self.unit_name)
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -162,24 +166,55 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints `Epoch i/n` and a progress bar per epoch (fit's verbose=1), or one line (verbose=2)."""
+    """Prints `Epoch i/n` and a progress bar per epoch (fit's verbose=1), or one line (verbose=2).
 
-    def __init__(self, verbose=1, stream=None):
+    With an input of unknown length the first epoch's bar counts `n/Unknown`; from its end on
+    the bar knows the count (Keras 2's `_finalize_progbar`).
+
+    Args:
+        count_mode: 'steps' (Keras 2 also had 'samples'; rnnkit counts steps).
+        stateful_metrics: accepted for Keras 2 compatibility.
+        verbose: 1 or 2; default fit's.
+        stream: where to write (default sys.stdout).
+    """
+
+    def __init__(self, count_mode="steps", stateful_metrics=None, verbose=None, stream=None):
         super().__init__()
+        if count_mode not in ("steps", "samples"):
+            raise ValueError(f"Argument `count_mode` must be 'steps' or 'samples'. Received: {count_mode!r}")
+        if verbose is not None and verbose not in (0, 1, 2):
+            raise ValueError(f"Argument `verbose` must be 0, 1 or 2. Received: {verbose!r}")
         self.verbose, self.stream = verbose, stream
         self.bar = None
+        self.target = None
+        self.seen = 0
+
+    def on_train_begin(self, logs=None):
+        self.target = self.params.get("steps")
+
+    def _verbose(self):
+        return self.verbose if self.verbose is not None else self.params.get("verbose", 1)
 
     def on_epoch_begin(self, epoch, logs=None):
+        if not self._verbose():
+            return
         if self.params.get("epochs", 1) > 1:
             (self.stream or sys.stdout).write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
-        self.bar = Progbar(self.params["steps"], verbose=self.verbose, stream=self.stream)
+        self.seen = 0
+        self.bar = Progbar(self.target, verbose=self._verbose(), stream=self.stream)
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch + 1 < self.params["steps"]:
-            self.bar.update(batch + 1, list((logs or {}).items()))
+        self.seen = batch + 1
+        if self.bar is not None and (self.target is None or batch + 1 < self.target):
+            self.bar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(self.params["steps"], list((logs or {}).items()), finalize=True)
+        if self.bar is None:
+            return
+        if self.target is None:
+            self.target = self.seen
+            self.bar.target = self.target
+        self.bar.update(self.target, list((logs or {}).items()), finalize=True)
 
 
 def _check_monitor(monitor):
@@ -286,8 +321,13 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch"):
         super().__init__()
-        if save_freq != "epoch":
-            raise ValueError(f"Argument `save_freq` must be 'epoch'. Received: {save_freq!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, (int, np.integer))
+                                     or save_freq < 1):
+            raise ValueError(f"Argument `save_freq` must be 'epoch' or a positive number of batches. "
+                             f"Received: {save_freq!r}")
+        self.save_freq = save_freq
+        self._batches_seen = 0
+        self._current_epoch = 0
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
         _check_monitor(monitor)
@@ -301,26 +341,44 @@ class ModelCheckpoint(Callback):
         # fit lists the keys its logs will hold (Keras 2's params["metrics"]): a filepath field
         # that none of them fills is refused before the first step, not after an epoch's work.
         known = self.params.get("metrics")
+        self._batches_seen = 0
         if known is not None:
-            missing = sorted(self._fields - {"epoch"} - set(known))
+            allowed = {"epoch"} | ({"batch"} if self.save_freq != "epoch" else set())
+            missing = sorted(self._fields - allowed - set(known))
             if missing:
                 raise ValueError(
                     f"Argument `filepath` of ModelCheckpoint names {missing}, which fit will not log; "
                     f"available: ['epoch'] + {sorted(known)}. Received: filepath={self.filepath!r}")
 
-    def _path(self, epoch, logs):
+    def _path(self, epoch, logs, batch=None):
         """The file name for this epoch; a field that is neither `epoch` nor a logged value is
         named with the keys there are, before anything is written."""
-        missing = sorted(self._fields - {"epoch"} - set(logs))
+        known = {"epoch"} | ({"batch"} if batch is not None else set())
+        missing = sorted(self._fields - known - set(logs))
         if missing:
             raise ValueError(
                 f"Argument `filepath` of ModelCheckpoint names {missing}, which epoch {epoch + 1}'s logs do "
-                f"not hold; available: ['epoch'] + {sorted(logs)}. Received: filepath={self.filepath!r}")
-        return self.filepath.format(epoch=epoch + 1, **logs)
+                f"not hold; available: {sorted(known)} + {sorted(logs)}. Received: filepath={self.filepath!r}")
+        extra = {} if batch is None else {"batch": batch + 1}
+        return self.filepath.format(epoch=epoch + 1, **extra, **logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras: with an integer save_freq, save after every save_freq batches (counted across epochs).
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._current_epoch, logs or {}, batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self._path(epoch, logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch, logs, batch=None):
+        path = self._path(epoch, logs, batch)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:   # Keras's warning, word for word
@@ -388,3 +446,294 @@ class TerminateOnNaN(Callback):
         if loss is not None and not np.isfinite(loss):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by `factor` when `monitor` has not improved for `patience`
+    epochs (Keras 2's rule: improvement means beating the best by `min_delta`; after a
+    reduction `cooldown` epochs pass before counting again; never below `min_lr`). Adds the
+    learning rate to the epoch's logs as `lr`, as Keras 2 does.
+
+    Raises:
+        ValueError: for factor >= 1 and other bad arguments.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if "epsilon" in kwargs:             # Keras 2's old name
+            min_delta = kwargs.pop("epsilon")
+            warnings.warn("`epsilon` argument is deprecated and will be removed, use `min_delta` instead.",
+                          stacklevel=2)
+        if kwargs:
+            raise TypeError(f"Unexpected arguments to ReduceLROnPlateau: {sorted(kwargs)}. Received: {kwargs!r}")
+        _check_monitor(monitor)
+        _check_real(factor, "factor")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received: factor={factor!r}")
+        _check_real(patience, "patience", 0, integer=True)
+        _check_real(cooldown, "cooldown", 0, integer=True)
+        _check_real(min_delta, "min_delta")
+        _check_real(min_lr, "min_lr", 0)
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"Argument `mode` must be 'auto', 'min' or 'max'. Received: {mode!r}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, float(factor), patience, verbose
+        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, min_delta, cooldown, float(min_lr)
+        self._reset()
+
+    def _reset(self):
+        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
+            self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
+            self.best = np.inf
+        else:
+            self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
+            self.best = -np.inf
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["lr"] = self.model.optimizer.learning_rate
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(list(logs.keys()))}.", stacklevel=2)
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.monitor_op(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = self.model.optimizer.learning_rate
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to `schedule(epoch, lr)` (or
+    `schedule(epoch)`), epochs counted from 0; adds it to the epoch's logs as `lr` (Keras 2).
+
+    Raises:
+        TypeError: for a schedule that is not callable.
+        ValueError: when the schedule returns something other than a float (as Keras).
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"Argument `schedule` must be a function of the epoch. Received: {schedule!r}")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.model.optimizer.learning_rate)
+        try:
+            lr = self.schedule(epoch, lr)
+        except TypeError:               # Keras 2: a schedule of the epoch alone
+            lr = self.schedule(epoch)
+        if not isinstance(lr, (float, np.float32, np.float64)) or not math.isfinite(lr) or lr < 0:
+            raise ValueError('The output of the "schedule" function should be a finite float >= 0. '
+                             f"Received: {lr!r}")
+        self.model.optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = self.model.optimizer.learning_rate
+
+
+class CSVLogger(Callback):
+    """Writes each epoch's logs to a CSV file: a header `epoch,<keys sorted>` then one row per
+    epoch (Keras 2's format; a list value is written `"[a, b]"`).
+
+    Args:
+        filename: the file.
+        separator: the field separator.
+        append: add to an existing file (no second header) instead of overwriting it.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"Argument `filename` must be a path. Received: {filename!r}")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"Argument `separator` must be one character. Received: {separator!r}")
+        self.filename, self.sep, self.append = os.fspath(filename), separator, bool(append)
+        self.keys = None
+        self.writer = None
+        self.csv_file = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, encoding="utf-8") as handle:
+                    self.append_header = not bool(len(handle.readline()))
+            mode = "a"
+        else:
+            mode = "w"
+        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
+        self.keys, self.writer = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import csv
+
+        logs = logs or {}
+
+        def handle_value(value):
+            if isinstance(value, str):
+                return value
+            if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) > 0:
+                return f"\"[{', '.join(map(str, np.ravel(value)))}]\""
+            return value
+
+        if self.keys is None:
+            self.keys = sorted(logs.keys())
+        if self.model is not None and self.model.stop_training:
+            logs = {k: logs.get(k, "NA") for k in self.keys}
+        if self.writer is None:
+            class Dialect(csv.excel):
+                delimiter = self.sep
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys, dialect=Dialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update((key, handle_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+        self.csv_file, self.writer = None, None
+
+
+class BackupAndRestore(Callback):
+    """Backs up training at the end of every epoch so that an interrupted fit resumes where it
+    stopped: the next `fit` with this callback (same folder) restores the weights and the
+    optimizer's state (slots, step count, learning rate) and starts at the epoch after the last
+    one backed up. The folder is cleared when training ends normally (`delete_checkpoint`).
+
+    The backup is rnnkit's own format: `weights-<epoch>.npz` (model.save_weights) and
+    `state.json` (the epoch, the weights file's name, the optimizer's variables in tf_keras's
+    order), each written to a temporary file and renamed; `state.json` is written last, so a
+    crash mid-backup leaves the previous backup whole.
+
+    Args:
+        backup_dir: the folder (created if missing).
+        save_freq: 'epoch' (rnnkit backs up at epoch ends only).
+        delete_checkpoint: clear the folder when fit ends normally.
+
+    Raises:
+        ValueError / TypeError: for bad arguments; ValueError naming the file for a damaged backup.
+    """
+
+    STATE = "state.json"
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, save_before_preemption=False):
+        super().__init__()
+        if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
+            raise TypeError(f"Argument `backup_dir` must be a folder path. Received: {backup_dir!r}")
+        if save_freq != "epoch":
+            raise ValueError(f"Argument `save_freq` must be 'epoch' in rnnkit. Received: save_freq={save_freq!r}")
+        if save_before_preemption:
+            raise ValueError("Argument `save_before_preemption` is for distributed TensorFlow training. "
+                             f"Received: save_before_preemption={save_before_preemption!r}")
+        self.backup_dir = os.fspath(backup_dir)
+        self.delete_checkpoint = bool(delete_checkpoint)
+
+    def _state_path(self):
+        return os.path.join(self.backup_dir, self.STATE)
+
+    def _variables(self):
+        return self.model._trainable_arrays()
+
+    def on_train_begin(self, logs=None):
+        import json
+
+        path = self._state_path()
+        if not os.path.exists(path):
+            return
+        try:
+            with open(path, encoding="utf-8") as handle:
+                state = json.load(handle)
+            epoch = state["epoch"]
+            weights_file = state["weights"]
+            if not isinstance(epoch, int) or epoch < 0 or not isinstance(weights_file, str) \
+                    or os.path.basename(weights_file) != weights_file:
+                raise ValueError("bad epoch or weights entry")
+            values = [np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"]) for v in state["optimizer"]]
+            learning_rate = state.get("learning_rate")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path!r}: not a BackupAndRestore state file ({error}). "
+                             "Received: a damaged backup") from None
+        from rnnkit.saving import rnnkit_format
+        _, weights = rnnkit_format.load(os.path.join(self.backup_dir, weights_file))
+        self.model.set_weights(weights)
+        optimizer = self.model.optimizer
+        optimizer.set_variables(values, variables=self._variables())
+        if learning_rate is not None and not callable(optimizer._learning_rate):
+            optimizer.learning_rate = learning_rate
+        self.model._initial_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+        import tempfile
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        weights_file = f"weights-{epoch + 1}.npz"
+        self.model.save_weights(os.path.join(self.backup_dir, weights_file))
+        optimizer = self.model.optimizer
+        variables = optimizer.get_variables("tf_keras") if optimizer.built else [np.array(optimizer.iterations)]
+        state = {"epoch": epoch + 1, "weights": weights_file,
+                 "learning_rate": None if callable(optimizer._learning_rate) else optimizer.learning_rate,
+                 "optimizer": [{"shape": list(v.shape), "dtype": v.dtype.name, "data": v.ravel().tolist()}
+                               for v in variables]}
+        handle, temporary = tempfile.mkstemp(prefix=".rnnkit-", suffix=".tmp", dir=self.backup_dir)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(state, out)
+            os.replace(temporary, self._state_path())
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
+        for name in os.listdir(self.backup_dir):        # older weights, now unreferenced
+            if name.startswith("weights-") and name.endswith(".npz") and name != weights_file:
+                os.remove(os.path.join(self.backup_dir, name))
+
+    def on_train_end(self, logs=None):
+        if not self.delete_checkpoint or not os.path.isdir(self.backup_dir):
+            return
+        for name in os.listdir(self.backup_dir):
+            if name == self.STATE or (name.startswith("weights-") and name.endswith(".npz")):
+                os.remove(os.path.join(self.backup_dir, name))
+        try:
+            os.rmdir(self.backup_dir)
+        except OSError:
+            pass
+
+
+class RemoteMonitor(Callback):
+    """Keras's RemoteMonitor posts logs to a server; rnnkit makes no network connections, so it
+    is refused at construction. Log to a file with CSVLogger instead."""
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data", headers=None,
+                 send_as_json=False):
+        raise ValueError("RemoteMonitor sends training logs over the network, which rnnkit does not do; use "
+                         f"CSVLogger to write them to a file. Received: root={root!r}, path={path!r}")

@@ -55,11 +55,29 @@ class Loss:
         if name is not None:
             self.name = name
 
-    def __call__(self, y_true, y_pred):
-        """The scalar loss: the mean of the per-sample values."""
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The scalar loss: sum(s_i l_i) / (number of per-sample values), Keras's
+        sum_over_batch_size reduction (the plain mean without sample weights).
+
+        Raises:
+            ValueError: for sample weights that do not fit the per-sample values.
+        """
         y_pred = np.asarray(y_pred)
         y_true = self.check_targets(y_true, y_pred.shape)
-        return float(np.mean(self.per_sample(y_true, y_pred)))
+        values = self.per_sample(y_true, y_pred)
+        if sample_weight is None:
+            return float(np.mean(values))
+        sw = np.asarray(sample_weight, np.float64)
+        if sw.ndim == values.ndim + 1 and sw.shape[-1] == 1:
+            sw = sw[..., 0]
+        sw = sw.reshape(sw.shape + (1,) * (values.ndim - sw.ndim)) if sw.ndim < values.ndim else sw
+        try:
+            weighted = values * np.broadcast_to(sw, values.shape)
+        except ValueError:
+            raise ValueError(f"Argument `sample_weight` of shape {np.shape(sample_weight)} does not fit the "
+                             f"per-sample losses of shape {values.shape}. Received: shape {np.shape(sample_weight)}") \
+                from None
+        return float(np.sum(weighted) / max(values.size, 1))
 
     def check_targets(self, y_true, pred_shape, argument="y"):
         """Returns y_true as an array fit for predictions of `pred_shape`, or raises ValueError."""

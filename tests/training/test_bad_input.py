@@ -65,7 +65,7 @@ def test_bad_fit_arguments(kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs,error,match", [
-    ({"optimizer": "adamax", "loss": "mse"}, ValueError, "optimizer.*Received: 'adamax'"),
+    ({"optimizer": "adamaxx", "loss": "mse"}, ValueError, "optimizer.*Received: 'adamaxx'"),
     ({"optimizer": "sgd", "loss": "hinge2"}, ValueError, "loss.*Received: 'hinge2'"),
     ({"optimizer": "sgd", "loss": "mse", "metrics": ["f1"]}, ValueError, "metric.*Received: 'f1'"),
     ({"optimizer": "sgd", "loss": lambda t, p: (t - p) ** 2}, TypeError, "no gradient.*Received"),

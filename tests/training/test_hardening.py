@@ -101,7 +101,7 @@ def test_validation_data_is_checked_like_x_and_y():
                    TypeError, "`validation_data[1]`")
     assert_refused(model, before, lambda: model.fit(X, Y, verbose=0, validation_data=(X[:3, :4], Y[:3])),
                    ValueError, "`validation_data[0]`")
-    assert_refused(model, before, lambda: model.fit(X, Y, verbose=0, validation_data=(X, Y, Y)),
+    assert_refused(model, before, lambda: model.fit(X, Y, verbose=0, validation_data=(X, Y, Y, Y)),
                    ValueError, "`validation_data`")
 
 
@@ -302,7 +302,10 @@ def test_optimizer_edges_that_are_valid():
     ({"validation_split": 0.2, "validation_freq": 0}, ValueError, "`validation_freq`"),
     ({"validation_split": 0.2, "validation_batch_size": 0}, ValueError, "`validation_batch_size`"),
     ({"sample_weight": [[1], [1, 2]]}, ValueError, "`sample_weight`"),
+    ({"class_weight": {1: 1.0}}, ValueError, "`class_weight`"),
     ({"class_weight": {0: 1.0}}, ValueError, "`class_weight`"),
+    ({"steps_per_epoch": 0}, ValueError, "`steps_per_epoch`"),
+    ({"sample_weight": np.ones(3)}, ValueError, "`sample_weight`"),
 ])
 def test_bad_fit_arguments_change_nothing(kwargs, error, argument):
     model, before = model_and_snapshot()
@@ -326,7 +329,7 @@ def test_bad_x_changes_nothing(x):
 
 
 @pytest.mark.parametrize("kwargs,argument", [
-    ({"batch_size": -1}, "`batch_size`"), ({"verbose": "loud"}, "`verbose`"), ({"steps": 3}, "`steps`")])
+    ({"batch_size": -1}, "`batch_size`"), ({"verbose": "loud"}, "`verbose`"), ({"steps": 0}, "`steps`")])
 def test_bad_predict_and_evaluate_arguments(kwargs, argument):
     model, before = model_and_snapshot()
     assert_refused(model, before, lambda: model.predict(X, **kwargs), ValueError, argument)

@@ -57,11 +57,11 @@ class RecordingOptimizer:
         self.inner = optimizer
         self.norms, self.max_abs = [], []
 
-    def apply_gradients(self, grads_and_vars):
+    def apply_gradients(self, grads_and_vars, **kwargs):
         pairs = list(grads_and_vars)
         self.norms.append([float(np.linalg.norm(np.asarray(g, np.float64))) for g, _ in pairs])
         self.max_abs.append(max(float(np.abs(g).max()) for g, _ in pairs))
-        return self.inner.apply_gradients(pairs)
+        return self.inner.apply_gradients(pairs, **kwargs)
 
 
 def replay(name, record=None):

@@ -13,6 +13,7 @@ overlapping call is refused with RuntimeError (see `_ThreadGuard`).
 import math
 import sys
 import threading
+import warnings
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from rnnkit import losses as losses_module
 from rnnkit import metrics as metrics_module
 from rnnkit import optimizers as optimizers_module
 from rnnkit.layers.base import as_real_array, cast_checked
+from rnnkit.utils.data_adapter import (RAN_OUT, ArraySource, check_class_weight, check_steps, class_sample_weights,
+                                       is_batch_source, source_of, unpack)
 
 
 def _check_batch_size(batch_size, argument="batch_size"):
@@ -162,6 +165,23 @@ class _Exclusive:
         self.guard._exit_exclusive()
 
 
+def _plain_metrics(metrics):
+    """Metric identifiers from a compile config: tf_keras nests them per output
+    ([[{"class_name": "MeanMetricWrapper", "config": {"name": "mae", ...}}]]); Keras 3 lists names."""
+    if not metrics:
+        return None
+    if isinstance(metrics, dict):
+        raise ValueError(f"Argument `metrics` keyed by output needs a model with several outputs. Received: {metrics!r}")
+    if len(metrics) == 1 and isinstance(metrics[0], list):
+        metrics = metrics[0]
+    plain = []
+    for metric in metrics:
+        if isinstance(metric, dict) and metric.get("class_name") == "MeanMetricWrapper":
+            metric = (metric.get("config") or {}).get("name")
+        plain.append(metric)
+    return plain or None
+
+
 class TrainingMixin:
     """Compiling, training, evaluating and predicting; mixed into Sequential."""
 
@@ -169,7 +189,10 @@ class TrainingMixin:
         self.optimizer = None
         self.loss = None
         self.compiled_metrics = []
+        self.compiled_weighted_metrics = []
         self._metric_ids = []
+        self._weighted_metric_ids = []
+        self._loss_id = None
         self.stop_training = False
         self._guard = _ThreadGuard()
 
@@ -179,11 +202,15 @@ class TrainingMixin:
         """Configures training.
 
         Args:
-            optimizer: name ('sgd', 'adam', 'rmsprop', 'adagrad') or an Optimizer.
+            optimizer: name ('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam', 'adamax',
+                'adadelta', 'ftrl', 'lion'), a config dict or an Optimizer.
             loss: name ('mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
                 'sparse_categorical_crossentropy'), a Loss instance or class, or a function of
                 `rnnkit.losses`.
-            metrics: list of names ('accuracy', 'mae', 'mse', ...) or functions.
+            metrics: list of names ('accuracy', 'mae', 'AUC', ...), Metric objects or functions;
+                they ignore sample and class weights (as in Keras).
+            weighted_metrics: the same, weighted by sample weights: sum(s_i m_i) / sum(s_i); named
+                `weighted_<name>` in logs and History.
 
         Raises:
             ValueError / TypeError: for unknown names; the model keeps its previous compilation.
@@ -192,30 +219,73 @@ class TrainingMixin:
             raise TypeError(f"Unexpected arguments to compile: {sorted(kwargs)}. Received: {kwargs!r}")
         if loss is None:
             raise ValueError("Argument `loss` is required to train. Received: loss=None")
-        if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError("Arguments `loss_weights` and `weighted_metrics` are not supported (one output). "
-                             f"Received: loss_weights={loss_weights!r}, weighted_metrics={weighted_metrics!r}")
+        if loss_weights is not None:
+            raise ValueError("Argument `loss_weights` is for models with several outputs; a Sequential has one. "
+                             f"Received: loss_weights={loss_weights!r}")
         new_optimizer = optimizers_module.get(optimizer)
         new_loss = losses_module.get(loss)
-        metric_ids = list(metrics or [])
-        if isinstance(metrics, (str, dict)):
-            raise TypeError(f"Argument `metrics` must be a list. Received: {metrics!r}")
-        metrics_module.check_names(metric_ids)
+        metric_ids = metrics_module.check_names(metrics, "metrics")
+        weighted_ids = metrics_module.check_names(weighted_metrics, "weighted_metrics")
         with self._guard.exclusive("compile", "compiling replaces the loss and the optimizer"):
-            self.optimizer, self.loss, self._metric_ids = new_optimizer, new_loss, metric_ids
-            self.compiled_metrics = []
+            self.optimizer, self.loss, self._loss_id = new_optimizer, new_loss, loss
+            self._metric_ids, self._weighted_metric_ids = metric_ids, weighted_ids
+            self.compiled_metrics, self.compiled_weighted_metrics = [], []
 
     def get_compile_config(self):
-        """What `compile` was given, as plain data (None when never compiled)."""
+        """What `compile` was given, as plain JSON-able data in Keras 3's layout (None when never
+        compiled): optimizer and loss as {"module", "class_name", "config", "registered_name"},
+        metrics and weighted_metrics as names or class configs (a custom function is left out)."""
         if self.loss is None:
             return None
-        metric_names = [m if isinstance(m, str) else getattr(m, "__name__", None) for m in self._metric_ids]
-        return {"optimizer": {"class_name": type(self.optimizer).__name__, "config": self.optimizer.get_config()},
-                "loss": {"class_name": type(self.loss).__name__, "config": self.loss.get_config()},
-                "metrics": [m for m in metric_names if isinstance(m, str)]}
+        loss = self._loss_id if isinstance(self._loss_id, str) else {
+            "module": "keras.losses", "class_name": type(self.loss).__name__, "config": self.loss.get_config(),
+            "registered_name": None}
+        metrics = [m for m in map(metrics_module.serialize, self._metric_ids) if m is not None]
+        weighted = [m for m in map(metrics_module.serialize, self._weighted_metric_ids) if m is not None]
+        return {"optimizer": optimizers_module.serialize(self.optimizer), "loss": loss, "loss_weights": None,
+                "metrics": metrics or None, "weighted_metrics": weighted or None, "run_eagerly": False,
+                "steps_per_execution": 1, "jit_compile": False}
 
     def compile_from_config(self, config):
-        self.compile(optimizer=config["optimizer"], loss=config["loss"], metrics=config.get("metrics") or None)
+        """Compiles from `get_compile_config()`'s data, Keras 3's `compile_config` (config.json of a
+        .keras) or tf_keras's `training_config` (a Keras 2 .h5's attribute: `optimizer_config`,
+        metrics nested per output as MeanMetricWrapper configs).
+
+        Raises:
+            ValueError / TypeError: for a config that names something rnnkit does not have.
+        """
+        if not isinstance(config, dict) or "loss" not in config:
+            raise ValueError(f"Argument `config` must be a compile config dict with a loss. Received: {config!r:.200}")
+        optimizer = config.get("optimizer") or config.get("optimizer_config") or "rmsprop"
+        self.compile(optimizer=optimizer, loss=config["loss"],
+                     metrics=_plain_metrics(config.get("metrics")),
+                     weighted_metrics=_plain_metrics(config.get("weighted_metrics")))
+
+    def get_optimizer_variables(self, layout="tf_keras"):
+        """The optimizer's state as arrays in Keras's order, for saving (rnnkit's extension).
+
+        Args:
+            layout: 'tf_keras' ([iterations, slots...], a Keras 2 .h5's `optimizer_weights`) or
+                'keras3' ([iteration, learning_rate, slots...], a .keras's `optimizer/vars`).
+
+        Returns:
+            A list of arrays ([iterations] alone before the first step); [] when not compiled.
+        """
+        if self.optimizer is None:
+            return []
+        return self.optimizer.get_variables(layout)
+
+    def set_optimizer_variables(self, values, layout="tf_keras"):
+        """Restores the optimizer's state from Keras's ordered list (all or nothing), building
+        its slots for this model's trainable weights; training then goes on where it stopped.
+
+        Raises:
+            RuntimeError: when the model is not compiled.
+            ValueError: for a count, shape or value that does not fit.
+        """
+        self._require_compiled("restoring an optimizer's state")
+        with self._guard.exclusive("set_optimizer_variables", "it replaces the optimizer's state"):
+            self.optimizer.set_variables(values, variables=self._trainable_arrays(), layout=layout)
 
     def _require_compiled(self, call):
         if self.loss is None:
@@ -259,6 +329,39 @@ class TrainingMixin:
             y = y.astype(backend.floatx() if y.dtype == bool else y.dtype, copy=False)
         return x, y
 
+    def _check_sample_weight(self, sample_weight, x, argument="sample_weight"):
+        """Per-sample (samples,) or per-step (samples, time) weights fitting the loss's per-sample
+        values, as float64; None stays None."""
+        if sample_weight is None:
+            return None
+        sw = as_real_array(sample_weight, argument)
+        _check_finite(sw, argument)
+        output_shape = self.output_shape_for(x.shape)
+        values_shape = (len(x),) + tuple(output_shape[1:-1])
+        if sw.ndim == len(values_shape) + 1 and sw.shape[-1] == 1:
+            sw = sw[..., 0]
+        if sw.shape != values_shape and sw.shape != values_shape[:1]:
+            raise ValueError(
+                f"Argument `{argument}` must have shape {values_shape[:1]}"
+                + (f" or {values_shape} (one weight per time step)" if len(values_shape) > 1 else "")
+                + f" for {len(x)} samples and outputs of shape {tuple(output_shape)}. Received: shape {sw.shape}")
+        return sw.astype(np.float64)
+
+    def _check_batch(self, x, y, sw, class_table, argument="x"):
+        """One batch checked: (x, y, combined sample weights or None)."""
+        names = (argument, "y", "sample_weight") if argument == "x" else (
+            f"{argument}[0]", f"{argument}[1]", f"{argument}[2]")
+        raw_y = y
+        x, y = self._check_xy(x, y, names[0], names[1])
+        sw = self._check_sample_weight(sw, x, names[2])
+        if class_table is not None:
+            cw = class_sample_weights(class_table, as_real_array(raw_y, names[1]), names[1])
+            if sw is None:
+                sw = cw
+            else:
+                sw = sw * cw.reshape((-1,) + (1,) * (sw.ndim - 1))
+        return x, y, sw
+
     def _batch_for(self, batch_size, given, counts, argument="batch_size"):
         """The batch size to use. A stateful model runs only full batches of the size it was built
         for: that size is the default, another one is refused, and so is any sample count that
@@ -287,104 +390,168 @@ class TrainingMixin:
                 f"Argument `{argument}` must hold exactly one batch of the model: model \"{self.name}\" is "
                 f"stateful with batch size {fixed}. Received: a batch of {len(x)}")
 
+    def _resolve_metrics(self, identifiers, y, output_shape, prefix=""):
+        resolved = []
+        for identifier in identifiers:
+            metric = metrics_module.get(identifier, self.loss, y.shape, output_shape)
+            if isinstance(identifier, metrics_module.Metric) and prefix:
+                metric = metrics_module.fresh_copy(identifier)
+            if prefix:
+                metric.name = prefix + metric.name
+            resolved.append(metric)
+        return resolved
+
     def _fresh_metrics(self, y, output_shape):
         """New metric objects for one evaluation (never shared between threads or calls)."""
-        fresh = []
-        for identifier in self._metric_ids:
-            metric = metrics_module.get(identifier, self.loss, y.shape, output_shape)
-            if metric is identifier:
-                metric = metrics_module.Metric(metric.fn, metric.name)
-            fresh.append(metric)
-        return fresh
+        plain = [metrics_module.fresh_copy(m) if isinstance(m, metrics_module.Metric) else m
+                 for m in self._resolve_metrics(self._metric_ids, y, output_shape)]
+        weighted = [metrics_module.fresh_copy(m) if isinstance(m, metrics_module.Metric) else m
+                    for m in self._resolve_metrics(self._weighted_metric_ids, y, output_shape, "weighted_")]
+        return plain, weighted
 
     def _metrics_for(self, y, output_shape):
         if not self.compiled_metrics and self._metric_ids:
-            self.compiled_metrics = [metrics_module.get(m, self.loss, y.shape, output_shape)
-                                     for m in self._metric_ids]
-        return self.compiled_metrics
+            self.compiled_metrics = self._resolve_metrics(self._metric_ids, y, output_shape)
+        if not self.compiled_weighted_metrics and self._weighted_metric_ids:
+            self.compiled_weighted_metrics = self._resolve_metrics(self._weighted_metric_ids, y, output_shape,
+                                                                   "weighted_")
+        return self.compiled_metrics, self.compiled_weighted_metrics
+
+    @property
+    def metrics_names(self):
+        """Keras 2's names of what train_on_batch / evaluate return, in order (known from
+        compile on: a name is the string given, a function's name or a metric object's name)."""
+        def name(identifier):
+            if isinstance(identifier, str) and (identifier in ("accuracy", "acc")
+                                                or identifier in metrics_module._FUNCTIONS):
+                return identifier
+            if isinstance(identifier, metrics_module.Metric):
+                return identifier.name
+            return metrics_module.get(identifier).name
+        if self.loss is None:
+            return []
+        return (["loss"] + [name(m) for m in self._metric_ids]
+                + ["weighted_" + name(m) for m in self._weighted_metric_ids])
 
     # ---- one batch ------------------------------------------------------------------------------
     def _trainable_pairs(self):
         return [(layer.grads[key], layer.weights[key])
                 for layer in self._layers if layer.trainable for key in layer.weights]
 
+    def _trainable_arrays(self):
+        """The trainable weights, in the order the optimizer's slots follow."""
+        return [layer.weights[key] for layer in self._layers if layer.trainable for key in layer.weights]
+
+    def _trainable_names(self):
+        return [f"{layer.name}/{key}" for layer in self._layers if layer.trainable for key in layer.weights]
+
     def _drop_caches(self):
         for layer in self._layers:
             for sub in [layer] + list(getattr(layer, "layers", [])):
                 sub._cache = None
 
-    def _masked_loss(self, y, output, mask, per_sample=None):
-        """The loss and the per-sample weights the output mask implies (None without a mask).
 
-        Keras weights a masked sequence output's per-step losses by mask * total / valid, so the
-        loss is the mean over the real steps only.
-        """
+    def _weighted_loss(self, per_sample, mask, sample_weight):
+        """tf_keras's reduction: loss = sum(w_i l_i) / (number of values), where w = the output
+        mask scaled by total / valid (so masked steps drop out of the mean) times the sample
+        weights. Returns (loss, w or None, mask for metrics or None, sample weights for weighted
+        metrics or None)."""
+        weights, metric_mask = None, None
+        if mask is not None and np.shape(mask) == per_sample.shape:
+            metric_mask = np.asarray(mask, bool)
+            valid = metric_mask.sum()
+            weights = metric_mask.astype(np.float64) * ((metric_mask.size / valid) if valid else 0.0)
+        metric_weights = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, np.float64)
+            sw = np.broadcast_to(sw.reshape(sw.shape + (1,) * (per_sample.ndim - sw.ndim)), per_sample.shape)
+            weights = sw if weights is None else weights * sw
+            metric_weights = sw if metric_mask is None else sw * metric_mask
+        count = max(per_sample.size, 1)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected by the caller
+            if weights is None:
+                loss = float(per_sample.sum(dtype=np.float64)) / count
+            else:
+                loss = float(np.sum(per_sample * weights, dtype=np.float64)) / count
+        return loss, weights, metric_mask, metric_weights
+
+    def _masked_loss(self, y, output, mask, per_sample=None, sample_weight=None):
         if per_sample is None:
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected by the caller
+            with np.errstate(over="ignore", invalid="ignore"):
                 per_sample = self.loss.per_sample(y, output)
-        if mask is None or np.shape(mask) != per_sample.shape:
-            return float(per_sample.sum(dtype=np.float64)) / max(per_sample.size, 1), None
-        weights = mask.astype(output.dtype)
-        valid = weights.sum()
-        weights *= (weights.size / valid) if valid else 0.0
-        return float(np.mean(per_sample * weights)), weights
+        return self._weighted_loss(per_sample, mask, sample_weight)
 
-    def _update_metrics(self, metrics, y, output, weights):
-        mask = None if weights is None else weights > 0
-        for m in metrics:
-            m.update_state(y, output, mask)
+    @staticmethod
+    def _update_metrics(metrics, y, output, metric_mask, metric_weights):
+        plain, weighted = metrics
+        for m in plain:
+            m.update_state(y, output, metric_mask)
+        for m in weighted:
+            m.update_state(y, output, metric_weights if metric_weights is not None else metric_mask)
 
-    def _train_step(self, x, y):
-        """Forward, loss, backward, update. Returns (loss, output, weights); no update if not finite."""
+    def _train_step(self, x, y, sample_weight=None):
+        """Forward, loss, backward, update. Returns (loss, output, metric mask, metric weights);
+        no update if the loss or a gradient is not finite."""
         output, mask = self._run(x, training=True)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
             per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
-        loss, weights = self._masked_loss(y, output, mask, per_sample)
+        loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
         if not math.isfinite(loss):
             self._drop_caches()
-            return loss, output, weights
+            return loss, output, metric_mask, metric_weights
         if weights is not None:
-            d_output = d_output * weights[..., None]
+            d_output = d_output * weights.astype(output.dtype)[..., None]
         self._backward(d_output)
         pairs = self._trainable_pairs()
         if not all(math.isfinite(g.sum()) for g, _ in pairs):
-            return float("nan"), output, weights
-        self.optimizer.apply_gradients(pairs)
-        return loss, output, weights
+            return float("nan"), output, metric_mask, metric_weights
+        if getattr(self.optimizer, "_exclude_names", None):     # names only where a regex needs them
+            self.optimizer.apply_gradients(pairs, variable_names=self._trainable_names())
+        else:
+            self.optimizer.apply_gradients(pairs)
+        return loss, output, metric_mask, metric_weights
 
-    def _logs(self, loss_total, seen, metrics):
-        logs = {"loss": loss_total / seen}
-        logs.update({m.name: m.result() for m in metrics})
+    @staticmethod
+    def _logs(loss_total, seen, metrics):
+        logs = {"loss": loss_total / seen if seen else 0.0}
+        for group in metrics:
+            logs.update({m.name: m.result() for m in group})
         return logs
 
-    def train_on_batch(self, x, y, return_dict=False, reset_metrics=True):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
         """One training step on one batch. Returns the loss before the update (and metrics).
+
+        Args:
+            sample_weight: (samples,) or, for sequence outputs, (samples, time) weights.
+            class_weight: {class: weight}, turned into sample weights as Keras does.
 
         Raises:
             RuntimeError: while another thread trains or runs this model (see `fit`).
         """
         self._require_compiled("training")
+        class_table = check_class_weight(class_weight)
         with self._training("train_on_batch"):
-            x, y = self._check_xy(x, y)
+            x, y, sw = self._check_batch(x, y, sample_weight, class_table)
             self._check_full_batch(x)
             metrics = self._metrics_for(y, self.output_shape_for(x.shape))
             if reset_metrics:
-                for m in metrics:
+                for m in metrics[0] + metrics[1]:
                     m.reset_state()
-            loss, output, weights = self._train_step(x, y)
-            self._update_metrics(metrics, y, output, weights)
+            loss, output, metric_mask, metric_weights = self._train_step(x, y, sw)
+            self._update_metrics(metrics, y, output, metric_mask, metric_weights)
             return self._result(self._logs(loss, 1, metrics), return_dict)
 
-    def test_on_batch(self, x, y, return_dict=False):
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         """The loss (and metrics) on one batch, without training. Safe from several threads."""
         self._require_compiled("evaluating")
         with self._inference("test_on_batch"):
-            x, y = self._check_xy(x, y)
+            x, y, sw = self._check_batch(x, y, sample_weight, None)
             self._check_full_batch(x)
             metrics = self._fresh_metrics(y, self.output_shape_for(x.shape))
             output, mask = self._run(x)
-            loss, weights = self._masked_loss(y, output, mask)
-            self._update_metrics(metrics, y, output, weights)
+            loss, _, metric_mask, metric_weights = self._masked_loss(y, output, mask, sample_weight=sw)
+            self._update_metrics(metrics, y, output, metric_mask, metric_weights)
             return self._result(self._logs(loss, 1, metrics), return_dict)
 
     @staticmethod
@@ -396,45 +563,71 @@ class TrainingMixin:
 
     # ---- whole datasets ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            class_weight=None, sample_weight=None, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1, **kwargs):
         """Trains for `epochs` epochs of mini-batches and returns a History.
 
         Args:
-            x, y: inputs and targets (same number of samples).
+            x, y: inputs and targets (same number of samples); or `x` alone as a generator, an
+                iterable of batches (x, y) / (x, y, sample_weight), or a keras.utils.Sequence /
+                PyDataset (then `y`, `batch_size`, `sample_weight` and `validation_split` are
+                not given). Batches are read one at a time, never all at once.
             batch_size: samples per step (default 32; a stateful model's own batch size).
             epochs: the epoch to stop after (counting from 0 with `initial_epoch`).
             verbose: 0 silent, 1 progress bar, 2 one line per epoch, 'auto' = 1.
             callbacks: list of Callback.
             validation_split: fraction of the data, taken from the end before shuffling, to
-                validate on after each epoch.
-            validation_data: (x_val, y_val), instead of validation_split.
-            shuffle: reshuffle the training samples every epoch.
+                validate on after each epoch (arrays only).
+            validation_data: (x_val, y_val) or (x_val, y_val, val_sample_weight), or a generator,
+                iterable or Sequence of such batches.
+            shuffle: reshuffle the training samples (a Sequence's batch order) every epoch.
+            class_weight: {class index: weight} for every class 0..K-1; becomes sample weights.
+            sample_weight: (samples,) weights, or (samples, time) for sequence outputs.
             initial_epoch: the epoch to start from (to resume).
+            steps_per_epoch: batches per epoch (default: all of them; required for an endless
+                generator). A generator goes on across epochs where the last one stopped.
+            validation_steps: batches per validation (default: all of them).
             validation_batch_size: samples per validation batch (default `batch_size`).
             validation_freq: validate every this many epochs (an int), or after the epochs listed
                 (a list of epoch numbers counted from 1).
 
         Raises:
-            ValueError / TypeError: before any weight changes, for bad arguments.
+            ValueError / TypeError: before any weight changes, for bad arguments (a batch of a
+                generator is checked when it comes: a bad batch stops training before its step).
             RuntimeError: while another thread trains or runs this model (training is one thread
                 at a time; refused at once, not queued).
         """
         self._require_compiled("training")
+        for name in ("max_queue_size", "workers", "use_multiprocessing"):
+            kwargs.pop(name, None)           # Keras 2's generator options: nothing to run in parallel
+        if kwargs:
+            raise TypeError(f"Unexpected arguments to fit: {sorted(kwargs)}. Received: {kwargs!r}")
         with self._training("fit"):
             return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                              shuffle, initial_epoch, class_weight, sample_weight, steps_per_epoch,
                              validation_steps, validation_batch_size, validation_freq)
 
+    def _validation_source(self, validation_data, validation_batch_size, validation_steps):
+        """(source, arrays_checked) for validation_data: arrays are checked now, batches later."""
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not all(
+                isinstance(item, tuple) for item in validation_data):
+            x_val, y_val = self._check_xy(validation_data[0], validation_data[1], x_argument="validation_data[0]",
+                                          y_argument="validation_data[1]")
+            sw_val = self._check_sample_weight(validation_data[2] if len(validation_data) == 3 else None, x_val,
+                                               "validation_data[2]")
+            return ArraySource((x_val, y_val, sw_val), validation_batch_size, False, False), len(x_val)
+        if is_batch_source(validation_data, None):
+            return source_of(validation_data, "validation_data", False, validation_steps), None
+        raise ValueError("Argument `validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
+                         "sample_weight), or a generator / iterable / Sequence of batches. Received: "
+                         + (f"a {type(validation_data).__name__} of {len(validation_data)} items"
+                            if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__))
+
     def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
              initial_epoch, class_weight, sample_weight, steps_per_epoch, validation_steps,
              validation_batch_size, validation_freq):
         # Every argument is checked here, before the first step changes anything.
-        for name, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
-                            ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
-            if value is not None:
-                raise ValueError(f"Argument `{name}` is not supported by rnnkit. Received: {name}={value!r}")
         batch_given, validation_batch_given = batch_size, validation_batch_size
         batch_size = _check_batch_size(batch_size)
         validation_batch_size = (batch_size if validation_batch_size is None
@@ -442,6 +635,8 @@ class TrainingMixin:
         verbose = _check_verbose(verbose)
         epochs = _check_count(epochs, "epochs", 0)
         initial_epoch = _check_count(initial_epoch, "initial_epoch", 0)
+        steps_per_epoch = check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = check_steps(validation_steps, "validation_steps")
         if (isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating))
                 or not 0.0 <= validation_split < 1.0):
             raise ValueError(f"Argument `validation_split` must be a float in [0, 1). Received: {validation_split!r}")
@@ -449,72 +644,141 @@ class TrainingMixin:
             raise ValueError(f"Argument `shuffle` must be True or False. Received: {shuffle!r}")
         validate_on = _check_validation_freq(validation_freq)
         user_callbacks = _check_callbacks(callbacks)
-        x, y = self._check_xy(x, y)
-        x_val = y_val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("Argument `validation_data` must be a tuple (x_val, y_val). Received: "
-                                 + (f"a {type(validation_data).__name__} of {len(validation_data)} items"
-                                    if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__))
-            x_val, y_val = self._check_xy(*validation_data, x_argument="validation_data[0]",
-                                          y_argument="validation_data[1]")
-        elif validation_split:
-            split_at = int(len(x) * (1.0 - validation_split))
-            if split_at == 0 or split_at == len(x):
-                raise ValueError(f"Argument `validation_split`={validation_split} leaves no sample on one side "
-                                 f"of {len(x)}. Received: validation_split={validation_split!r}")
-            x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
-        if validation_data is not None:
-            counts = [("x", len(x)), ("validation_data", len(x_val))]
-        elif x_val is not None:
-            counts = [("validation_split", len(x), f"={validation_split} leaves training"),
-                      ("validation_split", len(x_val), f"={validation_split} takes for validation")]
+        class_table = check_class_weight(class_weight)
+        streaming = is_batch_source(x, y)
+        val_source = None
+        if streaming:
+            for name, value in (("y", y), ("sample_weight", sample_weight), ("batch_size", batch_given)):
+                if value is not None:
+                    raise ValueError(f"Argument `{name}` must not be given when `x` is a generator, an iterable of "
+                                     f"batches or a Sequence: each batch holds its own. Received: {name}={value!r:.100}")
+            if validation_split:
+                raise ValueError("Argument `validation_split` needs arrays; pass `validation_data` with a "
+                                 f"generator or Sequence. Received: validation_split={validation_split!r}")
+            train_source = source_of(x, "x", bool(shuffle), steps_per_epoch)
+            counts = []
         else:
-            counts = [("x", len(x))]
-        batch_size = self._batch_for(batch_size, batch_given, counts)
-        validation_batch_size = self._batch_for(validation_batch_size, validation_batch_given, [],
-                                                "validation_batch_size")
-        steps = math.ceil(len(x) / batch_size)
-        metrics = self._metrics_for(y, self.output_shape_for(x.shape))
-        logged = ["loss"] + [m.name for m in metrics]
-        if x_val is not None:
+            x, y, sw = self._check_batch(x, y, sample_weight, None)
+            x_val = None
+            if validation_data is None and validation_split:
+                split_at = int(len(x) * (1.0 - validation_split))
+                if split_at == 0 or split_at == len(x):
+                    raise ValueError(f"Argument `validation_split`={validation_split} leaves no sample on one side "
+                                     f"of {len(x)}. Received: validation_split={validation_split!r}")
+                x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
+                sw_val = None if sw is None else sw[split_at:]
+                sw = None if sw is None else sw[:split_at]
+            if class_table is not None:     # the training samples only: tf_keras splits validation off first
+                cw = class_sample_weights(class_table, y)
+                sw = cw if sw is None else sw * cw.reshape((-1,) + (1,) * (sw.ndim - 1))
+            if validation_data is not None:
+                counts = [("x", len(x))]
+            elif x_val is not None:
+                counts = [("validation_split", len(x), f"={validation_split} leaves training"),
+                          ("validation_split", len(x_val), f"={validation_split} takes for validation")]
+            else:
+                counts = [("x", len(x))]
+            batch_size = self._batch_for(batch_size, batch_given, counts)
+            validation_batch_size = self._batch_for(validation_batch_size, validation_batch_given, [],
+                                                    "validation_batch_size")
+            train_source = ArraySource((x, y, sw), batch_size, bool(shuffle), steps_per_epoch is not None)
+            if x_val is not None:
+                val_source = ArraySource((x_val, y_val, sw_val), validation_batch_size, False, False)
+        if validation_data is not None:
+            val_source, val_count = self._validation_source(validation_data, validation_batch_size, validation_steps)
+            if val_count is not None and not streaming:
+                self._batch_for(validation_batch_size, validation_batch_given, [("validation_data", val_count)],
+                                "validation_batch_size")
+        steps = steps_per_epoch if steps_per_epoch is not None else train_source.steps
+
+        # The first batch of a stream is read and checked before training begins, so that a stream
+        # of the wrong shape fails before any callback or step runs.
+        pending = None
+        if streaming:
+            iterator = train_source.epoch()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                raise ValueError("Argument `x` yielded no batch: the dataset or generator is empty. "
+                                 "Received: an empty input") from None
+            pending = self._check_batch(*unpack(item, "x"), class_table)
+            first_epoch_iterator = iterator
+        y_probe = pending[1] if pending else train_source.arrays[1]
+        x_probe = pending[0] if pending else train_source.arrays[0]
+        metrics = self._metrics_for(y_probe, self.output_shape_for(x_probe.shape))
+        logged = ["loss"] + [m.name for group in metrics for m in group]
+        if val_source is not None:
             logged += [f"val_{name}" for name in logged]
         history = callbacks_module.History()
-        progbar = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
+        self.history = history
+        progbar = [callbacks_module.ProgbarLogger(verbose=verbose)] if verbose else []
         callback_list = callbacks_module.CallbackList(
             progbar + user_callbacks + [history], self,
-            {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size, "metrics": logged})
+            {"epochs": epochs, "steps": steps, "verbose": verbose,
+             "batch_size": None if streaming else batch_size, "metrics": logged,
+             "do_validation": val_source is not None})
         self.stop_training = False
         logs = {}
+        self._initial_epoch = None
         callback_list.on_train_begin({})
+        if self._initial_epoch is not None:     # BackupAndRestore resumes an interrupted fit
+            initial_epoch, self._initial_epoch = max(initial_epoch, self._initial_epoch), None
+        first = True
         for epoch in range(initial_epoch, epochs):
-            callback_list.on_epoch_begin(epoch, {})
-            order = backend.rng().permutation(len(x)) if shuffle else np.arange(len(x))
-            for m in metrics:
+            if pending is not None and first:
+                first = False
+                iterator = first_epoch_iterator
+            else:
+                iterator = train_source.epoch()
+            for m in metrics[0] + metrics[1]:
                 m.reset_state()
-            loss_total, seen, logs, diverged = 0.0, 0, {}, False
-            for step in range(steps):
-                batch = order[step * batch_size:(step + 1) * batch_size]
+            loss_total, seen, epoch_logs, diverged, ran_out = 0.0, 0, None, False, False
+            step = 0
+            epoch_started = False
+            while steps is None or step < steps:
+                if pending is not None:
+                    batch, pending = pending, None
+                else:
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        ran_out = steps is not None or step == 0
+                        break
+                    batch = (self._check_batch(*unpack(item, "x"), class_table) if streaming else item)
+                if not epoch_started:
+                    callback_list.on_epoch_begin(epoch, {})
+                    epoch_started = True
+                x_batch, y_batch, sw_batch = batch
                 callback_list.on_train_batch_begin(step, {})
-                x_batch, y_batch = x[batch], y[batch]
-                loss, output, weights = self._train_step(x_batch, y_batch)
-                loss_total += loss * len(batch)
-                seen += len(batch)
-                self._update_metrics(metrics, y_batch, output, weights)
-                logs = self._logs(loss_total, seen, metrics)
-                callback_list.on_train_batch_end(step, logs)
+                loss, output, metric_mask, metric_weights = self._train_step(x_batch, y_batch, sw_batch)
+                loss_total += loss * len(x_batch)
+                seen += len(x_batch)
+                self._update_metrics(metrics, y_batch, output, metric_mask, metric_weights)
+                epoch_logs = self._logs(loss_total, seen, metrics)
+                step += 1
+                callback_list.on_train_batch_end(step - 1, dict(epoch_logs))
                 if not math.isfinite(loss):
                     diverged = True
                     break
                 if self.stop_training:
                     break
-            if x_val is not None and not diverged and validate_on(epoch + 1):
-                val_logs = self._evaluate_arrays(x_val, y_val, validation_batch_size)
-                logs.update({f"val_{key}": value for key, value in val_logs.items()})
+            if ran_out:
+                warnings.warn(RAN_OUT, stacklevel=3)
+                self.stop_training = True
+            if not epoch_started:
+                break
+            if steps is None and train_source.steps is None and not diverged:
+                steps = step            # Keras 2 learns an unknown epoch length from the first epoch
+            logs = epoch_logs
+            if (val_source is not None and not diverged and validate_on(epoch + 1)):
+                val_logs = self._evaluate_source(val_source, validation_steps, None, None)
+                if val_logs is not None:
+                    logs.update({f"val_{key}": value for key, value in val_logs.items()})
+            train_source.on_epoch_end()
             callback_list.on_epoch_end(epoch, logs)
             if diverged:
                 sys.stderr.write(
-                    f"Epoch {epoch + 1}, batch {step + 1}: the loss became {loss}; training stopped. "
+                    f"Epoch {epoch + 1}, batch {step}: the loss became {loss}; training stopped. "
                     "The weights are those of the last finite step.\n")
                 self.stop_training = True
             if self.stop_training:
@@ -522,29 +786,58 @@ class TrainingMixin:
         callback_list.on_train_end(dict(logs))
         return history
 
-    def _evaluate_arrays(self, x, y, batch_size, bar=None, callback_list=None):
-        metrics = self._fresh_metrics(y, self.output_shape_for(x.shape))
-        loss_total, seen = 0.0, 0
-        steps = math.ceil(len(x) / batch_size)
-        for step in range(steps):
+    def _evaluate_source(self, source, steps, bar, callback_list, argument="validation_data"):
+        """Loss and metrics over a source's batches (arrays already checked; batches of a
+        stream checked one by one). None when the source yields nothing."""
+        limit = steps if steps is not None else source.steps
+        iterator = source.epoch()
+        metrics = None
+        loss_total, seen, step = 0.0, 0, 0
+        streaming = not isinstance(source, ArraySource)
+        while limit is None or step < limit:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            if streaming:
+                x_batch, y_batch, sw_batch = self._check_batch(*unpack(item, argument), None, argument)
+            else:
+                x_batch, y_batch, sw_batch = item
+            if metrics is None:
+                metrics = self._fresh_metrics(y_batch, self.output_shape_for(x_batch.shape))
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step, {})
-            x_batch, y_batch = x[step * batch_size:(step + 1) * batch_size], y[step * batch_size:(step + 1) * batch_size]
             output, mask = self._run(x_batch)
-            loss, weights = self._masked_loss(y_batch, output, mask)
+            loss, _, metric_mask, metric_weights = self._masked_loss(y_batch, output, mask, sample_weight=sw_batch)
             loss_total += loss * len(x_batch)
             seen += len(x_batch)
-            self._update_metrics(metrics, y_batch, output, weights)
+            self._update_metrics(metrics, y_batch, output, metric_mask, metric_weights)
+            step += 1
+            logs = self._logs(loss_total, seen, metrics)
             if bar is not None:
-                bar.update(step + 1, list(self._logs(loss_total, seen, metrics).items()))
+                bar.update(step, list(logs.items()), finalize=False)
             if callback_list is not None:
-                callback_list.on_test_batch_end(step, self._logs(loss_total, seen, metrics))
-        return self._logs(loss_total, seen, metrics)
+                callback_list.on_test_batch_end(step - 1, dict(logs))
+        source.on_epoch_end()
+        if metrics is None:
+            warnings.warn(RAN_OUT.replace("interrupting training", "no batch to evaluate"), stacklevel=3)
+            return None
+        logs = self._logs(loss_total, seen, metrics)
+        if bar is not None:
+            if bar.target is None:
+                bar.target = step
+            bar.update(step, list(logs.items()), finalize=True)
+        return logs
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None,
-                 sample_weight=None, steps=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
         """The loss (and metrics) over a dataset, batch by batch, without training. Safe from
         several threads at once.
+
+        Args:
+            x, y: arrays, or `x` alone as a generator / iterable / Sequence of batches.
+            sample_weight: (samples,) or (samples, time) weights (arrays only).
+            steps: batches to evaluate (default: all).
 
         Returns:
             The loss, or [loss, metric, ...] when compiled with metrics (a dict with return_dict).
@@ -553,32 +846,46 @@ class TrainingMixin:
             ValueError / TypeError: for bad arguments, before any batch runs.
         """
         self._require_compiled("evaluating")
-        for name, value in (("sample_weight", sample_weight), ("steps", steps)):
-            if value is not None:
-                raise ValueError(f"Argument `{name}` is not supported by rnnkit. Received: {name}={value!r}")
+        for name in ("max_queue_size", "workers", "use_multiprocessing"):
+            kwargs.pop(name, None)
+        if kwargs:
+            raise TypeError(f"Unexpected arguments to evaluate: {sorted(kwargs)}. Received: {kwargs!r}")
         batch_given = batch_size
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
+        steps = check_steps(steps, "steps")
         user_callbacks = _check_callbacks(callbacks)
         with self._inference("evaluate"):
-            x, y = self._check_xy(x, y)
-            batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
-            callback_list = callbacks_module.CallbackList(
-                user_callbacks, self, {"verbose": verbose, "steps": math.ceil(len(x) / batch_size)})
-            bar = callbacks_module.Progbar(math.ceil(len(x) / batch_size), verbose=verbose) if verbose else None
+            if is_batch_source(x, y):
+                if sample_weight is not None or batch_given is not None:
+                    raise ValueError("Arguments `sample_weight` and `batch_size` must not be given when `x` is a "
+                                     "generator or Sequence: each batch holds its own. Received: "
+                                     f"sample_weight={sample_weight!r:.60}, batch_size={batch_given!r}")
+                source = source_of(x, "x", False, steps)
+            else:
+                x, y, sw = self._check_batch(x, y, sample_weight, None)
+                batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
+                source = ArraySource((x, y, sw), batch_size, False, False)
+            total = steps if steps is not None else source.steps
+            callback_list = callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": total})
+            bar = callbacks_module.Progbar(total, verbose=verbose) if verbose else None
             callback_list.on_test_begin({})
-            logs = self._evaluate_arrays(x, y, batch_size, bar, callback_list)
+            logs = self._evaluate_source(source, steps, bar, callback_list, "x")
+            if logs is None:
+                raise ValueError("Argument `x` yielded no batch to evaluate. Received: an empty input")
             callback_list.on_test_end(dict(logs))
             return self._result(logs, return_dict)
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Runs the model on `x` batch by batch and returns the stacked outputs. Safe from
         several threads at once (each gets exactly its one-thread result).
 
         Args:
-            x: array of shape (samples, ...) matching the model's input.
+            x: array of shape (samples, ...) matching the model's input, or a generator /
+                iterable / Sequence of batches (x, (x,) or (x, y, ...): targets are ignored).
             batch_size: samples per batch (default 32; a stateful model's own batch size).
             verbose: 0 silent, 1 or 'auto' a progress bar, 2 one line.
+            steps: batches to run (default: all).
             callbacks: list of Callback (their on_predict_* hooks are called).
 
         Returns:
@@ -587,32 +894,62 @@ class TrainingMixin:
         Raises:
             ValueError / TypeError: for bad arguments, before any batch runs.
         """
-        if steps is not None:
-            raise ValueError(f"Argument `steps` is not supported by rnnkit. Received: steps={steps!r}")
+        for name in ("max_queue_size", "workers", "use_multiprocessing"):
+            kwargs.pop(name, None)
+        if kwargs:
+            raise TypeError(f"Unexpected arguments to predict: {sorted(kwargs)}. Received: {kwargs!r}")
+        steps = check_steps(steps, "steps")
         batch_given = batch_size
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
         user_callbacks = _check_callbacks(callbacks)
         with self._inference("predict"):
-            x = self._prepare_input(x, allow_empty=False)
-            batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
-            steps = math.ceil(len(x) / batch_size)
-            hooks = (callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": steps})
+            if is_batch_source(x, None):
+                if batch_given is not None:
+                    raise ValueError("Argument `batch_size` must not be given when `x` is a generator or "
+                                     f"Sequence: each batch holds its own. Received: batch_size={batch_given!r}")
+                source = source_of(x, "x", False, steps)
+                streaming = True
+            else:
+                x = self._prepare_input(x, allow_empty=False)
+                batch_size = self._batch_for(batch_size, batch_given, [("x", len(x))])
+                source = ArraySource((x,), batch_size, False, False)
+                streaming = False
+            total = steps if steps is not None else source.steps
+            hooks = (callbacks_module.CallbackList(user_callbacks, self, {"verbose": verbose, "steps": total})
                      if user_callbacks else None)
-            bar = callbacks_module.Progbar(steps, verbose=verbose) if verbose else None
+            bar = callbacks_module.Progbar(total, verbose=verbose) if verbose else None
             if hooks:
                 hooks.on_predict_begin({})
             outputs = []
-            for step in range(steps):
+            iterator = source.epoch()
+            step = 0
+            while total is None or step < total:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    break
+                if streaming:
+                    x_batch = self._prepare_input(unpack(item, "x", need_y=False)[0], allow_empty=False)
+                else:
+                    x_batch = item[0]
                 if hooks:
                     hooks.on_predict_batch_begin(step, {})
-                outputs.append(self._run(x[step * batch_size:(step + 1) * batch_size])[0])
+                outputs.append(self._run(x_batch)[0])
                 if hooks:
                     hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
+                step += 1
                 if bar is not None:
-                    bar.update(step + 1)
+                    bar.update(step, finalize=False)
+            source.on_epoch_end()
+            if bar is not None:
+                if bar.target is None:
+                    bar.target = step
+                bar.update(step, finalize=True)
             if hooks:
                 hooks.on_predict_end({})
+        if not outputs:
+            raise ValueError("Argument `x` yielded no batch to predict. Received: an empty input")
         if isinstance(outputs[0], list):
             return [np.concatenate([out[i] for out in outputs]) for i in range(len(outputs[0]))]
         return np.concatenate(outputs)

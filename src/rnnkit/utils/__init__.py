@@ -1,10 +1,13 @@
-"""Utilities: reproducibility, one-hot targets and gradient checking."""
+"""Utilities: reproducibility, one-hot targets, gradient checking, datasets and plots of training."""
 
 import numpy as np
 
 from rnnkit.backend import set_random_seed
+from rnnkit.utils.data import (PyDataset, Sequence, text_dataset_from_directory,
+                               timeseries_dataset_from_array)
 from rnnkit.utils.gradient_check import gradient_check_error, numerical_gradient
 from rnnkit.utils.plot_model import plot_model
+from rnnkit.utils.plotting import plot_history
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -30,4 +33,6 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     return categorical.reshape(shape + (num_classes,))
 
 
-__all__ = ["set_random_seed", "to_categorical", "gradient_check_error", "numerical_gradient", "plot_model"]
+__all__ = ["set_random_seed", "to_categorical", "gradient_check_error", "numerical_gradient", "Sequence",
+           "PyDataset", "timeseries_dataset_from_array", "text_dataset_from_directory", "plot_history",
+           "plot_model"]

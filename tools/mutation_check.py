@@ -232,7 +232,7 @@ MUTATIONS = [
     ("summary_no_break_after_tuple", "summary", SUMMARY,
      '_LINE_BREAKS = ("),", "},", "],", "\',")', '_LINE_BREAKS = ("},", "],", "\',")'),
     ("summary_trainable_always_Y", "summary (show_trainable)", SUMMARY,
-     'fields.append("Y" if trainable else "N")', 'fields.append("Y")'),
+     'return "Y" if trainable else "N"', 'return "Y"'),
     ("summary_nested_columns_not_shifted", "summary (expand_nested)", SUMMARY,
      'line += " " * (end - len(line) - nested_level)', 'line += " " * (end - len(line))'),
     # ---- tokenizer ---------------------------------------------------------------------------

@@ -53,6 +53,16 @@ def summary_rows(layers, expand_nested=False):
     return rows
 
 
+def _totals(trainable_count, non_trainable_count, line_length):
+    """Keras 2.9's totals: thousands separators, no byte sizes."""
+    return [f"Total params: {trainable_count + non_trainable_count:,}", f"Trainable params: {trainable_count:,}",
+            f"Non-trainable params: {non_trainable_count:,}", "_" * line_length]
+
+
+def _trainable_mark(trainable):
+    return "Y" if trainable else "N"
+
+
 class _Verbatim(str):
     """A shape already written out (a functional summary's 'multiple', say)."""
 
@@ -94,7 +104,7 @@ def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_l
         name, class_name, output_shape, params, trainable, nested = (tuple(row) + (True, []))[:6]
         fields = [f"{name} ({class_name})", _shape_text(output_shape), params]
         if show_trainable:
-            fields.append("Y" if trainable else "N")
+            fields.append(_trainable_mark(trainable))
         lines.extend(_format_row(fields, positions, level, first_column_margin))
         if nested:
             lines.append("|" * (level + 1) + "\u00af" * (line_length - 2 * level - 2) + "|" * (level + 1))
@@ -107,11 +117,7 @@ def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_l
     for row in rows:
         add(row)
     lines.append("=" * line_length)
-    lines.append(f"Total params: {trainable_count + non_trainable_count:,}")
-    lines.append(f"Trainable params: {trainable_count:,}")
-    lines.append(f"Non-trainable params: {non_trainable_count:,}")
-    lines.append("_" * line_length)
-    return lines
+    return lines + _totals(trainable_count, non_trainable_count, line_length)
 
 
 # ---- functional models ----------------------------------------------------------------------------
@@ -171,12 +177,8 @@ def functional_summary_lines(model, line_length=None, positions=None, show_train
     for name, class_name, shape_text, params, connections, trainable in rows:
         fields = [f"{name} ({class_name})", shape_text, params, str(connections)]
         if show_trainable:
-            fields.append("Y" if trainable else "N")
+            fields.append(_trainable_mark(trainable))
         lines.extend(_format_row(fields, positions, first_column_margin=1))
         lines.append(" " * line_length)
     lines.append("=" * line_length)
-    lines.append(f"Total params: {trainable_count + non_trainable_count:,}")
-    lines.append(f"Trainable params: {trainable_count:,}")
-    lines.append(f"Non-trainable params: {non_trainable_count:,}")
-    lines.append("_" * line_length)
-    return lines
+    return lines + _totals(trainable_count, non_trainable_count, line_length)

@@ -356,7 +356,7 @@ class Model:
             "layer backpropagates through each of its calls. predict, summary, get_weights/set_weights and "
             "saving work now. Received: compile() on a functional model")
 
-    fit = train_on_batch = evaluate = compile
+    fit = train_on_batch = evaluate = compile_from_config = compile
 
     # ---- configs and files --------------------------------------------------------------------------
     def _file_layers(self):

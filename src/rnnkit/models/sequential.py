@@ -490,9 +490,30 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if stored.get("graph") is not None or not isinstance(model, Sequential):
         model.set_layer_weights_from_file(path, {spec["config"]["name"]: arrays
                                                  for spec, arrays in zip(stored["layers"], stored["weights"])})
-        return model
-    model._set_weights_from_file(path, [w for arrays in stored["weights"] for w in arrays])
+    else:
+        model._set_weights_from_file(path, [w for arrays in stored["weights"] for w in arrays])
+    if compile and stored.get("compile"):
+        _restore_compile_state(path, model, stored["compile"])
     return model
+
+
+def _restore_compile_state(path, model, state):
+    """Compiles `model` as the file says, with the optimizer's saved slots and step count, so that
+    training goes on where it stopped. What rnnkit cannot restore (a custom loss, a functional
+    model's training) leaves the model uncompiled, with a warning that names it: the model itself
+    is still fine to use."""
+    import warnings
+    try:
+        model.compile_from_config(state["config"])
+    except (ValueError, TypeError, NotImplementedError) as error:
+        warnings.warn(f"{path!r}: loaded uncompiled; its compile state can't be restored ({error})", stacklevel=3)
+        return
+    if state.get("optimizer_variables"):
+        try:
+            model.set_optimizer_variables(state["optimizer_variables"], layout=state["layout"])
+        except (ValueError, TypeError) as error:
+            warnings.warn(f"{path!r}: compiled, but its optimizer's saved state does not fit and was left out "
+                          f"({error})", stacklevel=3)
 
 
 def model_from_json(json_string, custom_objects=None):

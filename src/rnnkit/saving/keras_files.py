@@ -202,8 +202,11 @@ def _read_archive(path, build):
     expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
     with guarded.open_h5(entries["model.weights.h5"], path, "model.weights.h5") as h5:
         weights = keras_weights.read_keras3(h5, specs, expected, path, "model.weights.h5/")
+        optimizer = _read_optimizer_variables(h5, "optimizer/vars", None, path, "model.weights.h5/", weights)
+    compile_config = config.get("compile_config") if isinstance(config, dict) else None
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
-            "weights": weights, "format": "keras3"}
+            "weights": weights, "format": "keras3", "graph": graph,
+            "compile": _compile_state(compile_config, optimizer, "keras3")}
 
 
 def _read_legacy_model(path, build):
@@ -226,6 +229,7 @@ def _read_legacy_model(path, build):
             raise FileFormatError(path, "model_weights", f"is missing. Received: groups {sorted(h5)[:6]}")
         stored = keras_weights.legacy_datasets(group, path, "model_weights")
         expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
+        training_config = guarded.read_string_attribute(h5, "training_config", path, "")
         weights = []
         for spec, location, wanted in zip(specs, locations, expected):
             name = spec["config"].get("name")
@@ -237,8 +241,48 @@ def _read_legacy_model(path, build):
                                                              f"Received: weights for {sorted(stored)[:8]}")
             weights.append(keras_weights.read_legacy_layer(stored[name], wanted, path, spec,
                                                             f"model_weights/{name}"))
+        optimizer = _read_optimizer_variables(h5, "optimizer_weights", "weight_names", path, "", weights) \
+            if training_config is not None else None
+        compile_config = guarded.parse_json(training_config, path, "@training_config") \
+            if training_config is not None else None
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
-            "weights": weights, "format": "keras2"}
+            "weights": weights, "format": "keras2", "graph": graph,
+            "compile": _compile_state(compile_config, optimizer, "tf_keras")}
+
+
+def _read_optimizer_variables(h5, group_path, names_attribute, path, prefix, weights):
+    """An optimizer's saved variables in the file's order, or None when there are none. Each must
+    be a scalar or have the shape of one of the model's weights: a file cannot make rnnkit
+    allocate more than the model it describes."""
+    group = guarded.walk(h5, group_path, path, prefix.rstrip("/"))
+    if group is None:
+        return None
+    where = f"{prefix}{group_path}"
+    if names_attribute:
+        names = guarded.read_string_list_attribute(group, names_attribute, path, where) or []
+    else:
+        names = []
+        while guarded.child(group, str(len(names)), path, where) is not None and len(names) <= 100_000:
+            names.append(str(len(names)))
+    allowed = {()} | {tuple(array.shape) for arrays in weights for array in arrays}
+    values = []
+    for name in names:
+        dataset = guarded.walk(group, name, path, where)
+        if dataset is None:
+            raise FileFormatError(path, f"{where}/{name}", "is listed but missing. Received: no such dataset")
+        shape = tuple(getattr(dataset, "shape", ()) or ())
+        if shape not in allowed:
+            raise FileFormatError(path, f"{where}/{name}", "an optimizer variable must be a scalar or have the "
+                                                           f"shape of a model weight. Received: shape {shape}")
+        values.append(guarded.read_dataset(dataset, shape, path, f"{where}/{name}",
+                                           "float64" if dataset.dtype.kind in "iu" else "float32"))
+    return values
+
+
+def _compile_state(config, optimizer_variables, layout):
+    if not isinstance(config, dict) or not config:
+        return None
+    return {"config": config, "optimizer_variables": optimizer_variables, "layout": layout}
 
 
 # ---- reading weights ------------------------------------------------------------------------------

@@ -387,12 +387,34 @@ class Sequential(TrainingMixin):
             config = self.get_config()
             config["build_input_shape"] = list(self._input_shape)
             config["compile_config"] = self.get_compile_config()
-            rnnkit_format.save(path, self.get_weights(), config)
+            optimizer_state = self.get_optimizer_variables("keras3") \
+                if self.optimizer is not None and self.optimizer.iterations else []
+            if optimizer_state:  # after the weights, as more w_i entries; the header says how many
+                config["optimizer_variables"] = {"count": len(optimizer_state), "layout": "keras3"}
+            rnnkit_format.save(path, self.get_weights() + optimizer_state, config)
             return
         from rnnkit.saving import keras_files
         keras_files.write_model(path, self.name, self._layer_specs(), [layer.get_weights() for layer in self._layers],
                                 self._input_shape, self._layers[0].dtype if self._layers else "float32",
-                                [list(layer.input_shape) for layer in self._layers], extra_entries=extra_entries)
+                                [list(layer.input_shape) for layer in self._layers], extra_entries=extra_entries,
+                                compile_state=self._file_compile_state())
+
+    def _file_compile_state(self):
+        """The compile settings and optimizer state a Keras file stores (None when not compiled)."""
+        config = self.get_compile_config() if self.optimizer is not None else None
+        if not config:
+            return None
+        from rnnkit.saving import keras_files, keras_weights
+        stepped = bool(self.optimizer.iterations)
+        names = []
+        if stepped:
+            trainable = [name.split(":")[0] for layer in self._layers if layer.trainable
+                         for name in keras_weights.keras2_weight_names(layers_serialize(layer))]
+            names = [f"{n}:0" if not n.endswith(":0") else n for n in self.optimizer.variable_names(trainable, "tf_keras")]
+        return keras_files.compile_state_for(
+            config, self.get_optimizer_variables("keras3") if stepped else [],
+            self.get_optimizer_variables("tf_keras") if stepped else [], names,
+            (config["optimizer"].get("config") or {}).get("name", "optimizer"))
 
     def save_weights(self, filepath):
         """Saves the weights: `.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or
@@ -446,6 +468,11 @@ class Sequential(TrainingMixin):
 
     def __repr__(self):
         return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
+
+
+def layers_serialize(layer):
+    from rnnkit import layers as layers_module
+    return layers_module.serialize(layer)
 
 
 def _checked_path(filepath, extensions):
@@ -605,9 +632,16 @@ def _load_rnnkit_model(path, compile=True):
     model = Sequential.from_config(config)
     if not model.built and config.get("build_input_shape"):
         model.build(tuple(config["build_input_shape"]))
-    model._set_weights_from_file(path, weights)
+    saved_state = config.get("optimizer_variables")
+    count = saved_state.get("count") if isinstance(saved_state, dict) else 0
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= len(weights):
+        raise ValueError(f"{path!r}: the header's optimizer_variables count must be an int from 0 to "
+                         f"{len(weights)}. Received: {count!r}")
+    optimizer_state = weights[len(weights) - count:] if count else []
+    model._set_weights_from_file(path, weights[:len(weights) - count])
     if compile and config.get("compile_config"):
-        model.compile_from_config(config["compile_config"])
+        _restore_compile_state(path, model, {"config": config["compile_config"],
+                                             "optimizer_variables": optimizer_state, "layout": "keras3"})
     return model
 
 

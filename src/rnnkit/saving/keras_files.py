@@ -355,8 +355,11 @@ def read_extra_entry(path, entry):
 
 # ---- writing --------------------------------------------------------------------------------------
 def write_model(path, name, layer_specs, per_layer_arrays, input_shape, dtype="float32", layer_input_shapes=None,
-                extra_entries=None):
+                extra_entries=None, compile_state=None):
     """Writes a Keras 3 `.keras` archive or a Keras 2 `.h5` model, by the extension of `path`.
+
+    `compile_state` (see `compile_state_for`) makes the file say how the model was compiled and
+    hold its optimizer's state, as Keras's own files do, so that Keras and rnnkit go on training.
 
     `extra_entries` ({archive name: bytes}, `.keras` only) are written into the same archive, so
     that one rename saves the model and what belongs with it; Keras ignores entries it does not know.
@@ -370,10 +373,10 @@ def write_model(path, name, layer_specs, per_layer_arrays, input_shape, dtype="f
         raise ValueError(f"Extra entries can only be stored in a .keras archive. Received: {path!r}")
     if path.endswith(".keras"):
         write_atomic(path, lambda f: _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype,
-                                                    layer_input_shapes, extra_entries))
+                                                    layer_input_shapes, extra_entries, compile_state))
     elif path.endswith((".h5", ".hdf5")):
         write_atomic(path, lambda f: _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype,
-                                                         layer_input_shapes))
+                                                         layer_input_shapes, compile_state))
     else:
         raise ValueError(f"Argument `filepath` must end in '.keras', '.h5' or '.npz'. Received: {path!r}")
 
@@ -388,17 +391,25 @@ def keras3_config(name, layer_specs, input_shape, dtype, layer_input_shapes):
 
 
 def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None,
-                   extra_entries=None):
+                   extra_entries=None, compile_state=None):
     h5py = _h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
         keras_weights.write_keras3(h5, name, layer_specs, per_layer_arrays)
+        if compile_state and compile_state.get("keras3_variables"):
+            group = h5.create_group("optimizer").create_group("vars")
+            group.attrs["name"] = compile_state["optimizer_name"]
+            for index, value in enumerate(compile_state["keras3_variables"]):
+                group.create_dataset(str(index), data=value)
     shapes = layer_input_shapes or [None] * len(layer_specs)
     metadata = {"keras_version": KERAS3_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "written_by": WRITER}
     with zipfile.ZipFile(f, "w") as archive:
         archive.writestr("metadata.json", json.dumps(metadata))
-        archive.writestr("config.json", json.dumps(keras3_config(name, layer_specs, input_shape, dtype, shapes)))
+        config = keras3_config(name, layer_specs, input_shape, dtype, shapes)
+        if compile_state:
+            config["compile_config"] = compile_state["keras3"]
+        archive.writestr("config.json", json.dumps(config))
         archive.writestr("model.weights.h5", buffer.getvalue())
         for entry, data in (extra_entries or {}).items():
             archive.writestr(entry, data)
@@ -411,7 +422,8 @@ def keras2_config(name, layer_specs, input_shape, dtype, layer_input_shapes=None
     return {"class_name": "Sequential", "config": {"name": name, "layers": layers}}
 
 
-def _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None):
+def _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dtype, layer_input_shapes=None,
+                        compile_state=None):
     h5py = _h5py()
     with h5py.File(f, "w") as h5:
         h5.attrs["backend"] = "tensorflow"
@@ -420,6 +432,36 @@ def _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dty
         h5.attrs["model_config"] = json.dumps(keras2_config(name, layer_specs, input_shape, dtype,
                                                             layer_input_shapes))
         keras_weights.write_legacy(h5.create_group("model_weights"), layer_specs, per_layer_arrays, KERAS2_VERSION)
+        if compile_state:
+            h5.attrs["training_config"] = json.dumps(compile_state["tf_keras"])
+            if compile_state.get("tf_keras_variables"):
+                group = h5.create_group("optimizer_weights")
+                names = compile_state["tf_keras_names"]
+                group.attrs.create("weight_names", names, dtype=keras_weights.h5py_string_dtype())
+                for weight_name, value in zip(names, compile_state["tf_keras_variables"]):
+                    group.create_dataset(weight_name, data=value)
+
+
+# Keras 3's optimizer config keys that tf_keras's optimizers refuse.
+_KERAS3_ONLY_OPTIMIZER_KEYS = ("loss_scale_factor", "gradient_accumulation_steps")
+
+
+def compile_state_for(compile_config, keras3_variables, tf_keras_variables, tf_keras_names, optimizer_name):
+    """What `write_model` needs to store a compiled model: Keras 3's `compile_config`, the
+    `training_config` tf_keras reads from it, and the optimizer's variables in each layout
+    (empty lists when the optimizer has taken no step yet: Keras then builds fresh slots)."""
+    optimizer = dict(compile_config["optimizer"])
+    optimizer_config = {k: v for k, v in (optimizer.get("config") or {}).items() if k not in _KERAS3_ONLY_OPTIMIZER_KEYS}
+    training_config = {"loss": compile_config["loss"], "metrics": compile_config.get("metrics"),
+                       "weighted_metrics": compile_config.get("weighted_metrics"),
+                       "loss_weights": compile_config.get("loss_weights"),
+                       # tf_keras names its (non-legacy) optimizers "Custom>Adam" in training_config;
+                       # a plain "Adam" would deserialize to its legacy Adam, which refuses weight_decay.
+                       "optimizer_config": {"class_name": "Custom>" + optimizer["class_name"],
+                                            "config": dict(optimizer_config, is_legacy_optimizer=False)}}
+    return {"keras3": compile_config, "tf_keras": training_config, "keras3_variables": keras3_variables,
+            "tf_keras_variables": tf_keras_variables, "tf_keras_names": tf_keras_names,
+            "optimizer_name": optimizer_name}
 
 
 def write_weights(path, name, layer_specs, per_layer_arrays):

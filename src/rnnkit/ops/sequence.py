@@ -14,6 +14,17 @@ turn.) Masks come in as (B, T) booleans (True = a real step) and reach the loop 
 import numpy as np
 
 
+def gates(units, count):
+    """The row slices of `count` gate blocks of `units` rows each, in order: a cell names its
+    gates (`I, F, O, C = gates(H, 4)`, then `z[I]`) instead of doing index arithmetic."""
+    return tuple(slice(k * units, (k + 1) * units) for k in range(count))
+
+
+def as_columns(state, shape, dtype):
+    """A (B, H) state as a fresh (H, B) block, or zeros when None."""
+    return np.zeros(shape, dtype) if state is None else np.array(np.asarray(state, dtype).T, order="C")
+
+
 def buffer(workspace, name, shape, dtype):
     """An uninitialised array, reused from `workspace` (a dict the caller keeps between calls)
     when one of that name, shape and dtype is there. Fresh tens-of-megabyte arrays cost a page

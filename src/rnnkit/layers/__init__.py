@@ -2,6 +2,7 @@
 
 from rnnkit.layers.base import Layer
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
@@ -20,7 +21,7 @@ def register(cls):
 
 
 for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
-             Masking, Dropout):
+             Masking, Dropout, RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells):
     register(_cls)
 
 
@@ -48,6 +49,6 @@ def deserialize(config):
     return get_class(config["class_name"]).from_config(dict(config.get("config") or {}))
 
 
-__all__ = ["Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "Dense", "Bidirectional", "Input", "InputLayer",
+__all__ = ["Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Dense", "Bidirectional", "Input", "InputLayer",
            "TimeDistributed", "Embedding", "Masking", "Dropout",
            "register", "get_class", "serialize", "deserialize"]

@@ -309,9 +309,7 @@ class TrainingMixin:
                 for layer in self._layers if layer.trainable for key in layer.weights]
 
     def _drop_caches(self):
-        for layer in self._layers:
-            for sub in [layer] + list(getattr(layer, "layers", [])):
-                sub._cache = None
+        self._pending_caches = None     # the caches give their buffers back to the layers
 
     def _masked_loss(self, y, output, mask, per_sample=None):
         """The loss and the per-sample weights the output mask implies (None without a mask).

@@ -22,6 +22,8 @@ formed for all steps at once before the backward loop, which then does a handful
 products per step. States: [h, c]. Layouts as in `ops.sequence`.
 """
 
+import functools
+
 import numpy as np
 
 from rnnkit.ops import activations, scaffold
@@ -29,6 +31,7 @@ from rnnkit.ops.sequence import (as_columns, augmented_kernel_t, buffer, end_ste
                                  sigmoid_prescale, zero_held)
 
 
+@functools.lru_cache(maxsize=64)
 def _internal_order(H):
     """Row indices taking Keras's gates (i, f, c, o) to (i, f, o, c), and back."""
     order = np.concatenate([np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
@@ -66,10 +69,9 @@ class LSTM:
         order, inverse = _internal_order(H)
         scale = sigmoid_prescale(H, 3, 1, dtype) if self.fused else np.ones(4 * H, dtype)
         kernel_t = augmented_kernel_t(kernel[:, order], None if bias is None else bias[order], scale)
-        return scaffold.Prepared(
-            kernel_t, np.ascontiguousarray(kernel[:, order]), bias is not None, inverse=inverse,
-            recurrent_t=np.ascontiguousarray(recurrent_kernel[:, order].T * scale[:, None]),
-            recurrent_kernel=np.ascontiguousarray(recurrent_kernel[:, order]))
+        # kernel (for dx) and recurrent_kernel in the internal order are made by the backward only
+        return scaffold.Prepared(kernel_t, None, bias is not None, inverse=inverse, order=order, weights=weights,
+                                 recurrent_t=np.ascontiguousarray(recurrent_kernel[:, order].T * scale[:, None]))
 
     def check_trainable(self):
         check_gradients_known(self.activation, self.recurrent_activation)
@@ -138,7 +140,8 @@ class LSTM:
             for factor in (from_gh_to_dc, from_gh_to_dzo, from_dc_to_dzi, from_dc_to_dzg, from_dc_to_dzf):
                 zero_held(factor, hold)
             np.copyto(forget, 1.0, where=np.broadcast_to(hold, forget.shape))
-        recurrent_kernel = p.recurrent_kernel               # (H, 4H), internal order
+        p.kernel = np.ascontiguousarray(p.weights["kernel"][:, p.order])          # for dx, internal order
+        recurrent_kernel = np.ascontiguousarray(p.weights["recurrent_kernel"][:, p.order])   # (H, 4H)
         dz = buffer(workspace, "dz", (T, 4 * H, B), dtype)
         dh_next = np.zeros((H, B), dtype)
         dc_next = d_rest[0]

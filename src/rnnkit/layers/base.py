@@ -233,7 +233,14 @@ class Layer:
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True
 
-    def add_weight(self, name, shape, initializer):
+    def add_weight(self, name=None, shape=None, initializer="glorot_uniform"):
+        """Creates the weight `name` of `shape` (Keras's keywords work too: `add_weight(shape=...,
+        initializer="uniform", name="kernel")`); `initializer`: an Initializer, name or config."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Argument `name` of add_weight must be a non-empty string. Received: {name!r}")
+        if not callable(initializer):
+            from rnnkit import initializers
+            initializer = initializers.get(initializer, "initializer")
         if backend.building_placeholders():
             value = np.zeros(tuple(shape), dtype=self.dtype)  # the loader assigns the file's arrays next
         else:

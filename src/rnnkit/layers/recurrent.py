@@ -29,6 +29,8 @@ class StepCellRunner:
     def run(self, x, mask, states, training, go_backwards=False, return_sequences=True,
             zero_output_for_mask=False, dropout_masks=(None, None)):
         cell = self.cell
+        if training:
+            self.check_trainable()      # before the first step changes anything
         B = x.shape[0]
         states = [np.zeros((B, size), x.dtype) if s is None else s
                   for s, size in zip(states, cell_state_sizes(cell))]

@@ -145,10 +145,11 @@ class Cache:
                 self._release()
 
     def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
+        if self._state == "open":
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
 
 
 class Layer:
@@ -400,15 +401,22 @@ class Layer:
         Raises:
             RuntimeError: without a pending cache, with a used cache or another layer's.
         """
-        if isinstance(cache, bool):     # the older signature, backward(d_out, need_input_grad)
+        if cache is True or cache is False:     # the older signature, backward(d_out, need_input_grad)
             cache, need_input_grad = None, cache
-        fresh = self._ledger.fresh
-        d_in, grads = self.gradients(d_out, cache, need_input_grad)
-        if fresh or set(grads) != set(self.grads):
-            self.grads = dict(grads)
+        ledger = self._ledger
+        fresh = ledger.fresh
+        if type(cache) is not Cache or cache._ledger is not ledger or cache._state != "open":
+            cache = self._take_cache(cache)
+            cache.take(ledger, self.name)           # raises for a used or foreign cache
+        try:
+            d_in, grads = self._backward(d_out, cache.data, need_input_grad)
+        finally:
+            cache.close()
+        if fresh or grads.keys() != self.grads.keys():
+            self.grads = grads if type(grads) is dict else dict(grads)
         else:
             self.grads = {key: self.grads[key] + grad for key, grad in grads.items()}
-        self._ledger.fresh = False
+        ledger.fresh = False
         return d_in
 
     # ---- config ---------------------------------------------------------------------------------

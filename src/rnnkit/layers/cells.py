@@ -45,14 +45,15 @@ class Workspaces:
     def lease(self):
         """(a training workspace, the function that gives it back)."""
         try:
-            workspace = self._free.pop()
+            return self._free.pop()
         except IndexError:
-            workspace = {}
-        return workspace, functools.partial(self._give_back, workspace)
+            lease = [{}, None]                  # made once per workspace, reused with it
+            lease[1] = functools.partial(self._give_back, lease)
+            return lease
 
-    def _give_back(self, workspace):
+    def _give_back(self, lease):
         if len(self._free) < self.KEEP:
-            self._free.append(workspace)
+            self._free.append(lease)
 
     def for_inference(self):
         workspace = getattr(self._local, "workspace", None)
@@ -167,6 +168,8 @@ class Cell(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def dropout_masks(self, batch, input_dim):
+        if not (self.dropout or self.recurrent_dropout):
+            return None, None
         return draw_dropout_masks(self.dropout, self.recurrent_dropout, batch, input_dim, self.units, self.dtype)
 
     # ---- the sequence, through the fused scaffold ------------------------------------------------
@@ -186,8 +189,10 @@ class Cell(Layer):
 
     def run_backward(self, d_outputs, d_last_output, d_states, cache, need_dx):
         """(dx, [dL/d initial states], {weight: grad}) for `run`'s cache."""
-        d_states = list(d_states)
-        if d_last_output is not None:
+        if d_states is None:
+            d_states = [d_last_output]
+        elif d_last_output is not None:
+            d_states = list(d_states)
             d_states[0] = d_last_output if d_states[0] is None else d_states[0] + d_last_output
         return scaffold.backward(d_outputs, d_states, cache, need_dx)
 

@@ -40,6 +40,8 @@ class StepCellRunner:
         return outputs, last, new_states, cache, None
 
     def run_backward(self, d_outputs, d_last_output, d_states, cache, need_dx):
+        if d_states is None:
+            d_states = [None] * len(cell_state_sizes(self.cell))
         return scaffold.step_backward(d_outputs, d_last_output, d_states, cache, need_dx)
 
     def dropout_masks(self, batch, input_dim):
@@ -115,6 +117,7 @@ class RNN(Layer):
         self._runners = [_runner(c) for c in self._cells]
         self._state_counts = [len(cell_state_sizes(c)) for c in self._cells]
         self._state_count = sum(self._state_counts)
+        self._output_size = None            # known once built (a user cell may size itself in build)
 
     @property
     def state_sizes(self):
@@ -126,7 +129,7 @@ class RNN(Layer):
 
     @property
     def output_size(self):
-        return cell_output_size(self._cells[-1])
+        return cell_output_size(self._cells[-1]) if self._output_size is None else self._output_size
 
     @property
     def units(self):
@@ -169,6 +172,7 @@ class RNN(Layer):
                 self.cell.build(step_shape)
                 self.cell.built = True
         self.weights = self.cell.weights
+        self._output_size = cell_output_size(self._cells[-1])
         super().build(input_shape)
         if self.stateful:
             self.reset_states()
@@ -250,6 +254,18 @@ class RNN(Layer):
         states = self._check_initial_state(initial_state, x.shape[0])
         if initial_state is None and self.stateful:
             states = self.states
+        if len(self._runners) == 1:         # one cell: one run, no bookkeeping per cell
+            runner = self._runners[0]
+            masks = self._dropout_masks(x.shape[0], x.shape[2]) if training else (None, None)
+            outputs, last_output, last_states, cache, release = runner.run(
+                x, mask, states, training, self.go_backwards, self.return_sequences, self.zero_output_for_mask,
+                masks)
+            if self.stateful:
+                self.states = [np.array(s, copy=True) for s in last_states]
+            output = outputs if self.return_sequences else last_output
+            if self.return_state:
+                output = [output] + list(last_states)
+            return output, (((runner, cache),), None), release
         last = len(self._runners) - 1
         sequence, start, calls, last_states, releases = x, 0, [], [], []
         for k, (runner, count) in enumerate(zip(self._runners, self._state_counts)):
@@ -286,6 +302,12 @@ class RNN(Layer):
 
     def _run_backward(self, d_out, calls, need_input_grad):
         """(dx or None, [dL/d initial states], {weight: grad}) through every cell's call, last first."""
+        if len(calls) == 1 and not isinstance(self.cell, StackedRNNCells):     # one cell: one backward
+            runner, cache = calls[0]
+            d_main, d_states = (d_out[0], list(d_out[1:])) if self.return_state else (d_out, None)
+            if self.return_sequences:
+                return runner.run_backward(d_main, None, d_states, cache, need_input_grad)
+            return runner.run_backward(None, d_main, d_states, cache, need_input_grad)
         if self.return_state:
             d_main, d_states = d_out[0], list(d_out[1:])
         else:

@@ -86,15 +86,6 @@ class SequenceCache:
         self.generation, self.used = generation, False
 
 
-def _stamp(workspace):
-    """A new generation of `workspace`: buffers written from now on belong to this call."""
-    if workspace is None:
-        return None
-    generation = workspace.get("generation", 0) + 1
-    workspace["generation"] = generation
-    return generation
-
-
 def forward(cell, weights, x, states=None, mask=None, go_backwards=False, return_sequences=True,
             zero_output_for_mask=False, input_dropout_mask=None, recurrent_dropout_mask=None,
             keep_cache=False, workspace=None):
@@ -120,23 +111,27 @@ def forward(cell, weights, x, states=None, mask=None, go_backwards=False, return
     H = cell.units
     p = cell.prepare(weights)
     dtype = p.kernel_t.dtype
-    generation = _stamp(workspace)
+    generation = None
+    if workspace is not None:       # a new generation: buffers written from now on are this call's
+        generation = workspace["generation"] = workspace.get("generation", 0) + 1
     run = Run()
     run.T, run.B, run.H, run.dtype, run.workspace, run.keep_cache = T, B, H, dtype, workspace, keep_cache
     run.slots = T if keep_cache else 2
     run.go_backwards, run.zero_output_for_mask = go_backwards, zero_output_for_mask
     run.xs = xs = to_steps(x, go_backwards, dtype, workspace, with_bias=p.bias_in_projection)
-    drop_inputs(xs, input_dropout_mask)
+    if input_dropout_mask is not None:
+        drop_inputs(xs, input_dropout_mask)
     run.z = project(xs, p.kernel_t, workspace)                       # every step's projection at once
     states = states if states is not None else [None] * cell.state_count
     run.states0 = [as_columns(s, (H, B), dtype) for s in states]
-    run.hold = hold_mask(mask, go_backwards)
+    run.hold = None if mask is None else hold_mask(mask, go_backwards)
     run.input_dropout_mask, run.recurrent_dropout_mask = input_dropout_mask, recurrent_dropout_mask
     run.m_h = None if recurrent_dropout_mask is None else np.ascontiguousarray(recurrent_dropout_mask.T)
     run.outputs = outputs = new_outputs(B, T, H, dtype) if return_sequences else None
     last, kept = cell.forward_loop(run, p)
     last_states = [np.array(s.T, order="C") for s in last]
-    zero_masked_outputs(outputs, run.hold, zero_output_for_mask)
+    if zero_output_for_mask:
+        zero_masked_outputs(outputs, run.hold, zero_output_for_mask)
     cache = SequenceCache(cell, p, run, kept, generation) if keep_cache else None
     return outputs, last_states, cache
 
@@ -171,16 +166,19 @@ def backward(d_outputs, d_states, cache, need_dx=True):
     Raises:
         RuntimeError: for a used or stale cache.
     """
-    check_cache(cache)
+    workspace = cache.run.workspace if type(cache) is SequenceCache else None
+    if type(cache) is not SequenceCache or cache.used or (
+            workspace is not None and workspace.get("generation") != cache.generation):
+        check_cache(cache)
     cell, p, run, kept = cache.cell, cache.prepared, cache.run, cache.kept
     cell.check_trainable()
     cache.used = True
     T, H, B, dtype = run.T, run.H, run.B, run.dtype
-    d_states = list(d_states) if d_states is not None else []
-    d_states += [None] * (cell.state_count - len(d_states))
+    if d_states is None or len(d_states) < cell.state_count:
+        d_states = list(d_states or []) + [None] * (cell.state_count - len(d_states or []))
     g_all = output_grads(d_outputs, d_states[0], run.hold, run.zero_output_for_mask, (T, H, B), dtype,
                          run.workspace)
-    d_rest = [as_columns(d, (H, B), dtype) for d in d_states[1:]]
+    d_rest = [as_columns(d, (H, B), dtype) for d in d_states[1:]] if cell.state_count > 1 else ()
     dz, spent, d_states0 = cell.backward_loop(run, p, kept, g_all, d_rest)
     dz = by_feature(dz, run.workspace, into=spent)
     kernel_grad, bias_grad, dx = input_grads(run.xs, dz, p.kernel, run.input_dropout_mask, run.go_backwards,

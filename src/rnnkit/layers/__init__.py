@@ -25,6 +25,17 @@ for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistrib
     register(_cls)
 
 
+def register_cell(ops_cell, name):
+    """Registers a built-in cell from its ops file: `ops_cell` ("rnnkit.ops.module:Class") becomes
+    `<name>Cell` and `<name>` (see `cells.cell_classes`). Returns (cell class, layer class)."""
+    import importlib
+
+    from rnnkit.layers.cells import cell_classes
+    module, _, attribute = ops_cell.partition(":")
+    cell_class, layer_class = cell_classes(getattr(importlib.import_module(module), attribute), name)
+    return register(cell_class), register(layer_class)
+
+
 def get_class(class_name):
     """The layer class registered under `class_name`.
 
@@ -49,6 +60,7 @@ def deserialize(config):
     return get_class(config["class_name"]).from_config(dict(config.get("config") or {}))
 
 
-__all__ = ["Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Dense", "Bidirectional", "Input", "InputLayer",
-           "TimeDistributed", "Embedding", "Masking", "Dropout",
-           "register", "get_class", "serialize", "deserialize"]
+# ---- built-in cells from one ops file each: one line per cell -------------------------------------
+
+__all__ = sorted(set(_REGISTRY) | {"Layer", "Input", "InputLayer", "register", "register_cell", "get_class",
+                                    "serialize", "deserialize"})

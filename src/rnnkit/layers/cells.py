@@ -129,7 +129,7 @@ class Cell(Layer):
     @property
     def math(self):
         """The ops cell: this cell's math, from its current options (made again when they change)."""
-        key = (self.ops_cell, self.units, self.activation, self.recurrent_activation)
+        key = (self.ops_cell, self.units, self.activation, tuple(self._math_options().items()))
         if self._math is None or self._math[0] != key:
             self._math = (key, self.ops_cell(self.units, self.activation, **self._math_options()))
         return self._math[1]
@@ -152,8 +152,12 @@ class Cell(Layer):
         return self.units
 
     def _initializer(self, name):
-        return {"kernel": self.kernel_initializer, "recurrent_kernel": self.recurrent_initializer,
-                "bias": self.bias_initializer}[name]
+        """A weight's initializer: the ops cell's `weight_initializers` map a weight to a role
+        ("kernel", "recurrent", "bias": this cell's arguments) or to a fixed initializer name."""
+        role = getattr(self.ops_cell, "weight_initializers", {}).get(name, name)
+        by_role = {"kernel": self.kernel_initializer, "recurrent": self.recurrent_initializer,
+                   "recurrent_kernel": self.recurrent_initializer, "bias": self.bias_initializer}
+        return by_role[role] if role in by_role else initializers.get(role, f"initializer of {name}")
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -393,6 +397,44 @@ class StackedRNNCells(Layer):
         from rnnkit.layers import deserialize
         config = dict(config)
         return cls([deserialize(c) for c in config.pop("cells")], **config)
+
+
+def cell_classes(ops_cell, name, docstring=None):
+    """A Keras cell class `<name>Cell` and its layer `<name>` (`RNN` with that cell) from an ops cell.
+
+    The ops cell declares what the Keras classes need besides `units` and `activation`:
+        options = {argument: default}      extra constructor arguments, passed to the ops cell
+                                           (`recurrent_activation` makes the cell gated)
+        weight_initializers = {weight: role or initializer name}   see `Cell._initializer`
+    Returns (cell class, layer class); register them in `layers/__init__.py` (one line).
+    """
+    from rnnkit.layers.recurrent import _CellLayer, _delegate
+    options = dict(getattr(ops_cell, "options", {}))
+    gated = "recurrent_activation" in options
+    extra = {k: v for k, v in options.items() if k != "recurrent_activation"}
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        for key, default in extra.items():
+            setattr(self, key, kwargs.pop(key, default))
+        if gated:
+            kwargs.setdefault("recurrent_activation", options["recurrent_activation"])
+        Cell.__init__(self, units, activation, **kwargs)
+
+    def _math_options(self):
+        found = Cell._math_options(self)
+        found.update({key: getattr(self, key) for key in extra})
+        return found
+
+    cell_class = type(f"{name}Cell", (Cell,), {
+        "__init__": __init__, "_math_options": _math_options, "ops_cell": ops_cell, "gated": gated,
+        "config_keys": tuple(extra), "__module__": __name__,
+        "__doc__": docstring or f"One step of {name} (`{ops_cell.__module__}`); the arguments of `Cell` and "
+                                f"{sorted(options)}."})
+    attributes = {"cell_class": cell_class, "cell_name": backend.to_snake_case(name) + "_cell",
+                  "__module__": "rnnkit.layers.recurrent",
+                  "__doc__": f"`RNN({name}Cell)`: the {name} cell over a sequence (see `{name}Cell`)."}
+    attributes.update({key: _delegate(key) for key in options})
+    return cell_class, type(name, (_CellLayer,), attributes)
 
 
 # ---- the protocol any cell follows (built-in or a user's) ------------------------------------------

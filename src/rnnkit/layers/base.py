@@ -296,6 +296,15 @@ class Layer:
         for current, new in zip(self.weights.values(), cast):
             current[...] = new
 
+    @property
+    def trainable_weights(self):
+        """The weights fit updates: all of them, or none when `trainable` is False (frozen)."""
+        return list(self.weights.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        return [] if self.trainable else list(self.weights.values())
+
     def count_params(self):
         return int(sum(w.size for w in self.weights.values()))
 

@@ -80,6 +80,10 @@ class Bidirectional(Layer):
     def stateful(self):
         return self.forward_layer.stateful
 
+    def reset_state(self, states=None):
+        """Keras 3's spelling of `reset_states`."""
+        self.reset_states(states)
+
     def reset_states(self, states=None):
         """Resets both directions' states (`states`: forward's then backward's)."""
         n = self.forward_layer.state_count

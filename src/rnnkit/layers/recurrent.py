@@ -111,6 +111,7 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         super().__init__(**kwargs)
         self.states = None
+        self._state_batch = None
         self.initial_state_grads = None
         # Fixed with the cell: each cell's runner and state count (a call reads them, not the cells).
         self._cells = list(cell.cells) if isinstance(cell, StackedRNNCells) else [cell]
@@ -159,11 +160,6 @@ class RNN(Layer):
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # validates before any weight exists
-        if self.stateful and input_shape[0] is None:
-            raise ValueError(
-                f"Layer \"{self.name}\" is stateful, so it needs to know its batch size: give the first "
-                "layer `batch_input_shape=(batch, timesteps, features)` or `batch_size=`. "
-                f"Received: input_shape={tuple(input_shape)}")
         step_shape = (input_shape[0], input_shape[-1])
         if not getattr(self.cell, "built", False):
             if isinstance(self.cell, Layer):
@@ -175,6 +171,8 @@ class RNN(Layer):
         self._output_size = cell_output_size(self._cells[-1])
         super().build(input_shape)
         if self.stateful:
+            # Keras 3: without a batch size in the input shape, the first call fixes it.
+            self._state_batch = input_shape[0]
             self.reset_states()
 
     # ---- states ---------------------------------------------------------------------------------
@@ -191,15 +189,33 @@ class RNN(Layer):
                                  "Received: reset_states() on stateful=False")
         if not self.built:
             raise ValueError(f"Layer \"{self.name}\" is not built yet. Received: reset_states() before build")
-        batch = self.input_shape[0]
-        if states is None:
+        batch = self._state_batch
+        if batch is None and states is not None:
+            first = np.shape(states[0] if isinstance(states, (list, tuple)) else states)
+            batch = first[0] if first else None
+        if batch is None:               # no call yet: the first one starts from zeros
+            self.states = None
+        elif states is None:
             self.states = [np.zeros((batch, size), self.dtype) for size in self.state_sizes]
         else:
             self.states = [s.copy() for s in self._check_initial_state(states, batch, "states")]
+            self._state_batch = batch
 
     def reset_state(self, states=None):
         """Keras 3's spelling of `reset_states`."""
         self.reset_states(states)
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freezing the layer freezes its cell(s), as in Keras."""
+        self._trainable = bool(value)
+        for cell in getattr(self, "_cells", ()):
+            if hasattr(cell, "trainable"):
+                cell.trainable = self._trainable
 
     def _check_initial_state(self, initial_state, batch, argument="initial_state"):
         if initial_state is None:
@@ -246,10 +262,14 @@ class RNN(Layer):
     # ---- running --------------------------------------------------------------------------------
     def _forward(self, x, mask, training, initial_state=None):
         x = self.check_input(x)
-        if self.stateful and x.shape[0] != self.input_shape[0]:
-            raise ValueError(
-                f"Layer \"{self.name}\" is stateful with batch size {self.input_shape[0]}. "
-                f"Received: a batch of {x.shape[0]}")
+        if self.stateful:
+            if self._state_batch is None:           # Keras 3: the first call fixes the batch size
+                self._state_batch = x.shape[0]
+                self.reset_states()
+            if x.shape[0] != self._state_batch:
+                raise ValueError(
+                    f"Layer \"{self.name}\" is stateful with batch size {self._state_batch}. "
+                    f"Received: a batch of {x.shape[0]}")
         mask = self._check_mask(mask, x)
         states = self._check_initial_state(initial_state, x.shape[0])
         if initial_state is None and self.stateful:

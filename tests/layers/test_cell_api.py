@@ -214,3 +214,51 @@ def test_rnn_config_has_keras_layout():
     stacked = serialize(RNN([SimpleRNNCell(2), SimpleRNNCell(H)]))["config"]["cell"]
     assert stacked["class_name"] == "StackedRNNCells"
     assert [c["class_name"] for c in stacked["config"]["cells"]] == ["SimpleRNNCell", "SimpleRNNCell"]
+
+
+FILE_CASES = {
+    "rnn_lstm_cell": lambda: RNN(LSTMCell(4), return_sequences=True),
+    "rnn_cell_list": lambda: RNN([GRUCell(3, reset_after=False), SimpleRNNCell(2), SimpleRNNCell(2)]),
+    "stacked_go_backwards": lambda: RNN(StackedRNNCells([LSTMCell(2), GRUCell(3)]), go_backwards=True),
+    "layer_norm_lstm": lambda: __import__("rnnkit").layers.LayerNormLSTM(3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILE_CASES))
+@pytest.mark.parametrize("filename", ["m.keras", "m.h5"])
+def test_models_with_cells_round_trip_through_keras_files(tmp_path, name, filename):
+    import rnnkit as keras
+    backend.set_floatx("float32")
+    model = keras.Sequential([keras.Input(shape=(5, 2)), FILE_CASES[name](), keras.layers.Dense(1)])
+    x = np.random.default_rng(0).random((2, 5, 2)).astype("float32")
+    model.save(tmp_path / filename)
+    again = keras.models.load_model(tmp_path / filename)
+    assert [type(layer).__name__ for layer in again.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name", sorted(FILE_CASES))
+@pytest.mark.parametrize("filename", ["w.weights.h5", "w.h5"])
+def test_weights_of_cells_round_trip(tmp_path, name, filename):
+    import rnnkit as keras
+    backend.set_floatx("float32")
+
+    def build():
+        return keras.Sequential([keras.Input(shape=(5, 2)), FILE_CASES[name](), keras.layers.Dense(1)])
+    model, other = build(), build()
+    model.save_weights(tmp_path / filename)
+    other.load_weights(tmp_path / filename)
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras3_weights_layout_of_stacked_cells(tmp_path):
+    import h5py
+
+    import rnnkit as keras
+    backend.set_floatx("float32")
+    model = keras.Sequential([keras.Input(shape=(5, 2)), FILE_CASES["rnn_cell_list"]()])
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5") as f:
+        assert sorted(f["layers/rnn/cell/cells"]) == ["gru_cell", "simple_rnn_cell", "simple_rnn_cell_1"]
+        assert len(f["layers/rnn/cell/cells/gru_cell/vars"]) == 3 and "vars" in f["layers/rnn/cell"]

@@ -228,6 +228,12 @@ class Cell(Layer):
                                                return_sequences=False, dropout_masks=masks)
         return output, new_states
 
+    @classmethod
+    def weight_names(cls, config):
+        """The names of the weights a cell of `config` has, in Keras's order (from its ops cell)."""
+        probe = cls(**{k: v for k, v in config.items() if k not in ("name", "seed", "time_major")})
+        return list(probe.math.weight_shapes(1, probe.use_bias))
+
     def get_config(self):
         config = super().get_config()
         config.pop("batch_input_shape", None)

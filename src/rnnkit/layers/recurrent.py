@@ -360,12 +360,41 @@ class RNN(Layer):
         return config
 
     @classmethod
+    def keras_weight_groups(cls, config):
+        """Where Keras keeps this layer's weights (issue 11: saving asks the layer): a list of
+        (Keras 3 vars path under the layer, Keras 2 name scope, [weight names in order])."""
+        cell = config["cell"]
+        if isinstance(cell, list):
+            cell = {"class_name": "StackedRNNCells", "config": {"cells": cell}}
+        return keras_cell_groups(cell)
+
+    @classmethod
     def from_config(cls, config):
         from rnnkit.layers import deserialize
         config = dict(config)
         cell = config.pop("cell")
         cell = [deserialize(c) for c in cell] if isinstance(cell, list) else deserialize(cell)
         return cls(cell, **config)
+
+
+def keras_cell_groups(cell_spec, stacked_path="cell"):
+    """[(Keras 3 vars path, cell name, [weight names])] for a cell spec, StackedRNNCells included:
+    Keras 3 saves a cell under `cell/vars` and a stack's cells under `cell/cells/<snake class
+    name>[_<n>]/vars`."""
+    from rnnkit.backend import to_snake_case
+    from rnnkit.layers import get_class
+    if cell_spec["class_name"] == "StackedRNNCells":
+        groups, seen = [], {}
+        for inner in cell_spec["config"]["cells"]:
+            key = to_snake_case(inner["class_name"])
+            seen[key] = seen.get(key, -1) + 1
+            key = key if seen[key] == 0 else f"{key}_{seen[key]}"
+            groups += [(f"{stacked_path}/cells/{key}/vars", name, names)
+                       for _, name, names in keras_cell_groups(inner, "?")]
+        return groups
+    cell_class = get_class(cell_spec["class_name"])
+    names = cell_class.weight_names(cell_spec["config"])
+    return [(f"{stacked_path}/vars", cell_spec["config"].get("name") or to_snake_case(cell_spec["class_name"]), names)]
 
 
 def _release_all(releases):
@@ -420,6 +449,14 @@ class _CellLayer(RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        cell_config = {k: v for k, v in config.items() if k in _CELL_KEYS}
+        return [("cell/vars", cls.cell_name, cls.cell_class.weight_names(cell_config))]
+
+
+_CELL_KEYS = {"units", "use_bias", "reset_after"}
 
 
 class SimpleRNN(_CellLayer):

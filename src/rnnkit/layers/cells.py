@@ -129,7 +129,8 @@ class Cell(Layer):
     @property
     def math(self):
         """The ops cell: this cell's math, from its current options (made again when they change)."""
-        key = (self.ops_cell, self.units, self.activation, tuple(self._math_options().items()))
+        key = (self.units, self.activation, self.recurrent_activation) + tuple(
+            getattr(self, name) for name in self.config_keys)
         if self._math is None or self._math[0] != key:
             self._math = (key, self.ops_cell(self.units, self.activation, **self._math_options()))
         return self._math[1]

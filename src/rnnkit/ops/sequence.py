@@ -11,9 +11,12 @@ turn.) Masks come in as (B, T) booleans (True = a real step) and reach the loop 
 (T, 1, B): True where the step is masked and the state holds its previous value.
 """
 
+import functools
+
 import numpy as np
 
 
+@functools.lru_cache(maxsize=256)
 def gates(units, count):
     """The row slices of `count` gate blocks of `units` rows each, in order: a cell names its
     gates (`I, F, O, C = gates(H, 4)`, then `z[I]`) instead of doing index arithmetic."""

@@ -262,3 +262,13 @@ def test_keras3_weights_layout_of_stacked_cells(tmp_path):
     with h5py.File(tmp_path / "w.weights.h5") as f:
         assert sorted(f["layers/rnn/cell/cells"]) == ["gru_cell", "simple_rnn_cell", "simple_rnn_cell_1"]
         assert len(f["layers/rnn/cell/cells/gru_cell/vars"]) == 3 and "vars" in f["layers/rnn/cell"]
+
+
+def test_get_initial_state_and_state_sizes():
+    cell = LSTMCell(H)
+    assert cell.state_size == [H, H] and SimpleRNNCell(H).state_size == H and cell.output_size == H
+    states = cell.get_initial_state(batch_size=B)
+    assert [s.shape for s in states] == [(B, H), (B, H)] and not any(s.any() for s in states)
+    stacked = StackedRNNCells([SimpleRNNCell(2), LSTMCell(H)])
+    assert stacked.state_size == [2, [H, H]] and stacked.output_size == H
+    assert [s.shape for s in stacked.get_initial_state(batch_size=B)] == [(B, 2), (B, H), (B, H)]

@@ -152,6 +152,10 @@ class Cell(Layer):
     def output_size(self):
         return self.units
 
+    def get_initial_state(self, batch_size=None):
+        """Zero states, a list of (batch_size, units) arrays (Keras's `cell.get_initial_state`)."""
+        return [np.zeros((batch_size, size), self.dtype) for size in self.state_sizes]
+
     def _initializer(self, name):
         """A weight's initializer: the ops cell's `weight_initializers` map a weight to a role
         ("kernel", "recurrent", "bias": this cell's arguments) or to a fixed initializer name."""
@@ -361,6 +365,10 @@ class StackedRNNCells(Layer):
     @property
     def output_size(self):
         return cell_output_size(self.cells[-1])
+
+    def get_initial_state(self, batch_size=None):
+        """Zero states of every cell, flat (see the class docstring)."""
+        return [np.zeros((batch_size, size), self.dtype) for size in self.state_sizes]
 
     def build(self, input_shape):
         shape = tuple(input_shape)

@@ -354,7 +354,9 @@ class RNN(Layer):
         config = super().get_config()
         config.update({"return_sequences": self.return_sequences, "return_state": self.return_state,
                        "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
-                       "time_major": False, "zero_output_for_mask": self.zero_output_for_mask})
+                       "time_major": False})
+        if self.zero_output_for_mask:       # Keras 2 writes it only when set
+            config["zero_output_for_mask"] = True
         if type(self) is RNN:
             config["cell"] = serialize(self.cell)
         return config
@@ -443,7 +445,7 @@ class _CellLayer(RNN):
             cell_config.pop(key, None)
         config.update(cell_config)
         config["activity_regularizer"] = None
-        del config["zero_output_for_mask"]          # Keras 2 writes it for RNN only
+        config.pop("zero_output_for_mask", None)    # Keras 2 writes it for RNN only
         return config
 
     @classmethod

@@ -239,6 +239,8 @@ def to_keras3(spec, input_shape=None):
         config["layer"] = to_keras3(config["layer"], inner_shape)
     if class_name in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
         config.setdefault("seed", None)
+    if class_name == "RNN":
+        config.setdefault("zero_output_for_mask", False)
     for key in ("cell", "cells"):       # Keras 3 serializes RNN's cell and StackedRNNCells' cells nested
         if isinstance(config.get(key), list):
             config[key] = [to_keras3(cell) for cell in config[key]]

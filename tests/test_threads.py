@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from rnnkit import callbacks
-from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN
+from rnnkit.layers import (GRU, LSTM, RNN, Bidirectional, Dense, Embedding, GRUCell, LayerNormLSTM, LSTMCell,
+                           SimpleRNN)
 from rnnkit.models import Sequential
 from rnnkit.utils import set_random_seed
 
@@ -43,6 +44,8 @@ def build(name):
         "stacked": lambda: [GRU(32, return_sequences=True, input_shape=(T, D)),
                             Bidirectional(SimpleRNN(16, return_sequences=True), merge_mode="sum"),
                             LSTM(24), Dense(4, activation="softmax")],
+        "stacked_cells": lambda: [RNN([LSTMCell(24), GRUCell(16)], return_sequences=True, input_shape=(T, D))],
+        "layer_norm_lstm": lambda: [LayerNormLSTM(24, input_shape=(T, D)), Dense(2)],
     }
     model = Sequential(makers[name]())
     model.compile("adam", "mse")
@@ -77,7 +80,8 @@ def run_threads(work):
         raise errors[0]
 
 
-@pytest.mark.parametrize("name", ["simple_rnn", "lstm", "gru", "bidirectional", "stacked"])
+@pytest.mark.parametrize("name", ["simple_rnn", "lstm", "gru", "bidirectional", "stacked", "stacked_cells",
+                                  "layer_norm_lstm"])
 def test_predict_from_threads_equals_one_thread(name):
     model = build(name)
     xs = batches(3 * N_THREADS)

@@ -49,6 +49,13 @@ SIMPLE = [f"{OPS}simple_rnn.py", ["tests/ops/test_simple_rnn.py", REPLAY, PARITY
 LSTM = [f"{OPS}lstm.py", ["tests/ops/test_lstm.py", REPLAY, PARITY, GRADS]]
 GRU = [f"{OPS}gru.py", ["tests/ops/test_gru.py", REPLAY, PARITY, GRADS]]
 SEQ = [f"{OPS}sequence.py", ["tests/ops", MASKS, REPLAY, PARITY, GRADS]]
+CELL_API = "tests/layers/test_cell_api.py"
+LN_LSTM = [f"{OPS}layer_norm_lstm.py", ["tests/ops/test_layer_norm_lstm.py"]]
+SCAFFOLD = [f"{OPS}scaffold.py", ["tests/ops", GRADS]]
+STEP = [f"{OPS}scaffold.py", [CELL_API]]
+CACHES = ["src/rnnkit/layers/base.py", ["tests/layers/test_caches.py"]]
+CELLS_LAYER = ["src/rnnkit/layers/cells.py", ["tests/layers/test_caches.py", CELL_API]]
+RECURRENT_LAYER = ["src/rnnkit/layers/recurrent.py", [CELL_API]]
 BIDIR = ["src/rnnkit/layers/bidirectional.py", [REPLAY, PARITY, GRADS]]
 OPTIM_MORE = "tests/test_optimizers_extra.py"
 OPT = ["src/rnnkit/optimizers/__init__.py", [OPTIM, OPTIM_MORE, REPLAY, "tests/training/test_keras_graph_replay.py",
@@ -79,10 +86,9 @@ MUTATIONS = [
     ("simple_rnn_masked_step_drops_carry", "SimpleRNN backward / mask", SIMPLE,
      "            dh_next += carry", "            dh_next += 0.0"),
     ("lstm_output_gate_uses_dc_factor", "LSTM backward (o)", LSTM,
-     "np.multiply(gh, from_gh_to_dzo[t], out=d[2 * H:3 * H])",
-     "np.multiply(gh, from_gh_to_dc[t], out=d[2 * H:3 * H])"),
+     "np.multiply(gh, from_gh_to_dzo[t], out=d[O])", "np.multiply(gh, from_gh_to_dc[t], out=d[O])"),
     ("lstm_input_gate_uses_candidate_factor", "LSTM backward (i)", LSTM,
-     "np.multiply(dc, from_dc_to_dzi[t], out=d[:H])", "np.multiply(dc, from_dc_to_dzg[t], out=d[:H])"),
+     "np.multiply(dc, from_dc_to_dzi[t], out=d[I])", "np.multiply(dc, from_dc_to_dzg[t], out=d[I])"),
     ("lstm_forget_gate_uses_c_t_not_c_prev", "LSTM backward (f)", LSTM,
      "from_dc_to_dzf[1:] *= cs[:-1]", "from_dc_to_dzf[1:] *= cs[1:]"),
     ("lstm_candidate_uses_f_not_i", "LSTM backward (c)", LSTM,
@@ -94,17 +100,60 @@ MUTATIONS = [
      "        np.copyto(forget, 1.0, where=np.broadcast_to(hold, forget.shape))", "        pass"),
     ("gru_update_gate_sign", "GRU backward (z)", GRU,
      "from_gh_to_dzz -= hh", "from_gh_to_dzz += hh"),
-    ("gru_direct_path_ignores_z", "GRU backward (dh_{t-1})", GRU,
-     "dh_next += np.multiply(gh, direct[t], out=scratch)", "dh_next += gh"),
+    ("gru_after_direct_path_ignores_z", "GRU reset_after=True (dh_{t-1})", GRU,
+     "dh_next += np.multiply(gh, direct[t], out=scratch)\n        # the recurrent side's",
+     "dh_next += gh\n        # the recurrent side's"),
+    ("gru_before_direct_path_ignores_z", "GRU reset_after=False (dh_{t-1})", GRU,
+     "dh_next += np.multiply(gh, direct[t], out=scratch)\n        kept[\"spare_by_feature\"]",
+     "dh_next += gh\n        kept[\"spare_by_feature\"]"),
     ("gru_after_reset_gate_from_z", "GRU reset_after=True (r)", GRU,
-     "np.multiply(d[2 * H:], from_dzh_to_dzr[t], out=d[H:2 * H])",
-     "np.multiply(d[:H], from_dzh_to_dzr[t], out=d[H:2 * H])"),
+     "np.multiply(d[HH], from_dzh_to_dzr[t], out=d[R])", "np.multiply(d[Z], from_dzh_to_dzr[t], out=d[R])"),
     ("gru_after_recurrent_candidate_misses_r", "GRU reset_after=True (dU_h, b_hh)", GRU,
-     "dzh_r = np.multiply(dz[:, 2 * H:], r, out=spare)", "dzh_r = np.multiply(dz[:, 2 * H:], 1.0, out=spare)"),
+     'kept["dzh_r"] = np.multiply(dz[:, HH], r, out=spare)', 'kept["dzh_r"] = np.multiply(dz[:, HH], 1.0, out=spare)'),
     ("gru_after_dh_misses_r", "GRU reset_after=True (dh_{t-1})", GRU,
-     "np.multiply(d[2 * H:], r[t], out=du[2 * H:])", "np.copyto(du[2 * H:], d[2 * H:])"),
+     "np.multiply(d[HH], r[t], out=du[HH])", "np.copyto(du[HH], d[HH])"),
     ("gru_before_reset_gate_factor", "GRU reset_after=False (r)", GRU,
-     "np.multiply(d_rh, from_drh_to_dzr[t], out=d[H:2 * H])", "np.multiply(d_rh, r[t], out=d[H:2 * H])"),
+     "np.multiply(d_rh, from_drh_to_dzr[t], out=d[R])", "np.multiply(d_rh, r[t], out=d[R])"),
+    # ---- the layer-normalised LSTM (one ops file) --------------------------------------------------
+    ("ln_lstm_norm_backward_drops_the_mean", "LayerNormLSTM backward (LN)", LN_LSTM,
+     "return r * (d_hat - d_hat.mean(axis=-2, keepdims=True) - hat",
+     "return r * (d_hat - hat"),
+    ("ln_lstm_masked_step_drops_dc", "LayerNormLSTM backward / mask", LN_LSTM,
+     "dc_next = dc * f + dc_next * (1.0 - k)", "dc_next = dc * f"),
+    ("ln_lstm_recurrent_gamma_without_hat", "LayerNormLSTM backward (g_h)", LN_LSTM,
+     'sums["recurrent_norm_gamma"] += (d * kept["u_hat"][t]).sum(axis=1, keepdims=True)',
+     'sums["recurrent_norm_gamma"] += d.sum(axis=1, keepdims=True)'),
+    ("ln_lstm_input_norm_not_backpropagated", "LayerNormLSTM backward (LN(a))", LN_LSTM,
+     'da = normalise_backward(dz, w["kernel_norm_gamma"], kept["a_hat"], kept["a_r"])', "da = dz.copy()"),
+    ("ln_lstm_output_gate_without_derivative", "LayerNormLSTM backward (o)", LN_LSTM,
+     "d[O] = ghr * tn[t] * ra_d(o)", "d[O] = ghr * tn[t]"),
+    # ---- the scaffold: what every cell shares ------------------------------------------------------
+    ("scaffold_initial_state_grads_zero", "scaffold (dL/ds_0)", SCAFFOLD,
+     'return dx, [np.array(d.T, order="C") for d in d_states0], grads',
+     'return dx, [np.array(0.0 * d.T, order="C") for d in d_states0], grads'),
+    ("scaffold_last_state_gradient_ignored", "scaffold (dL/dh_T)", SEQ,
+     "g_all[-1] += d_last.T", "g_all[-1] += 0.0 * d_last.T"),
+    ("scaffold_dx_without_input_dropout", "scaffold (dx, m_x)", SEQ,
+     "        dxs *= input_dropout_mask", "        pass"),
+    ("scaffold_dU_without_recurrent_dropout", "scaffold (dU, m_h)", SEQ,
+     "        h_prev *= recurrent_dropout_mask.T[:, None, :]", "        pass"),
+    ("step_scaffold_masked_step_drops_state_carry", "step scaffold (user cells) / mask", STEP,
+     "carried = [np.where(k, 0.0, g) for g in g_new]", "carried = [0.0 * g for g in g_new]"),
+    ("step_scaffold_masked_output_not_repeated", "step scaffold (user cells) / mask", STEP,
+     "g_out = np.where(k, 0.0, go)", "g_out = 0.0 * go"),
+    ("step_scaffold_recurrent_dropout_ignored", "step scaffold (user cells) / dropout", STEP,
+     "d_in[0] = d_in[0] * cache.m_h", "d_in[0] = d_in[0]"),
+    ("step_scaffold_input_dropout_ignored", "step scaffold (user cells) / dropout", STEP,
+     "dxs[t] = dx_t if cache.m_x is None else dx_t * cache.m_x", "dxs[t] = dx_t"),
+    ("step_scaffold_keeps_last_step_weight_grads", "step scaffold (user cells) / dW", STEP,
+     "grads[name] = g if name not in grads else grads[name] + g", "grads[name] = g"),
+    # ---- caches owned by the call ------------------------------------------------------------------
+    ("two_calls_keep_only_the_last_gradients", "caches (a layer called twice)", CACHES,
+     "self.grads = {key: self.grads[key] + grad for key, grad in grads.items()}", "self.grads = dict(grads)"),
+    ("training_calls_share_one_workspace", "caches (workspaces per call)", CELLS_LAYER,
+     "workspace, release = self.workspaces.lease()", "workspace, release = self.workspaces.for_inference(), None"),
+    ("stacked_cells_mask_not_reversed", "stacked cells (go_backwards + mask)", RECURRENT_LAYER,
+     "cell_mask = mask if k == 0 or mask is None or not self.go_backwards else mask[:, ::-1]", "cell_mask = mask"),
     ("gru_before_dh_misses_rh_path", "GRU reset_after=False (dh_{t-1})", GRU,
      "            dh_next += np.multiply(d_rh, r_dropped[t], out=scratch)", "            pass"),
     # ---- masks -------------------------------------------------------------------------------

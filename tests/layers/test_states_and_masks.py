@@ -40,9 +40,38 @@ def test_reset_states_with_explicit_states_equals_initial_state():
     np.testing.assert_allclose(stateful_out, plain(data(), initial_state=[h, c]), atol=1e-6)
 
 
+def test_stateful_without_a_batch_size_takes_it_from_the_first_call():
+    # Keras 3: the first call fixes the batch size, another one is refused, reset_state zeros.
+    layer = SimpleRNN(H, stateful=True, return_sequences=True)
+    model = Sequential([layer])
+    model.build((None, T, D))
+    assert layer.states is None
+    first = model.predict_on_batch(data())
+    with pytest.raises(ValueError, match="stateful with batch size 3. Received: a batch of 2"):
+        model.predict_on_batch(data()[:2])
+    assert not np.allclose(model.predict_on_batch(data()), first)      # the states carried on
+    layer.reset_state()
+    np.testing.assert_allclose(model.predict_on_batch(data()), first, atol=1e-6)
+
+
+def test_a_frozen_layer_is_not_updated():
+    frozen = LSTM(H, return_sequences=True, input_shape=(T, D))
+    model = Sequential([frozen, Dense(1)])
+    frozen.trainable = False
+    assert frozen.trainable_weights == [] and len(frozen.non_trainable_weights) == 3
+    assert not frozen.cell.trainable
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    model.fit(data(), np.ones((B, T, 1)), epochs=2, verbose=0)
+    after = model.get_weights()
+    for a, b in zip(before[:3], after[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(before[3], after[3])
+    frozen.trainable = True
+    assert len(frozen.trainable_weights) == 3
+
+
 def test_stateful_errors():
-    with pytest.raises(ValueError, match="batch size.*Received: input_shape=\\(None, 12, 4\\)"):
-        Sequential([SimpleRNN(H, stateful=True, input_shape=(T, D))])
     model = Sequential([SimpleRNN(H, stateful=True, batch_input_shape=(B, T, D))])
     with pytest.raises(ValueError, match="stateful with batch size 3. Received: a batch of 2"):
         model.predict_on_batch(data()[:2])

@@ -2,6 +2,7 @@
 
 from rnnkit.layers.base import Layer
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
@@ -23,8 +24,20 @@ def register(cls):
 
 
 for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
-             Masking, Dropout, NotEqual, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
+             Masking, Dropout, RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, NotEqual, Add, Subtract,
+             Multiply, Average, Maximum, Minimum, Concatenate, Dot):
     register(_cls)
+
+
+def register_cell(ops_cell, name):
+    """Registers a built-in cell from its ops file: `ops_cell` ("rnnkit.ops.module:Class") becomes
+    `<name>Cell` and `<name>` (see `cells.cell_classes`). Returns (cell class, layer class)."""
+    import importlib
+
+    from rnnkit.layers.cells import cell_classes
+    module, _, attribute = ops_cell.partition(":")
+    cell_class, layer_class = cell_classes(getattr(importlib.import_module(module), attribute), name)
+    return register(cell_class), register(layer_class)
 
 
 def get_class(class_name):
@@ -51,8 +64,9 @@ def deserialize(config):
     return get_class(config["class_name"]).from_config(dict(config.get("config") or {}))
 
 
-__all__ = ["Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "Dense", "Bidirectional", "Input", "InputLayer",
-           "TimeDistributed", "Embedding", "Masking", "Dropout", "Add", "Subtract", "Multiply", "Average",
-           "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum",
-           "minimum", "concatenate", "dot",
-           "register", "get_class", "serialize", "deserialize"]
+# ---- built-in cells from one ops file each: one line per cell -------------------------------------
+LayerNormLSTMCell, LayerNormLSTM = register_cell("rnnkit.ops.layer_norm_lstm:LayerNormLSTM", "LayerNormLSTM")
+
+__all__ = sorted(set(_REGISTRY) | {"Layer", "Input", "InputLayer", "register", "register_cell", "get_class",
+                                    "serialize", "deserialize", "add", "subtract", "multiply", "average",
+                                    "maximum", "minimum", "concatenate", "dot"})

@@ -1,9 +1,22 @@
 """The Layer base class: arguments, shapes, weights and the forward/backward contract.
 
 A layer owns `weights` (name -> array, in Keras's order) and, after `backward`, `grads` (same
-keys). `forward(x, mask=None, training=False)` keeps a cache only when training;
-`backward(d_out) -> d_in` fills `grads` and drops the cache. Weights are only ever changed in
-place, so optimizers and wrappers may hold references to them.
+keys). Weights are only ever changed in place, so optimizers and wrappers may hold references.
+
+The contract (DESIGN.md):
+    forward_with_cache(x, mask, training) -> (outputs, cache)   cache: None unless training; owned
+                                                                  by the caller, one per call
+    backward(d_out, cache) -> d_in        uses the cache up; ADDS the call's weight gradients to
+                                          `grads` (a layer called twice, then backpropagated
+                                          through both calls, holds the sum). `grads` restart at
+                                          the first backward after a forward that found no other
+                                          cache of the layer pending.
+    gradients(d_out, cache) -> (d_in, {name: grad})   the same without touching `grads` (wrappers)
+    forward(x, mask, training) -> outputs  the one-call convenience: in training it keeps the
+                                          call's cache as the layer's pending one, which
+                                          `backward(d_out)` without a cache uses.
+A used cache, another layer's cache or no cache at all raise RuntimeError; no cache can be
+overwritten by a later call (each holds its own buffers).
 """
 
 import numpy as np
@@ -93,6 +106,53 @@ def check_unsupported(**options):
                 f"Received: {value!r}")
 
 
+class _Ledger:
+    """How many caches of one layer are pending, and whether the next backward starts `grads` anew."""
+
+    __slots__ = ("open", "fresh")
+
+    def __init__(self):
+        self.open, self.fresh = 0, True
+
+
+class Cache:
+    """What one training call of one layer keeps for its backward. Owned by the caller, used once;
+    dropping it unused gives its buffers back (`release`)."""
+
+    __slots__ = ("layer_name", "data", "_ledger", "_release", "_state")
+
+    def __init__(self, layer_name, ledger, data, release=None):
+        if ledger.open == 0:
+            ledger.fresh = True
+        ledger.open += 1
+        self.layer_name, self._ledger, self.data, self._release, self._state = layer_name, ledger, data, release, "open"
+
+    def take(self, ledger, layer_name):
+        """The data, for the layer owning `ledger`; RuntimeError for a used or foreign cache."""
+        if self._state != "open":
+            raise RuntimeError(f"Layer \"{layer_name}\": this cache was already used by a backward pass; run "
+                               "forward again. Received: a used cache")
+        if ledger is not self._ledger:
+            raise RuntimeError(f"Layer \"{layer_name}\": backward() got the cache of layer "
+                               f"\"{self.layer_name}\". Received: another layer's cache")
+        return self.data
+
+    def close(self):
+        if self._state == "open":
+            self._state = "used"
+            self._ledger.open -= 1
+            self.data = None
+            if self._release is not None:
+                self._release()
+
+    def __del__(self):
+        if self._state == "open":
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
+
+
 class Layer:
     """Base class of every rnnkit layer.
 
@@ -133,7 +193,8 @@ class Layer:
         self.built = False
         self.input_shape = None
         self.output_shape = None
-        self._cache = None
+        self._ledger = _Ledger()
+        self._pending = None        # the cache `forward(training=True)` keeps for `backward(d_out)`
 
     # ---- names and shapes -------------------------------------------------------------------
     @classmethod
@@ -174,7 +235,14 @@ class Layer:
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True
 
-    def add_weight(self, name, shape, initializer):
+    def add_weight(self, name=None, shape=None, initializer="glorot_uniform"):
+        """Creates the weight `name` of `shape` (Keras's keywords work too: `add_weight(shape=...,
+        initializer="uniform", name="kernel")`); `initializer`: an Initializer, name or config."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Argument `name` of add_weight must be a non-empty string. Received: {name!r}")
+        if not callable(initializer):
+            from rnnkit import initializers
+            initializer = initializers.get(initializer, "initializer")
         if backend.building_placeholders():
             value = np.zeros(tuple(shape), dtype=self.dtype)  # the loader assigns the file's arrays next
         else:
@@ -229,6 +297,15 @@ class Layer:
         for current, new in zip(self.weights.values(), cast):
             current[...] = new
 
+    @property
+    def trainable_weights(self):
+        """The weights fit updates: all of them, or none when `trainable` is False (frozen)."""
+        return list(self.weights.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        return [] if self.trainable else list(self.weights.values())
+
     def count_params(self):
         return int(sum(w.size for w in self.weights.values()))
 
@@ -277,13 +354,83 @@ class Layer:
             self.build((None,) + x_arr.shape[1:])
         return self.forward(x, mask=mask, training=training, **kwargs)
 
-    def forward(self, x, mask=None, training=False):
-        raise NotImplementedError
+    def forward(self, x, mask=None, training=False, **kwargs):
+        """Runs the layer on `x` and returns its output. In training the call's cache is kept as
+        the layer's pending cache, for `backward(d_out)` (one call, one backward)."""
+        if training:
+            self._pending = None        # an unused earlier cache gives its buffers back first
+        outputs, cache = self.forward_with_cache(x, mask, training, **kwargs)
+        if cache is not None:
+            self._pending = cache
+        return outputs
 
-    def backward(self, d_out, need_input_grad=True):
-        """Fills `grads` from dL/d(output) and returns dL/d(input) (None when not
-        `need_input_grad`, which a model's first layer is told)."""
+    def forward_with_cache(self, x, mask=None, training=False, **kwargs):
+        """Runs the layer; returns (outputs, cache). The cache (None unless `training`) is the
+        caller's: pass it to `backward`. Each call has its own, never overwritten by another."""
+        result = self._forward(x, mask, training, **kwargs)
+        if not training:
+            return result[0], None
+        return result[0], Cache(self.name, self._ledger, result[1], result[2] if len(result) > 2 else None)
+
+    def _forward(self, x, mask, training, **kwargs):
+        """(outputs, cache data[, release]) : what subclasses implement."""
+        raise NotImplementedError(f"{type(self).__name__} has no forward pass")
+
+    def _backward(self, d_out, data, need_input_grad):
+        """(d_in, {name: grad}) from a cache's data: what subclasses implement."""
         raise NotImplementedError(f"{type(self).__name__} has no backward pass")
+
+    def _take_cache(self, cache):
+        if cache is None:
+            cache, self._pending = self._pending, None
+            if cache is None:
+                raise RuntimeError(
+                    f"Layer \"{self.name}\": backward() needs the cache of a forward(training=True) of this "
+                    "layer, and none is pending. Received: cache=None")
+        if not isinstance(cache, Cache):
+            raise TypeError(f"Argument `cache` of layer \"{self.name}\" must be the cache its forward returned. "
+                            f"Received: {type(cache).__name__}")
+        return cache
+
+    def gradients(self, d_out, cache=None, need_input_grad=True):
+        """Uses up `cache` and returns (dL/d(input), {weight name: dL/dweight}) for this call alone,
+        leaving `grads` as they are (what wrappers call on the layers they hold)."""
+        cache = self._take_cache(cache)
+        data = cache.take(self._ledger, self.name)
+        try:
+            return self._backward(d_out, data, need_input_grad)
+        finally:
+            cache.close()
+
+    def backward(self, d_out, cache=None, need_input_grad=True):
+        """Adds this call's weight gradients to `grads` and returns dL/d(input) (None when not
+        `need_input_grad`, which a model's first layer is told).
+
+        Args:
+            d_out: dL/d(output), shaped like the output (a list for several outputs).
+            cache: what `forward_with_cache` returned for the call; None for the layer's pending
+                cache (kept by `forward(training=True)`).
+
+        Raises:
+            RuntimeError: without a pending cache, with a used cache or another layer's.
+        """
+        if cache is True or cache is False:     # the older signature, backward(d_out, need_input_grad)
+            cache, need_input_grad = None, cache
+        ledger = self._ledger
+        fresh = ledger.fresh
+        if type(cache) is not Cache or cache._ledger is not ledger or cache._state != "open":
+            cache = self._take_cache(cache)
+            cache.take(ledger, self.name)           # raises for a used or foreign cache
+        try:
+            d_in, grads = self._backward(d_out, cache.data, need_input_grad)
+        finally:
+            cache.close()
+        if fresh or grads.keys() != self.grads.keys():
+            self.grads = grads if type(grads) is dict else dict(grads)
+        else:
+            self.grads = {key: self.grads[key] + grad for key, grad in grads.items()}
+        ledger.fresh = False
+        return d_in
 
     # ---- config ---------------------------------------------------------------------------------
     def get_config(self):

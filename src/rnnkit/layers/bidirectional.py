@@ -72,13 +72,17 @@ class Bidirectional(Layer):
         clone = copy.deepcopy(layer)
         clone.name = name
         clone.go_backwards = go_backwards
-        clone.weights, clone.grads, clone._cache = {}, {}, None
+        clone.weights, clone.grads = {}, {}
         clone.built = False
         return clone
 
     @property
     def stateful(self):
         return self.forward_layer.stateful
+
+    def reset_state(self, states=None):
+        """Keras 3's spelling of `reset_states`."""
+        self.reset_states(states)
 
     def reset_states(self, states=None):
         """Resets both directions' states (`states`: forward's then backward's)."""
@@ -129,7 +133,7 @@ class Bidirectional(Layer):
         self.weights = {f"forward/{k}": v for k, v in self.forward_layer.weights.items()}
         self.weights.update({f"backward/{k}": v for k, v in self.backward_layer.weights.items()})
 
-    def forward(self, x, mask=None, training=False, initial_state=None):
+    def _forward(self, x, mask, training, initial_state=None):
         x = self.check_input(x)
         n_states = self.forward_layer.state_count
         forward_states = backward_states = None
@@ -140,20 +144,20 @@ class Bidirectional(Layer):
                     f"Argument `initial_state` of layer \"{self.name}\" must hold {2 * n_states} "
                     f"states (forward then backward). Received: {len(initial_state)}")
             forward_states, backward_states = initial_state[:n_states], initial_state[n_states:]
-        y_forward = self.forward_layer.forward(x, mask, training, initial_state=forward_states)
-        y_backward = self.backward_layer.forward(x, mask, training, initial_state=backward_states)
+        y_forward, forward_cache = self.forward_layer.forward_with_cache(x, mask, training,
+                                                                         initial_state=forward_states)
+        y_backward, backward_cache = self.backward_layer.forward_with_cache(x, mask, training,
+                                                                            initial_state=backward_states)
         states = []
         if self.return_state:
             states = y_forward[1:] + y_backward[1:]
             y_forward, y_backward = y_forward[0], y_backward[0]
         if self.return_sequences:
             y_backward = y_backward[:, ::-1]
-        if training:        # inference writes nothing of the layer's (threads may share it)
-            self._cache = (y_forward, y_backward)
         output = self._merge(y_forward, y_backward)
         if self.return_state:
-            return (output if self.merge_mode is None else [output]) + states
-        return output
+            output = (output if self.merge_mode is None else [output]) + states
+        return output, (y_forward, y_backward, forward_cache, backward_cache)
 
     def _merge(self, y_forward, y_backward):
         if self.merge_mode == "concat":
@@ -175,14 +179,15 @@ class Bidirectional(Layer):
             return d_output, d_output
         if self.merge_mode == "ave":
             return d_output * 0.5, d_output * 0.5
-        if self.merge_mode == "mul":
-            y_forward, y_backward = self._cache
-            return d_output * y_backward, d_output * y_forward
         return d_output[0], d_output[1]
 
-    def backward(self, d_out, need_input_grad=True):
-        if self._cache is None:
-            raise RuntimeError(f"Layer \"{self.name}\": backward() needs a forward(training=True) first")
+    @staticmethod
+    def _unmerge_product(d_output, y_forward, y_backward):
+        """dL/dy_forward and dL/dy_backward from dL/d(y_forward * y_backward)."""
+        return d_output * y_backward, d_output * y_forward
+
+    def _backward(self, d_out, data, need_input_grad):
+        y_forward, y_backward, forward_cache, backward_cache = data
         n_states = self.forward_layer.state_count
         d_states = []
         if self.return_state:
@@ -191,20 +196,22 @@ class Bidirectional(Layer):
             d_states = list(d_out[head:])
         else:
             d_merged = d_out
-        d_forward, d_backward = self._unmerge(d_merged)
+        if self.merge_mode == "mul":
+            d_forward, d_backward = self._unmerge_product(d_merged, y_forward, y_backward)
+        else:
+            d_forward, d_backward = self._unmerge(d_merged)
         if self.return_sequences:
             d_backward = d_backward[:, ::-1]
         if self.return_state:
             d_forward = [d_forward] + d_states[:n_states]
             d_backward = [d_backward] + d_states[n_states:]
-        dx = self.forward_layer.backward(d_forward, need_input_grad)
-        dx_backward = self.backward_layer.backward(d_backward, need_input_grad)
+        dx, forward_grads = self.forward_layer.gradients(d_forward, forward_cache, need_input_grad)
+        dx_backward, backward_grads = self.backward_layer.gradients(d_backward, backward_cache, need_input_grad)
         if need_input_grad:
             dx += dx_backward
-        self.grads = {f"forward/{k}": v for k, v in self.forward_layer.grads.items()}
-        self.grads.update({f"backward/{k}": v for k, v in self.backward_layer.grads.items()})
-        self._cache = None
-        return dx
+        grads = {f"forward/{k}": v for k, v in forward_grads.items()}
+        grads.update({f"backward/{k}": v for k, v in backward_grads.items()})
+        return dx, grads
 
     def get_config(self):
         config = super().get_config()

@@ -47,19 +47,15 @@ class Dense(Layer):
             self.add_weight("bias", (self.units,), self.bias_initializer)
         super().build(input_shape)
 
-    def forward(self, x, mask=None, training=False):
+    def _forward(self, x, mask, training):
         x = self.check_input(x)
         y = dense_ops.dense_forward(x, self.weights["kernel"], self.weights.get("bias"), self.activation)
-        if training:        # inference writes nothing of the layer's (threads may share it)
-            self._cache = (x, y)
-        return y
+        return y, ((x, y) if training else None)
 
-    def backward(self, d_out, need_input_grad=True):
-        x, y = self._cache
-        dx, self.grads = dense_ops.dense_backward(d_out, x, y, self.weights["kernel"],
-                                                  self.use_bias, self.activation, need_input_grad)
-        self._cache = None
-        return dx
+    def _backward(self, d_out, data, need_input_grad):
+        x, y = data
+        return dense_ops.dense_backward(d_out, x, y, self.weights["kernel"], self.use_bias, self.activation,
+                                        need_input_grad)
 
     def get_config(self):
         config = super().get_config()

@@ -28,25 +28,20 @@ class Dropout(Layer):
         self._generator = None if seed is None else np.random.default_rng(seed)
         super().__init__(**kwargs)
 
-    def forward(self, x, mask=None, training=False):
+    def _forward(self, x, mask, training):
         x = self.check_input(x)
         if not training:    # inference writes nothing of the layer's (threads may share it)
-            return x
+            return x, None
         if self.rate == 0:
-            self._cache = 1.0
-            return x
+            return x, 1.0
         shape = x.shape if self.noise_shape is None else tuple(
             n if n is not None else d for n, d in zip(self.noise_shape, x.shape))
         rng = self._generator or backend.rng()
         keep = ((rng.random(shape) >= self.rate) / (1.0 - self.rate)).astype(x.dtype)
-        self._cache = keep
-        return x * keep
+        return x * keep, keep
 
-    def backward(self, d_out, need_input_grad=True):
-        keep = self._cache
-        self._cache = None
-        self.grads = {}
-        return d_out * keep
+    def _backward(self, d_out, keep, need_input_grad):
+        return d_out * keep, {}
 
     def get_config(self):
         config = super().get_config()

@@ -67,19 +67,14 @@ class Embedding(Layer):
                     f"Received: ids from {low} to {high}; the largest id found is {high}")
         return x
 
-    def forward(self, x, mask=None, training=False):
+    def _forward(self, x, mask, training):
         ids = self.check_input(x)
-        if training:        # inference writes nothing of the layer's (threads may share it)
-            self._cache = ids
-        return self.weights["embeddings"][ids]
+        return self.weights["embeddings"][ids], ids
 
-    def backward(self, d_out, need_input_grad=True):
-        ids = self._cache
+    def _backward(self, d_out, ids, need_input_grad):
         grad = np.zeros_like(self.weights["embeddings"])
         np.add.at(grad, ids.reshape(-1), d_out.reshape(-1, self.output_dim))
-        self.grads = {"embeddings": grad}
-        self._cache = None
-        return None  # ids have no gradient
+        return None, {"embeddings": grad}  # ids have no gradient
 
     def get_config(self):
         config = super().get_config()

@@ -32,11 +32,11 @@ class InputLayer(Layer):
                          batch_size=batch_size, batch_input_shape=batch_input_shape, **kwargs)
         self.build(self._batch_input_shape)
 
-    def forward(self, x, mask=None, training=False):
-        return self.check_input(x)
+    def _forward(self, x, mask, training):
+        return self.check_input(x), None
 
-    def backward(self, d_out, need_input_grad=True):
-        return d_out
+    def _backward(self, d_out, data, need_input_grad):
+        return d_out, {}
 
     @property
     def output_dtype(self):

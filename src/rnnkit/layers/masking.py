@@ -23,18 +23,13 @@ class Masking(Layer):
     def compute_mask(self, x, mask=None):
         return np.any(np.asarray(x) != self.mask_value, axis=-1)
 
-    def forward(self, x, mask=None, training=False):
+    def _forward(self, x, mask, training):
         x = self.check_input(x)
         keep = np.any(x != self.mask_value, axis=-1, keepdims=True)
-        if training:        # inference writes nothing of the layer's (threads may share it)
-            self._cache = keep
-        return x * keep
+        return x * keep, keep
 
-    def backward(self, d_out, need_input_grad=True):
-        keep = self._cache
-        self._cache = None
-        self.grads = {}
-        return d_out * keep
+    def _backward(self, d_out, keep, need_input_grad):
+        return d_out * keep, {}
 
     def get_config(self):
         config = super().get_config()

@@ -1,95 +1,105 @@
-"""Recurrent layers: the shared RNN machinery (options, shapes, masks, states, dropout) and
-SimpleRNN, LSTM and GRU.
+"""Recurrent layers: `RNN(cell)` (Keras's options: sequences, states, masks, direction,
+statefulness) and SimpleRNN, LSTM and GRU, which are `RNN` with their cell (`layer.cell`).
 
-The math lives in `rnnkit.ops`; a recurrent layer checks arguments, owns the weights and turns
-Keras's options (return_sequences, return_state, go_backwards, stateful, dropout) into one ops call.
+The math lives in the cells (`layers.cells`, over `ops`); `RNN` turns Keras's options into one
+run of the cell over the sequence, or one run per cell for `StackedRNNCells` (cell k+1 reads cell
+k's outputs: the same numbers as stepping the stack, each through its own fused loop). A user's
+cell (`call(x_t, states)` and a step `backward`, see docs/cells.md) runs step by step through
+`ops.scaffold.step_forward` with the same masks, dropout and states.
 """
-
-import threading
 
 import numpy as np
 
-from rnnkit import activations, backend, initializers
-from rnnkit.layers.base import Layer, as_real_array, cast_checked, check_positive_int, check_unsupported
-from rnnkit.ops import gru as gru_ops
-from rnnkit.ops import lstm as lstm_ops
-from rnnkit.ops import simple_rnn as simple_rnn_ops
+from rnnkit import activations, initializers
+from rnnkit.layers.base import Layer, as_real_array, cast_checked
+from rnnkit.layers.cells import (Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, Workspaces,  # noqa: F401
+                                 cell_output_size, cell_state_sizes, check_cell, check_rate, draw_dropout_masks)
+from rnnkit.ops import scaffold
+
+_check_rate = check_rate
 
 
-class Workspaces:
-    """The buffers the ops reuse between calls (see `ops.sequence.buffer`).
+class StepCellRunner:
+    """Runs a user's step cell over a sequence through `ops.scaffold.step_forward`/`step_backward`,
+    with the interface of `layers.cells.Cell.run` / `run_backward`."""
 
-    One dict for training passes, whose cache points into it until backward (a model trains
-    from one thread at a time), and one dict PER THREAD for inference, so that threads running
-    one model at once never write into each other's buffers. A thread's dict goes when the
-    thread ends. Copies (deepcopy, pickle) start empty: buffers are never shared or saved.
-    """
+    def __init__(self, cell):
+        self.cell = cell
 
-    def __init__(self):
-        self.train = {}
-        self._local = threading.local()
-
-    def for_call(self, training):
+    def run(self, x, mask, states, training, go_backwards=False, return_sequences=True,
+            zero_output_for_mask=False, dropout_masks=(None, None)):
+        cell = self.cell
         if training:
-            return self.train
-        workspace = getattr(self._local, "workspace", None)
-        if workspace is None:
-            workspace = self._local.workspace = {}
-        return workspace
+            self.check_trainable()      # before the first step changes anything
+        B = x.shape[0]
+        states = [np.zeros((B, size), x.dtype) if s is None else s
+                  for s, size in zip(states, cell_state_sizes(cell))]
+        outputs, last, new_states, cache = scaffold.step_forward(
+            _StepCall(cell), x, states, mask, go_backwards, return_sequences, zero_output_for_mask,
+            dropout_masks[0], dropout_masks[1], keep_cache=training)
+        return outputs, last, new_states, cache, None
 
-    def __deepcopy__(self, memo):
-        return Workspaces()
+    def run_backward(self, d_outputs, d_last_output, d_states, cache, need_dx):
+        if d_states is None:
+            d_states = [None] * len(cell_state_sizes(self.cell))
+        return scaffold.step_backward(d_outputs, d_last_output, d_states, cache, need_dx)
 
-    def __reduce__(self):
-        return Workspaces, ()
+    def dropout_masks(self, batch, input_dim):
+        cell = self.cell
+        return draw_dropout_masks(getattr(cell, "dropout", 0.0), getattr(cell, "recurrent_dropout", 0.0), batch,
+                                  input_dim, cell_state_sizes(cell)[0], getattr(cell, "dtype", "float32"))
+
+    def check_trainable(self):
+        if not callable(getattr(self.cell, "backward", None)):
+            raise ValueError(
+                f"Cell {self.cell!r} has no `backward(d_output, d_states, inputs, states)` method, so an RNN "
+                "using it cannot be trained (see docs/cells.md). Received: a cell with `call` only")
 
 
-def _check_rate(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"Argument `{argument}` must be a float in [0, 1). Received: {value!r}")
-    return float(value)
+class _StepCall:
+    """The step cell as `ops.scaffold.step_forward` calls it: `call(x_t, states)` and `backward`."""
+
+    def __init__(self, cell):
+        self.cell = cell
+        self.output_size = cell_output_size(cell)
+
+    def call(self, x_t, states):
+        output, new_states = self.cell.call(x_t, states)
+        return output, new_states
+
+    def backward(self, d_output, d_new_states, x_t, states):
+        dx, d_states, grads = self.cell.backward(d_output, d_new_states, x_t, states)
+        return dx, (list(d_states) if isinstance(d_states, (list, tuple)) else [d_states]), grads
+
+
+def _runner(cell):
+    return cell if isinstance(cell, Cell) else StepCellRunner(cell)
 
 
 class RNN(Layer):
-    """Base class of SimpleRNN, LSTM and GRU (Keras's RNN options).
+    """Base class for recurrent layers: runs a cell (or a list of cells) over a sequence.
 
     Args:
-        units: positive int, the size of the state and output.
-        activation: default `tanh`; any name of `rnnkit.activations` or a callable (forward only).
-        use_bias: whether to add biases.
-        kernel_initializer, recurrent_initializer, bias_initializer: names, configs or Initializers.
-        dropout: fraction of the inputs dropped in training (one mask per sequence, every step).
-        recurrent_dropout: fraction of the recurrent state dropped in training (one mask per sequence).
+        cell: a cell (SimpleRNNCell, LSTMCell, GRUCell, a user's cell with `call(x_t, states)`,
+            `state_size` and `backward`: see docs/cells.md), a StackedRNNCells, or a list of cells
+            (stacked).
         return_sequences: return the whole output sequence (batch, timesteps, units) instead of
             the last output (batch, units).
-        return_state: also return the last state(s): `[output, state...]`.
+        return_state: also return the last states: `[output, state...]`, flat, cell by cell.
         go_backwards: process the sequence backwards; returned sequences are in processing order.
         stateful: carry the last states of a batch into the next call (needs a fixed batch size:
-            `batch_input_shape` or `batch_size`); `reset_states()` zeros them.
+            `batch_input_shape` or `batch_size`); `reset_state()` / `reset_states()` zero them.
         unroll: accepted for Keras compatibility; the loop is fused either way.
+        zero_output_for_mask: masked steps of a returned sequence output zeros.
     """
 
     supports_masking = True
-    state_count = 1
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, time_major=False, zero_output_for_mask=False, **kwargs):
-        self.units = check_positive_int(units, "units")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
-        self.recurrent_initializer = initializers.get(recurrent_initializer, "recurrent_initializer")
-        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        check_unsupported(kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                          kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                          bias_constraint=bias_constraint)
-        self.dropout = _check_rate(dropout, "dropout")
-        self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout")
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, time_major=False, zero_output_for_mask=False, **kwargs):
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        self.cell = check_cell(cell)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -101,8 +111,30 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         super().__init__(**kwargs)
         self.states = None
+        self._state_batch = None
         self.initial_state_grads = None
-        self._workspaces = Workspaces()
+        # Fixed with the cell: each cell's runner and state count (a call reads them, not the cells).
+        self._cells = list(cell.cells) if isinstance(cell, StackedRNNCells) else [cell]
+        self._runners = [_runner(c) for c in self._cells]
+        self._state_counts = [len(cell_state_sizes(c)) for c in self._cells]
+        self._state_count = sum(self._state_counts)
+        self._output_size = None            # known once built (a user cell may size itself in build)
+
+    @property
+    def state_sizes(self):
+        return [size for cell in self._cells for size in cell_state_sizes(cell)]
+
+    @property
+    def state_count(self):
+        return self._state_count
+
+    @property
+    def output_size(self):
+        return cell_output_size(self._cells[-1]) if self._output_size is None else self._output_size
+
+    @property
+    def units(self):
+        return self.output_size
 
     def _shape_from_input_dim(self, input_dim, input_length):
         return (input_length, input_dim)
@@ -114,10 +146,10 @@ class RNN(Layer):
             raise ValueError(
                 f"Layer \"{self.name}\" expects input of shape (batch, timesteps, features) with "
                 f"known features. Received: input_shape={input_shape}")
-        batch, steps = input_shape[0], input_shape[1]
-        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        batch, steps, units = input_shape[0], input_shape[1], self.output_size
+        output = (batch, steps, units) if self.return_sequences else (batch, units)
         if self.return_state:
-            return [output] + [(batch, self.units)] * self.state_count
+            return [output] + [(batch, size) for size in self.state_sizes]
         return output
 
     def compute_mask(self, x, mask=None):
@@ -128,20 +160,25 @@ class RNN(Layer):
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # validates before any weight exists
-        if self.stateful and input_shape[0] is None:
-            raise ValueError(
-                f"Layer \"{self.name}\" is stateful, so it needs to know its batch size: give the first "
-                "layer `batch_input_shape=(batch, timesteps, features)` or `batch_size=`. "
-                f"Received: input_shape={tuple(input_shape)}")
-        self._build_cell(int(input_shape[-1]))
+        step_shape = (input_shape[0], input_shape[-1])
+        if not getattr(self.cell, "built", False):
+            if isinstance(self.cell, Layer):
+                self.cell.build(step_shape)
+            else:
+                self.cell.build(step_shape)
+                self.cell.built = True
+        self.weights = self.cell.weights
+        self._output_size = cell_output_size(self._cells[-1])
         super().build(input_shape)
         if self.stateful:
+            # Keras 3: without a batch size in the input shape, the first call fixes it.
+            self._state_batch = input_shape[0]
             self.reset_states()
 
     # ---- states ---------------------------------------------------------------------------------
     def reset_states(self, states=None):
         """Zeros the carried states of a stateful layer, or sets them to `states` (a list of
-        (batch, units) arrays, one per state).
+        (batch, size) arrays, one per state, flat).
 
         Raises:
             AttributeError: if the layer is not stateful.
@@ -152,30 +189,54 @@ class RNN(Layer):
                                  "Received: reset_states() on stateful=False")
         if not self.built:
             raise ValueError(f"Layer \"{self.name}\" is not built yet. Received: reset_states() before build")
-        batch = self.input_shape[0]
-        if states is None:
-            self.states = [np.zeros((batch, self.units), self.dtype) for _ in range(self.state_count)]
+        batch = self._state_batch
+        if batch is None and states is not None:
+            first = np.shape(states[0] if isinstance(states, (list, tuple)) else states)
+            batch = first[0] if first else None
+        if batch is None:               # no call yet: the first one starts from zeros
+            self.states = None
+        elif states is None:
+            self.states = [np.zeros((batch, size), self.dtype) for size in self.state_sizes]
         else:
             self.states = [s.copy() for s in self._check_initial_state(states, batch, "states")]
+            self._state_batch = batch
+
+    def reset_state(self, states=None):
+        """Keras 3's spelling of `reset_states`."""
+        self.reset_states(states)
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freezing the layer freezes its cell(s), as in Keras."""
+        self._trainable = bool(value)
+        for cell in getattr(self, "_cells", ()):
+            if hasattr(cell, "trainable"):
+                cell.trainable = self._trainable
 
     def _check_initial_state(self, initial_state, batch, argument="initial_state"):
         if initial_state is None:
-            return [None] * self.state_count
+            return [None] * self._state_count
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if any(isinstance(s, (list, tuple)) for s in states):      # Keras's nested per-cell states
+            states = [t for s in states for t in (s if isinstance(s, (list, tuple)) else [s])]
         if len(states) != self.state_count:
             raise ValueError(
                 f"Argument `{argument}` of layer \"{self.name}\" must hold {self.state_count} state(s). "
                 f"Received: {len(states)}")
         checked = []
-        for state in states:
+        for state, size in zip(states, self.state_sizes):
             state = cast_checked(as_real_array(state, argument), self.dtype, argument)
             if not np.isfinite(state).all():
                 raise ValueError(f"Argument `{argument}` of layer \"{self.name}\" must hold finite numbers. "
                                  "Received: NaN or inf values")
-            if state.shape != (batch, self.units):
+            if state.shape != (batch, size):
                 raise ValueError(
                     f"Argument `{argument}` of layer \"{self.name}\" must have shape "
-                    f"{(batch, self.units)}. Received: shape {state.shape}")
+                    f"{(batch, size)}. Received: shape {state.shape}")
             checked.append(state)
         return checked
 
@@ -190,127 +251,233 @@ class RNN(Layer):
         return mask.astype(bool, copy=False)
 
     def _dropout_masks(self, batch, input_dim):
-        """Keep-masks scaled by 1 / (1 - rate), drawn once per call: the same at every step."""
-        def draw(rate, size):
-            if not rate:
-                return None
-            keep = backend.rng().random((batch, size)) >= rate
-            return (keep / (1.0 - rate)).astype(self.dtype)
-        return draw(self.dropout, input_dim), draw(self.recurrent_dropout, self.units)
+        """The first cell's keep-masks, scaled by 1 / (1 - rate), drawn once per call."""
+        return self._runners[0].dropout_masks(batch, input_dim)
+
+    def check_trainable(self):
+        """Raises ValueError (before any step) if a cell of this layer cannot be trained."""
+        for runner in self._runners:
+            runner.check_trainable()
 
     # ---- running --------------------------------------------------------------------------------
-    def forward(self, x, mask=None, training=False, initial_state=None):
+    def _forward(self, x, mask, training, initial_state=None):
         x = self.check_input(x)
-        if self.stateful and x.shape[0] != self.input_shape[0]:
-            raise ValueError(
-                f"Layer \"{self.name}\" is stateful with batch size {self.input_shape[0]}. "
-                f"Received: a batch of {x.shape[0]}")
+        if self.stateful:
+            if self._state_batch is None:           # Keras 3: the first call fixes the batch size
+                self._state_batch = x.shape[0]
+                self.reset_states()
+            if x.shape[0] != self._state_batch:
+                raise ValueError(
+                    f"Layer \"{self.name}\" is stateful with batch size {self._state_batch}. "
+                    f"Received: a batch of {x.shape[0]}")
         mask = self._check_mask(mask, x)
         states = self._check_initial_state(initial_state, x.shape[0])
         if initial_state is None and self.stateful:
             states = self.states
-        dropout_masks = self._dropout_masks(x.shape[0], x.shape[2]) if training else (None, None)
-        outputs, last_states, cache = self._run(x, mask, states, dropout_masks, keep_cache=training)
-        if training:        # inference writes nothing of the layer's (threads may share it)
-            self._cache = cache
+        if len(self._runners) == 1:         # one cell: one run, no bookkeeping per cell
+            runner = self._runners[0]
+            masks = self._dropout_masks(x.shape[0], x.shape[2]) if training else (None, None)
+            outputs, last_output, last_states, cache, release = runner.run(
+                x, mask, states, training, self.go_backwards, self.return_sequences, self.zero_output_for_mask,
+                masks)
+            if self.stateful:
+                self.states = [np.array(s, copy=True) for s in last_states]
+            output = outputs if self.return_sequences else last_output
+            if self.return_state:
+                output = [output] + list(last_states)
+            return output, (((runner, cache),), None), release
+        last = len(self._runners) - 1
+        sequence, start, calls, last_states, releases = x, 0, [], [], []
+        for k, (runner, count) in enumerate(zip(self._runners, self._state_counts)):
+            if not training:
+                masks = (None, None)
+            elif k == 0:
+                masks = self._dropout_masks(x.shape[0], x.shape[2])
+            else:
+                masks = runner.dropout_masks(x.shape[0], sequence.shape[2])
+            # After the first cell the sequence is in processing order already.
+            cell_mask = mask if k == 0 or mask is None or not self.go_backwards else mask[:, ::-1]
+            outputs, last_output, cell_states, cache, release = runner.run(
+                sequence, cell_mask, states[start:start + count], training,
+                go_backwards=self.go_backwards and k == 0,
+                return_sequences=self.return_sequences or k < last,
+                zero_output_for_mask=self.zero_output_for_mask and k == last, dropout_masks=masks)
+            calls.append((runner, cache))
+            if release is not None:
+                releases.append(release)
+            last_states.extend(cell_states)
+            sequence, start = outputs, start + count
         if self.stateful:
-            self.states = [s.copy() for s in last_states]
-        output = outputs if self.return_sequences else last_states[0]
+            self.states = [np.array(s, copy=True) for s in last_states]
+        output = sequence if self.return_sequences else last_output
         if self.return_state:
-            return [output] + list(last_states)
-        return output
+            output = [output] + list(last_states)
+        data = (calls, x.shape) if training else None
+        return output, data, (_release_all(releases) if releases else None)
 
-    def backward(self, d_out, need_input_grad=True):
-        if self._cache is None:
-            raise RuntimeError(f"Layer \"{self.name}\": backward() needs a forward(training=True) first")
+    def _backward(self, d_out, data, need_input_grad):
+        calls, x_shape = data
+        dx, self.initial_state_grads, grads = self._run_backward(d_out, calls, need_input_grad)
+        return dx, grads
+
+    def _run_backward(self, d_out, calls, need_input_grad):
+        """(dx or None, [dL/d initial states], {weight: grad}) through every cell's call, last first."""
+        if len(calls) == 1 and not isinstance(self.cell, StackedRNNCells):     # one cell: one backward
+            runner, cache = calls[0]
+            d_main, d_states = (d_out[0], list(d_out[1:])) if self.return_state else (d_out, None)
+            if self.return_sequences:
+                return runner.run_backward(d_main, None, d_states, cache, need_input_grad)
+            return runner.run_backward(None, d_main, d_states, cache, need_input_grad)
         if self.return_state:
             d_main, d_states = d_out[0], list(d_out[1:])
         else:
             d_main, d_states = d_out, [None] * self.state_count
         d_outputs = d_main if self.return_sequences else None
-        if not self.return_sequences and d_main is not None:
-            d_states[0] = d_main if d_states[0] is None else d_states[0] + d_main
-        dx, d_initial, self.grads = self._run_backward(d_outputs, d_states, self._cache, need_input_grad)
-        self.initial_state_grads = d_initial
-        self._cache = None
-        return dx
+        d_last = None if self.return_sequences else d_main
+        grads, d_initial = {}, []
+        stacked = len(calls) > 1 or isinstance(self.cell, StackedRNNCells)
+        end = self._state_count
+        for k in range(len(calls) - 1, -1, -1):
+            runner, cache = calls[k]
+            count = self._state_counts[k]
+            need_dx = need_input_grad or k > 0
+            dx, d_cell_states, cell_grads = runner.run_backward(
+                d_outputs, d_last, d_states[end - count:end], cache, need_dx)
+            d_initial[:0] = d_cell_states
+            for name, grad in cell_grads.items():
+                grads[f"cells/{k}/{name}" if stacked else name] = grad
+            d_outputs, d_last, end = dx, None, end - count
+        return (d_outputs if need_input_grad else None), d_initial, grads
 
-    def _common_kwargs(self, mask, dropout_masks, keep_cache):
-        return dict(mask=mask, go_backwards=self.go_backwards, activation=self.activation,
-                    return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
-                    input_dropout_mask=dropout_masks[0], recurrent_dropout_mask=dropout_masks[1],
-                    keep_cache=keep_cache, workspace=self._workspaces.for_call(keep_cache))
+    def get_config(self):
+        from rnnkit.layers import serialize
+        config = super().get_config()
+        config.update({"return_sequences": self.return_sequences, "return_state": self.return_state,
+                       "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                       "time_major": False})
+        if self.zero_output_for_mask:       # Keras 2 writes it only when set
+            config["zero_output_for_mask"] = True
+        if type(self) is RNN:
+            config["cell"] = serialize(self.cell)
+        return config
 
-    def _add_cell_weights(self, input_dim, gates, bias_shape, bias_initializer=None):
-        self.add_weight("kernel", (input_dim, gates * self.units), self.kernel_initializer)
-        self.add_weight("recurrent_kernel", (self.units, gates * self.units), self.recurrent_initializer)
-        if self.use_bias:
-            self.add_weight("bias", bias_shape, bias_initializer or self.bias_initializer)
+    @classmethod
+    def keras_weight_groups(cls, config):
+        """Where Keras keeps this layer's weights (issue 11: saving asks the layer): a list of
+        (Keras 3 vars path under the layer, Keras 2 name scope, [weight names in order])."""
+        cell = config["cell"]
+        if isinstance(cell, list):
+            cell = {"class_name": "StackedRNNCells", "config": {"cells": cell}}
+        return keras_cell_groups(cell)
+
+    @classmethod
+    def from_config(cls, config):
+        from rnnkit.layers import deserialize
+        config = dict(config)
+        cell = config.pop("cell")
+        cell = [deserialize(c) for c in cell] if isinstance(cell, list) else deserialize(cell)
+        return cls(cell, **config)
+
+
+def keras_cell_groups(cell_spec, stacked_path="cell"):
+    """[(Keras 3 vars path, cell name, [weight names])] for a cell spec, StackedRNNCells included:
+    Keras 3 saves a cell under `cell/vars` and a stack's cells under `cell/cells/<snake class
+    name>[_<n>]/vars`."""
+    from rnnkit.backend import to_snake_case
+    from rnnkit.layers import get_class
+    if cell_spec["class_name"] == "StackedRNNCells":
+        groups, seen = [], {}
+        for inner in cell_spec["config"]["cells"]:
+            key = to_snake_case(inner["class_name"])
+            seen[key] = seen.get(key, -1) + 1
+            key = key if seen[key] == 0 else f"{key}_{seen[key]}"
+            groups += [(f"{stacked_path}/cells/{key}/vars", name, names)
+                       for _, name, names in keras_cell_groups(inner, "?")]
+        return groups
+    cell_class = get_class(cell_spec["class_name"])
+    names = cell_class.weight_names(cell_spec["config"])
+    return [(f"{stacked_path}/vars", cell_spec["config"].get("name") or to_snake_case(cell_spec["class_name"]), names)]
+
+
+def _release_all(releases):
+    def release():
+        for give_back in releases:
+            give_back()
+    return release
+
+
+def _delegate(name):
+    return property(lambda self: getattr(self.cell, name),
+                    lambda self, value: setattr(self.cell, name, value))
+
+
+class _CellLayer(RNN):
+    """SimpleRNN, LSTM, GRU: `RNN` with a new cell built from the cell's arguments."""
+
+    cell_class = None
+
+    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, time_major=False, zero_output_for_mask=False, activity_regularizer=None,
+                 name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
+                 batch_size=None, input_dim=None, input_length=None, **cell_kwargs):
+        from rnnkit.layers.base import check_unsupported
+        check_unsupported(activity_regularizer=activity_regularizer)
+        cell = self.cell_class(units, dtype=dtype, trainable=trainable, name=self.cell_name, **cell_kwargs)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, time_major=time_major,
+                         zero_output_for_mask=zero_output_for_mask, name=name, trainable=trainable, dtype=dtype,
+                         input_shape=input_shape, batch_input_shape=batch_input_shape, batch_size=batch_size,
+                         input_dim=input_dim, input_length=input_length)
+
+    units = _delegate("units")
+    activation = _delegate("activation")
+    use_bias = _delegate("use_bias")
+    dropout = _delegate("dropout")
+    recurrent_dropout = _delegate("recurrent_dropout")
+    kernel_initializer = _delegate("kernel_initializer")
+    recurrent_initializer = _delegate("recurrent_initializer")
+    bias_initializer = _delegate("bias_initializer")
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "return_sequences": self.return_sequences, "return_state": self.return_state,
-            "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
-            "time_major": False, "units": self.units,
-            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
-            "activity_regularizer": None, "kernel_constraint": None, "recurrent_constraint": None,
-            "bias_constraint": None, "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-        })
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        config.update(cell_config)
+        config["activity_regularizer"] = None
+        config.pop("zero_output_for_mask", None)    # Keras 2 writes it for RNN only
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
-class SimpleRNN(RNN):
-    """Fully-connected RNN whose output is fed back as the next step's state.
+    @classmethod
+    def keras_weight_groups(cls, config):
+        cell_config = {k: v for k, v in config.items() if k in _CELL_KEYS}
+        return [("cell/vars", cls.cell_name, cls.cell_class.weight_names(cell_config))]
+
+
+_CELL_KEYS = {"units", "use_bias", "reset_after"}
+
+
+class SimpleRNN(_CellLayer):
+    """Fully-connected RNN whose output is fed back as the next step's state: `RNN(SimpleRNNCell)`.
 
         h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)
 
-    Takes every argument of `RNN`. Weights, in Keras's order: kernel (input_dim, units),
-    recurrent_kernel (units, units), bias (units,).
+    Takes the arguments of `RNN` and of `SimpleRNNCell`. Weights, in Keras's order: kernel
+    (input_dim, units), recurrent_kernel (units, units), bias (units,).
     """
 
-    def _build_cell(self, input_dim):
-        self._add_cell_weights(input_dim, 1, (self.units,))
+    cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
 
-    def _run(self, x, mask, states, dropout_masks, keep_cache):
-        outputs, last, cache = simple_rnn_ops.simple_rnn_forward(
-            x, self.weights["kernel"], self.weights["recurrent_kernel"], self.weights.get("bias"),
-            h0=states[0], **self._common_kwargs(mask, dropout_masks, keep_cache))
-        return outputs, [last], cache
-
-    def _run_backward(self, d_outputs, d_states, cache, need_dx):
-        dx, dh0, grads = simple_rnn_ops.simple_rnn_backward(d_outputs, d_states[0], cache, need_dx)
-        return dx, [dh0], grads
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
 
 
-class _GatedRNN(RNN):
-    """LSTM and GRU: an RNN with a recurrent (gate) activation."""
-
-    def __init__(self, units, recurrent_activation="sigmoid", implementation=2, **kwargs):
-        self.recurrent_activation = activations.get(recurrent_activation, "recurrent_activation")
-        if implementation not in (1, 2):
-            raise ValueError(f"Argument `implementation` must be 1 or 2. Received: {implementation!r}")
-        self.implementation = implementation
-        super().__init__(units, **kwargs)
-
-    def _common_kwargs(self, mask, dropout_masks, keep_cache):
-        kwargs = super()._common_kwargs(mask, dropout_masks, keep_cache)
-        kwargs["recurrent_activation"] = self.recurrent_activation
-        return kwargs
-
-    def get_config(self):
-        config = super().get_config()
-        config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        config["implementation"] = self.implementation
-        return config
-
-
-class LSTM(_GatedRNN):
-    """Long short-term memory (Hochreiter & Schmidhuber 1997), Keras's gate order i, f, c, o.
+class LSTM(_CellLayer):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997): `RNN(LSTMCell)`, gates i, f, c, o.
 
         i, f, o = recurrent_activation(...), g = activation(...)
         c_t = f c_{t-1} + i g,  h_t = o activation(c_t)
@@ -318,44 +485,19 @@ class LSTM(_GatedRNN):
     Args:
         unit_forget_bias: initialise the forget gate's bias to ones (Keras's default True).
         recurrent_activation: default `sigmoid`.
-        Every argument of `RNN` too. States: [h, c].
+        Every argument of `RNN` and `LSTMCell` too. States: [h, c].
 
     Weights: kernel (input_dim, 4 units), recurrent_kernel (units, 4 units), bias (4 units,).
     """
 
-    state_count = 2
-
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
-        self.unit_forget_bias = bool(unit_forget_bias)
-        super().__init__(units, **kwargs)
-
-    def _bias_initializer(self, shape, dtype=None):
-        H = self.units
-        return np.concatenate([self.bias_initializer((H,), dtype), np.ones((H,), dtype),
-                               self.bias_initializer((2 * H,), dtype)])
-
-    def _build_cell(self, input_dim):
-        self._add_cell_weights(input_dim, 4, (4 * self.units,),
-                               self._bias_initializer if self.unit_forget_bias else None)
-
-    def _run(self, x, mask, states, dropout_masks, keep_cache):
-        outputs, (h, c), cache = lstm_ops.lstm_forward(
-            x, self.weights["kernel"], self.weights["recurrent_kernel"], self.weights.get("bias"),
-            h0=states[0], c0=states[1], **self._common_kwargs(mask, dropout_masks, keep_cache))
-        return outputs, [h, c], cache
-
-    def _run_backward(self, d_outputs, d_states, cache, need_dx):
-        dx, (dh0, dc0), grads = lstm_ops.lstm_backward(d_outputs, d_states[0], d_states[1], cache, need_dx)
-        return dx, [dh0, dc0], grads
-
-    def get_config(self):
-        config = super().get_config()
-        config["unit_forget_bias"] = self.unit_forget_bias
-        return config
+    cell_class, cell_name = LSTMCell, "lstm_cell"
+    recurrent_activation = _delegate("recurrent_activation")
+    unit_forget_bias = _delegate("unit_forget_bias")
+    implementation = _delegate("implementation")
 
 
-class GRU(_GatedRNN):
-    """Gated recurrent unit (Cho et al. 2014), Keras's gate order z, r, h.
+class GRU(_CellLayer):
+    """Gated recurrent unit (Cho et al. 2014): `RNN(GRUCell)`, Keras's gate order z, r, h.
 
         z, r = recurrent_activation(...),  hh = activation(x W_h + r (h U_h + b_h))   (reset_after)
         h_t = z h_{t-1} + (1 - z) hh
@@ -364,31 +506,13 @@ class GRU(_GatedRNN):
         reset_after: apply the reset gate after the recurrent product (default True, as Keras 2
             and cuDNN); then the bias is (2, 3 units): input bias and recurrent bias.
         recurrent_activation: default `sigmoid`.
-        Every argument of `RNN` too.
+        Every argument of `RNN` and `GRUCell` too.
 
     Weights: kernel (input_dim, 3 units), recurrent_kernel (units, 3 units), bias (2, 3 units)
     with reset_after else (3 units,).
     """
 
-    def __init__(self, units, reset_after=True, **kwargs):
-        self.reset_after = bool(reset_after)
-        super().__init__(units, **kwargs)
-
-    def _build_cell(self, input_dim):
-        bias_shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-        self._add_cell_weights(input_dim, 3, bias_shape)
-
-    def _run(self, x, mask, states, dropout_masks, keep_cache):
-        outputs, h, cache = gru_ops.gru_forward(
-            x, self.weights["kernel"], self.weights["recurrent_kernel"], self.weights.get("bias"),
-            h0=states[0], reset_after=self.reset_after, **self._common_kwargs(mask, dropout_masks, keep_cache))
-        return outputs, [h], cache
-
-    def _run_backward(self, d_outputs, d_states, cache, need_dx):
-        dx, dh0, grads = gru_ops.gru_backward(d_outputs, d_states[0], cache, need_dx)
-        return dx, [dh0], grads
-
-    def get_config(self):
-        config = super().get_config()
-        config["reset_after"] = self.reset_after
-        return config
+    cell_class, cell_name = GRUCell, "gru_cell"
+    recurrent_activation = _delegate("recurrent_activation")
+    reset_after = _delegate("reset_after")
+    implementation = _delegate("implementation")

@@ -43,21 +43,17 @@ class TimeDistributed(Layer):
         self.weights = self.layer.weights
         super().build(input_shape)
 
-    def forward(self, x, mask=None, training=False):
+    def _forward(self, x, mask, training):
         x = self.check_input(x)
         batch, steps = x.shape[:2]
-        y = self.layer.forward(x.reshape((batch * steps,) + x.shape[2:]), training=training)
-        if training:        # inference writes nothing of the layer's (threads may share it)
-            self._cache = x.shape
-        return y.reshape((batch, steps) + y.shape[1:])
+        y, inner = self.layer.forward_with_cache(x.reshape((batch * steps,) + x.shape[2:]), training=training)
+        return y.reshape((batch, steps) + y.shape[1:]), (x.shape, inner)
 
-    def backward(self, d_out, need_input_grad=True):
-        x_shape = self._cache
+    def _backward(self, d_out, data, need_input_grad):
+        x_shape, inner = data
         batch, steps = d_out.shape[:2]
-        dx = self.layer.backward(d_out.reshape((batch * steps,) + d_out.shape[2:]), need_input_grad)
-        self.grads = self.layer.grads
-        self._cache = None
-        return None if dx is None else dx.reshape(x_shape)
+        dx, grads = self.layer.gradients(d_out.reshape((batch * steps,) + d_out.shape[2:]), inner, need_input_grad)
+        return (None if dx is None else dx.reshape(x_shape)), grads
 
     def get_config(self):
         config = super().get_config()

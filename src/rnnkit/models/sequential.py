@@ -40,6 +40,7 @@ class Sequential(TrainingMixin):
         self._layer_names, self._layer_ids = set(), set()
         self._input_shape = None  # batch-first, once known
         self._explicit_input = False  # the shape came from Input(), not from a layer
+        self._pending_caches = None   # the layers' caches of the last training forward, for `_backward`
         self.built = False
         super().__init__()
         for layer in layers or []:
@@ -279,10 +280,14 @@ class Sequential(TrainingMixin):
         output and the last layer's mask (the loss honours it, as Keras's does). Writes nothing
         of the model's: inference from several threads at once is safe."""
         mask = None
+        caches = []
         for layer in self._layers:
             next_mask = layer.compute_mask(x, mask)
-            x = layer.forward(x, mask=mask, training=training)
+            x, cache = layer.forward_with_cache(x, mask=mask, training=training)
+            caches.append(cache)
             mask = next_mask
+        if training:        # the model owns its call's caches until `_backward` uses them
+            self._pending_caches = caches
         return x, mask
 
     def _forward(self, x, training=False):
@@ -290,9 +295,13 @@ class Sequential(TrainingMixin):
         return self._run(x, training)[0]
 
     def _backward(self, d_out):
-        """Backward through every layer in reverse; the first layer skips dL/dx, which nothing needs."""
+        """Backward through every layer in reverse, each with its cache of the last training `_run`;
+        the first layer skips dL/dx, which nothing needs."""
+        caches, self._pending_caches = self._pending_caches, None
+        if caches is None:
+            raise RuntimeError(f"Model \"{self.name}\": backward needs a training forward first. Received: none")
         for index in range(len(self._layers) - 1, -1, -1):
-            d_out = self._layers[index].backward(d_out, need_input_grad=index > 0)
+            d_out = self._layers[index].backward(d_out, caches[index], need_input_grad=index > 0)
         return d_out
 
     def reset_states(self):
@@ -308,7 +317,9 @@ class Sequential(TrainingMixin):
         with guard:
             x = self._prepare_input(x)
             self._check_full_batch(x)
-            return self._run(x, training=training)[0]
+            output = self._run(x, training=training)[0]
+            self._pending_caches = None         # nothing will backpropagate this call
+            return output
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False):

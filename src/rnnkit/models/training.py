@@ -446,9 +446,7 @@ class TrainingMixin:
         return [f"{layer.name}/{key}" for layer in self._layers if layer.trainable for key in layer.weights]
 
     def _drop_caches(self):
-        for layer in self._layers:
-            for sub in [layer] + list(getattr(layer, "layers", [])):
-                sub._cache = None
+        self._pending_caches = None     # the caches give their buffers back to the layers
 
 
     def _weighted_loss(self, per_sample, mask, sample_weight):

@@ -11,7 +11,21 @@ turn.) Masks come in as (B, T) booleans (True = a real step) and reach the loop 
 (T, 1, B): True where the step is masked and the state holds its previous value.
 """
 
+import functools
+
 import numpy as np
+
+
+@functools.lru_cache(maxsize=256)
+def gates(units, count):
+    """The row slices of `count` gate blocks of `units` rows each, in order: a cell names its
+    gates (`I, F, O, C = gates(H, 4)`, then `z[I]`) instead of doing index arithmetic."""
+    return tuple(slice(k * units, (k + 1) * units) for k in range(count))
+
+
+def as_columns(state, shape, dtype):
+    """A (B, H) state as a fresh (H, B) block, or zeros when None."""
+    return np.zeros(shape, dtype) if state is None else np.array(np.asarray(state, dtype).T, order="C")
 
 
 def buffer(workspace, name, shape, dtype):
@@ -41,8 +55,12 @@ def _batch_to_steps(source, out, workspace, name, go_backwards=False):
     """out[t] = source[:, t].T for a (B, T, F) source and a (T, F, B) out, a few steps at a time:
     swapping B and T moves whole rows into a small buffer, and each step's (B, F) -> (F, B) turn
     then happens in cache (2-4x faster than NumPy's single strided pass at these sizes, and the
-    buffer stays about a megabyte)."""
+    buffer stays about a megabyte). A small sequence (under 16k numbers) is one strided copy:
+    there the calls, not the memory, cost the time."""
     B, T, F = source.shape
+    if B * T * F < 1 << 14:
+        np.copyto(out, source.transpose(1, 2, 0)[_steps(go_backwards)])
+        return out
     chunk = max(1, min(T, (1 << 18) // max(1, B * F)))
     rows = buffer(workspace, name, (chunk, B, F), out.dtype)
     ordered = source.transpose(1, 0, 2)[_steps(go_backwards)]

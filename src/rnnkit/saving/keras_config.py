@@ -223,10 +223,27 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
                 inner["name"] = inner["name"][len("forward_"):]
     if class_name in ("SimpleRNN", "LSTM", "GRU") and config.get("zero_output_for_mask") is False:
         config.pop("zero_output_for_mask")
+    _cells_to_rnnkit(config, where, depth, dialect)
     result = {"class_name": class_name, "config": config}
     if keras_class is not None:
         result["keras_class"] = keras_class
     return result
+
+
+def _cells_to_rnnkit(config, where, depth, dialect="keras2"):
+    """RNN's `cell` (a cell spec or a list of them) and StackedRNNCells' `cells`, nested specs
+    in either Keras's form (Keras 3 adds module / registered_name / build_config around each)."""
+    for key in ("cell", "cells"):
+        if key not in config:
+            continue
+        value = config[key]
+        if isinstance(value, list):
+            config[key] = [to_rnnkit(cell, f"{where} {key}[{i}]", depth + 1, dialect=dialect)
+                           for i, cell in enumerate(value)]
+        elif isinstance(value, dict):
+            config[key] = to_rnnkit(value, f"{where} {key}", depth + 1, dialect=dialect)
+        else:
+            raise ValueError(f"{where}: `{key}` must be a cell config or a list of them. Received: {_short(value)}")
 
 
 def _short(value):
@@ -303,6 +320,11 @@ def to_keras2(spec, input_shape=None, nested=False):
     if class_name == "TimeDistributed":
         inner_shape = None if input_shape is None else [input_shape[0]] + list(input_shape[2:])
         config["layer"] = to_keras2(config["layer"], inner_shape, nested=True)
+    for key in ("cell", "cells"):       # RNN's cell(s), StackedRNNCells' cells: nested, in their envelope
+        if isinstance(config.get(key), list):
+            config[key] = [to_keras2(cell, None, nested=True) for cell in config[key]]
+        elif isinstance(config.get(key), dict):
+            config[key] = to_keras2(config[key], None, nested=True)
     result = {"class_name": class_name, "config": config}
     if nested:
         result = {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
@@ -345,6 +367,15 @@ def to_keras3(spec, input_shape=None):
     if class_name == "TimeDistributed":
         inner_shape = None if input_shape is None else [input_shape[0]] + list(input_shape[2:])
         config["layer"] = to_keras3(config["layer"], inner_shape)
+    if class_name in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
+        config.setdefault("seed", None)
+    if class_name == "RNN":
+        config.setdefault("zero_output_for_mask", False)
+    for key in ("cell", "cells"):       # Keras 3 serializes RNN's cell and StackedRNNCells' cells nested
+        if isinstance(config.get(key), list):
+            config[key] = [to_keras3(cell) for cell in config[key]]
+        elif isinstance(config.get(key), dict):
+            config[key] = to_keras3(config[key])
     result = {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
     if input_shape is not None:
         result["build_config"] = {"input_shape": list(input_shape)}

@@ -19,6 +19,18 @@ from rnnkit.saving import cudnn, guarded
 from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _declared(spec):
+    """The Keras weight layout a layer class declares itself (`keras_weight_groups(config)`: issue
+    11, saving asks layers), or None. Used for the classes the chains below do not name (RNN with
+    any cell, LayerNormLSTM, the next cell); the chains can go once every layer declares."""
+    from rnnkit.layers import get_class
+    try:
+        declare = getattr(get_class(spec["class_name"]), "keras_weight_groups", None)
+    except ValueError:
+        return None
+    return None if declare is None else declare(spec["config"])
 _NO_WEIGHTS = ("InputLayer", "Dropout", "Masking")
 _CELL_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 
@@ -38,6 +50,9 @@ def keras3_var_groups(spec):
                 + ["backward_layer/" + p for p in keras3_var_groups(backward)])
     if class_name == "TimeDistributed":
         return ["layer/" + p for p in keras3_var_groups(config["layer"])]
+    declared = _declared(spec)
+    if declared is not None:
+        return [path for path, _, _ in declared]
     raise ValueError(f"rnnkit does not know where Keras keeps the weights of a {class_name!r} layer. "
                      f"Received: class_name={class_name!r}")
 
@@ -127,6 +142,16 @@ def _write_object(group, spec, arrays, name):
                       backward["config"].get("name", "backward_" + inner_name))
     elif class_name == "TimeDistributed":
         _write_object(group.create_group("layer"), config["layer"], arrays, config["layer"]["config"]["name"])
+    elif _declared(spec) is not None:
+        start = 0
+        for path, cell_name, names in _declared(spec):
+            if "/cells/" in path:               # a StackedRNNCells has its own (empty) vars group too
+                group.require_group(path.split("/cells/")[0] + "/vars")
+            vars_group = group.require_group(path)
+            vars_group.attrs["name"] = cell_name
+            for i in range(len(names)):
+                vars_group.create_dataset(str(i), data=arrays[start + i])
+            start += len(names)
 
 
 def _count(spec):
@@ -142,7 +167,8 @@ def _count(spec):
         return _count(config["layer"]) + _count(config.get("backward_layer") or config["layer"])
     if class_name == "TimeDistributed":
         return _count(config["layer"])
-    return 0
+    declared = _declared(spec)
+    return 0 if declared is None else sum(len(names) for _, _, names in declared)
 
 
 # ---- Keras 2 legacy layout ------------------------------------------------------------------------
@@ -212,7 +238,8 @@ def keras2_weight_names(spec, layer_name=None):
         return [f"{name}/{n}" for n in forward_names + backward_names]
     if class_name == "TimeDistributed":
         return [f"{name}/{n.split('/')[-1]}" for n in keras2_weight_names(config["layer"], "x")]
-    return []
+    declared = _declared(spec)
+    return [] if declared is None else [f"{name}/{scope}/{w}:0" for _, scope, names in declared for w in names]
 
 
 def h5py_string_dtype():

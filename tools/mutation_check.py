@@ -71,6 +71,9 @@ LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py
 SUMMARY = ["src/rnnkit/models/summary.py", ["tests/models/test_summary.py", MASKS]]
 TEXT = ["src/rnnkit/preprocessing/text.py", ["tests/preprocessing/test_text.py"]]
 INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
+GRAPH = ["src/rnnkit/models/functional.py", ["tests/models/test_functional_gradients.py",
+                                           "tests/training/test_functional_training_replay.py"]]
+MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"]]
 GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
 _SQUARE_T = "(lambda a: a.T if a.ndim == 2 and a.shape[0] == a.shape[1] else a)"
@@ -259,6 +262,19 @@ MUTATIONS = [
     ("keras2_loader_transposes_square_kernels", "loaders (Keras 2 layout)", LOAD,
      "    return _read_all(datasets, wanted, filename, spec, where)",
      f"    return [{_SQUARE_T}(a) for a in _read_all(datasets, wanted, filename, spec, where)]"),
+    # ---- the functional graph's backward -------------------------------------------------------
+    ("fan_out_gradients_overwrite", "functional graph (fan-out sums)", GRAPH,
+     "grads[id(tensor)] = grad if id(tensor) not in grads else grads[id(tensor)] + grad",
+     "grads[id(tensor)] = grad"),
+    ("decoder_states_get_no_gradient", "functional graph (initial-state gradients)", GRAPH,
+     "                pairs += list(zip(node.state_inputs, _state_gradients(node.layer)))", "                pass"),
+    ("multiply_gradient_misses_a_factor", "merge backward (multiply)", MERGE,
+     "            if j != k:\n                grad *= x", "            if j != k and j > 0:\n                grad *= x"),
+    ("dot_normalize_backward_skips_projection", "merge backward (cosine Dot)", MERGE,
+     "    return np.where(inside, projected, d_normalized) / scale", "    return d_normalized / scale"),
+    ("maximum_gradient_to_the_last", "merge backward (maximum ties and selection)", MERGE,
+     "    return [np.where(chosen == k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]",
+     "    return [np.where(chosen != k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]"),
     # ---- file-loading safety ------------------------------------------------------------------
     ("external_storage_followed", "loading safety (external storage)", GUARD,
      "    if external:\n", "    if False:\n"),

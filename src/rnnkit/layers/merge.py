@@ -62,8 +62,12 @@ class _Merge(Layer):
     def check_input(self, x):
         return np.asarray(x, dtype=self.dtype)
 
-    def forward(self, x, mask=None, training=False):
-        return self.merge(self._arrays(x))
+    def _forward(self, x, mask, training):
+        xs = self._arrays(x)
+        return self.merge(xs), (xs if training else None)
+
+    def _backward(self, d_out, xs, need_input_grad):
+        return self.merge_gradients(d_out, xs), {}
 
     def get_config(self):
         config = super().get_config()
@@ -77,6 +81,9 @@ class Add(_Merge):
     def merge(self, xs):
         return merge_ops.add(xs)
 
+    def merge_gradients(self, d_out, xs):
+        return merge_ops.add_gradients(d_out, xs)
+
 
 class Subtract(_Merge):
     """`inputs[0] - inputs[1]` (exactly two inputs)."""
@@ -86,12 +93,18 @@ class Subtract(_Merge):
     def merge(self, xs):
         return merge_ops.subtract(xs)
 
+    def merge_gradients(self, d_out, xs):
+        return [d_out, -d_out]
+
 
 class Multiply(_Merge):
     """Elementwise product of its inputs."""
 
     def merge(self, xs):
         return merge_ops.multiply(xs)
+
+    def merge_gradients(self, d_out, xs):
+        return merge_ops.multiply_gradients(d_out, xs)
 
 
 class Average(_Merge):
@@ -100,6 +113,9 @@ class Average(_Merge):
     def merge(self, xs):
         return merge_ops.average(xs)
 
+    def merge_gradients(self, d_out, xs):
+        return [d_out / len(xs) for _ in xs]
+
 
 class Maximum(_Merge):
     """Elementwise maximum of its inputs."""
@@ -107,12 +123,18 @@ class Maximum(_Merge):
     def merge(self, xs):
         return merge_ops.maximum(xs)
 
+    def merge_gradients(self, d_out, xs):
+        return merge_ops.select_gradients(d_out, xs, np.argmax)
+
 
 class Minimum(_Merge):
     """Elementwise minimum of its inputs."""
 
     def merge(self, xs):
         return merge_ops.minimum(xs)
+
+    def merge_gradients(self, d_out, xs):
+        return merge_ops.select_gradients(d_out, xs, np.argmin)
 
 
 class Concatenate(_Merge):
@@ -149,6 +171,9 @@ class Concatenate(_Merge):
 
     def merge(self, xs):
         return merge_ops.concatenate(xs, self.axis)
+
+    def merge_gradients(self, d_out, xs):
+        return merge_ops.concatenate_gradients(d_out, xs, self.axis)
 
     def compute_mask(self, x, mask=None):
         if mask is None or all(m is None for m in mask):
@@ -213,6 +238,10 @@ class Dot(_Merge):
     def merge(self, xs):
         ax, ay = self._resolved_axes([np.shape(v) for v in xs])
         return merge_ops.batch_dot(xs[0], xs[1], ax, ay, self.normalize)
+
+    def merge_gradients(self, d_out, xs):
+        ax, ay = self._resolved_axes([np.shape(v) for v in xs])
+        return merge_ops.batch_dot_gradients(d_out, xs[0], xs[1], ax, ay, self.normalize)
 
     def get_config(self):
         config = super().get_config()

@@ -26,8 +26,11 @@ class NotEqual(Layer):
     def build(self, input_shape):
         super().build(input_shape)
 
-    def forward(self, x, mask=None, training=False, other=0):
-        return np.not_equal(np.asarray(x), other)
+    def _forward(self, x, mask, training, other=0):
+        return np.not_equal(np.asarray(x), other), None
+
+    def _backward(self, d_out, data, need_input_grad):
+        return None, {}  # a comparison has no gradient
 
     def get_config(self):
         return {"name": self.name}

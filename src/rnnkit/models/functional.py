@@ -21,6 +21,42 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, nodes_of
+from rnnkit.models.training import TrainingMixin
+
+
+class _InputShapes(tuple):
+    """The first input's shape (what code written for one input reads), carrying every input's."""
+
+    def __new__(cls, first, every):
+        shape = super().__new__(cls, first)
+        shape.every = list(every)
+        return shape
+
+
+class GraphInputs:
+    """A functional model's several inputs, indexed together: `inputs[idx]` slices every array
+    the same way, so the training loop batches and shuffles them as it does one array."""
+
+    def __init__(self, arrays):
+        self.arrays = list(arrays)
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return GraphInputs([array[index] for array in self.arrays])
+
+    @property
+    def shape(self):
+        return _InputShapes(self.arrays[0].shape, [array.shape for array in self.arrays])
+
+    @property
+    def dtype(self):
+        return self.arrays[0].dtype
+
+    @property
+    def ndim(self):
+        return self.arrays[0].ndim
 
 
 def _flatten(structure, argument):
@@ -45,7 +81,7 @@ def _flatten(structure, argument):
     return values, kind, keys
 
 
-class Model:
+class Model(TrainingMixin):
     """A model given by its input and output tensors (Keras's functional API).
 
     Args:
@@ -87,6 +123,8 @@ class Model:
         # Which Keras's mask rules the graph follows: Keras 2's (rnnkit's own), or Keras 3's for a
         # graph read from a Keras 3 file (whose masks are recorded as explicit `mask=` inputs).
         self.mask_rules = "keras2"
+        self._pending = None  # a training run's caches and values, until `_backward` uses them
+        super().__init__()
 
     # ---- the graph ------------------------------------------------------------------------------
     def _nodes_in_order(self):
@@ -282,11 +320,14 @@ class Model:
                              f"{[len(a) for a in arrays]}")
         return arrays
 
-    def _run(self, arrays, training=False):
-        """Every node in order; returns the outputs (list) and their masks (list)."""
+    def _run_graph(self, arrays, training=False):
+        """Every node in order; returns the outputs (list) and their masks (list). In training,
+        each call's cache (and each tensor's value) is kept for `_backward`; inference writes
+        nothing of the model's, so several threads may predict at once."""
         values = {}
         for tensor, array in zip(self.inputs, arrays):
             values[id(tensor)] = (array, None)
+        caches = [] if training else None
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
                 continue
@@ -305,14 +346,104 @@ class Model:
             if node.state_inputs:
                 kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
             out_mask = node.layer.compute_mask(x, mask)
-            out = node.layer.forward(x, mask=mask, training=training, **kwargs)
+            out, cache = node.layer.forward_with_cache(x, mask=mask, training=training, **kwargs)
+            if training:
+                caches.append((node, cache))
             outs = [out] if node.single else list(out)
             masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs) if node.single else \
                 [out_mask] + [None] * (len(outs) - 1)
             for tensor, value, value_mask in zip(node.outputs, outs, masks):
                 values[id(tensor)] = (value, value_mask)
+        if training:
+            self._pending = (caches, {key: value for key, (value, _) in values.items()})
         results = [values[id(t)] for t in self.outputs]
         return [r[0] for r in results], [r[1] for r in results]
+
+    def _backward(self, d_out):
+        """Backward through the nodes in reverse order, each with its call's cache: a tensor read by
+        several calls (a fan-out, a shared layer) gets the sum of their gradients, and a shared
+        layer's weight gradients sum over its calls (its caches share one ledger)."""
+        if self._pending is None:
+            raise RuntimeError(f"Model \"{self.name}\": backward needs a training forward first. Received: none")
+        (caches, values), self._pending = self._pending, None
+        grads = {id(self.outputs[0]): d_out}
+        for node, cache in reversed(caches):
+            d_outs = [grads.pop(id(t), None) for t in node.outputs]
+            if all(d is None for d in d_outs):
+                cache.close()    # nothing downstream of this call reaches the loss
+                continue
+            d_outs = [d if d is not None else np.zeros_like(values[id(t)]) for d, t in zip(d_outs, node.outputs)]
+            main = list(node.inputs) if isinstance(node.inputs, (list, tuple)) else [node.inputs]
+            need = any(not isinstance(t.node.layer, InputLayer) for t in main)
+            d_in = node.layer.backward(d_outs[0] if node.single else d_outs, cache, need_input_grad=need)
+            pairs = list(zip(main, d_in if isinstance(node.inputs, (list, tuple)) else [d_in])) if need else []
+            if node.state_inputs:
+                pairs += list(zip(node.state_inputs, _state_gradients(node.layer)))
+            for tensor, grad in pairs:
+                if grad is not None and not isinstance(tensor.node.layer, InputLayer):
+                    grads[id(tensor)] = grad if id(tensor) not in grads else grads[id(tensor)] + grad
+        return None
+
+    # ---- the training loop's view of the graph (TrainingMixin) -------------------------------------
+    def _prepare_input(self, x, argument="x", allow_empty=True):
+        arrays = self._as_input_list(x, argument)
+        if not allow_empty and len(arrays[0]) == 0:
+            raise ValueError(f"Argument `{argument}` must hold at least one sample. Received: 0 samples")
+        return arrays[0] if len(arrays) == 1 else GraphInputs(arrays)
+
+    def _run(self, x, training=False):
+        outputs, masks = self._run_graph(x.arrays if isinstance(x, GraphInputs) else [x], training)
+        return outputs[0], masks[0]
+
+    def output_shape_for(self, input_shape):
+        """The first output's shape for inputs of these concrete shapes (every input's, when the
+        model has several), by shape inference through the graph: a decoder's time axis comes
+        from the decoder's input, not from the first input's."""
+        shapes = {}
+        for tensor, shape in zip(self.inputs, getattr(input_shape, "every", [input_shape])):
+            shapes[id(tensor)] = tuple(shape)
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            given = [shapes[id(t)] for t in node.inputs] if isinstance(node.inputs, (list, tuple)) \
+                else shapes[id(node.inputs)]
+            out = node.layer.compute_output_shape(given)
+            for tensor, shape in zip(node.outputs, [out] if node.single else out):
+                shapes[id(tensor)] = tuple(shape)
+        return shapes[id(self.outputs[0])]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+        """Configures training, as Sequential's `compile`, for a model with one output.
+
+        Raises:
+            NotImplementedError: for a model with several outputs (per-output losses and
+                `loss_weights` are not in rnnkit yet).
+        """
+        if len(self.outputs) > 1 or loss_weights is not None or isinstance(loss, (list, dict)):
+            raise NotImplementedError(
+                "Training a model with several outputs (per-output losses, loss_weights) is not in rnnkit yet; "
+                "models with several inputs and one output train. Received: "
+                f"{len(self.outputs)} outputs" + (", loss_weights" if loss_weights is not None else ""))
+        for node in self._nodes:
+            if node.state_inputs and _state_gradients(node.layer, check_only=True) is None:
+                raise NotImplementedError(f"Layer \"{node.layer.name}\" takes initial states but gives no gradient "
+                                          "for them, so this graph cannot train. Received: a graph that feeds it states")
+        return super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def reset_states(self):
+        for layer in self._layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
 
     def _structure(self, outputs):
         if self._output_kind == "single":
@@ -323,7 +454,7 @@ class Model:
 
     def __call__(self, x, training=False, mask=None):
         """Runs the model on arrays (eager)."""
-        return self._structure(self._run(self._as_input_list(x), training)[0])
+        return self._structure(self._run_graph(self._as_input_list(x), training)[0])
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for `x` (an array, a list of arrays or a dict keyed by input name), batch by
@@ -344,19 +475,12 @@ class Model:
         pieces = []
         for step in range(steps):
             batch = [a[step * batch_size:(step + 1) * batch_size] for a in arrays]
-            pieces.append(self._run(batch)[0])
+            pieces.append(self._run_graph(batch)[0])
             if bar is not None:
                 bar.update(step + 1)
         stacked = [np.concatenate([p[i] for p in pieces]) for i in range(len(self.outputs))]
         return self._structure(stacked)
 
-    def compile(self, *args, **kwargs):
-        raise NotImplementedError(
-            "Training functional models is not in rnnkit yet: it needs per-call layer caches, so that a shared "
-            "layer backpropagates through each of its calls. predict, summary, get_weights/set_weights and "
-            "saving work now. Received: compile() on a functional model")
-
-    fit = train_on_batch = evaluate = compile_from_config = compile
 
     # ---- configs and files --------------------------------------------------------------------------
     def _file_layers(self):
@@ -479,6 +603,17 @@ class Model:
 
     def __repr__(self):
         return f"<Model name={self.name!r}, inputs={len(self.inputs)}, outputs={len(self.outputs)}>"
+
+
+def _state_gradients(layer, check_only=False):
+    """dL/d(initial states) of a recurrent layer's last backward (a Bidirectional's: its forward
+    layer's, then its backward layer's); None for a layer that gives none."""
+    if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
+        parts = [_state_gradients(layer.forward_layer, check_only), _state_gradients(layer.backward_layer, check_only)]
+        return None if any(p is None for p in parts) else (True if check_only else parts[0] + parts[1])
+    if not hasattr(layer, "initial_state_grads"):
+        return None
+    return True if check_only else list(layer.initial_state_grads or [])
 
 
 def model_from_graph(path, name, specs, locations, graph, placeholders=True):

@@ -67,8 +67,9 @@ def _check_callbacks(callbacks):
 
 
 def _check_finite(array, argument):
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ValueError(f"Argument `{argument}` must hold finite numbers. Received: NaN or inf values")
+    for part in getattr(array, "arrays", [array]):  # a functional model's several inputs, each checked
+        if part.dtype.kind == "f" and not np.isfinite(part).all():
+            raise ValueError(f"Argument `{argument}` must hold finite numbers. Received: NaN or inf values")
 
 
 class _ThreadGuard:

@@ -9,6 +9,9 @@
     concatenate:  y = [x_1, ..., x_n] along an axis    dx_k = the slice of dy that x_k filled
     batch_dot:    y[b] = x[b] . z[b], contracting axis a of x with axis c of z, per sample b;
                   with normalize, x <- x / max(|x|_a, eps) and z likewise first (cosine similarity)
+                  dx[b] = dy[b] . z[b] over z's free axes (and dz likewise); through the
+                  normalisation n = x / s, s = sqrt(max(sum_a x^2, eps)):
+                  dx = (dn - n * sum_a(dn * n)) / s where sum_a x^2 > eps, else dn / s
 """
 
 import numpy as np
@@ -76,3 +79,58 @@ def batch_dot(x, z, x_axis, z_axis, normalize=False):
         [c for i, c in enumerate(z_letters) if i not in (0, z_axis)]
     y = np.einsum(f"{''.join(x_letters)},{''.join(z_letters)}->{''.join(out_letters)}", x, z)
     return y.reshape(y.shape + (1,)) if y.ndim == 1 else y
+
+
+def add_gradients(d_out, xs):
+    return [d_out for _ in xs]
+
+
+def multiply_gradients(d_out, xs):
+    """dx_k = dy * prod_{j != k} x_j."""
+    grads = []
+    for k in range(len(xs)):
+        grad = np.array(d_out, copy=True)
+        for j, x in enumerate(xs):
+            if j != k:
+                grad *= x
+        grads.append(grad)
+    return grads
+
+
+def select_gradients(d_out, xs, pick):
+    """Maximum/minimum: the gradient goes to the input that gave the output, the first on a tie
+    (as Keras's pairwise max(max(x_1, x_2), x_3) gives it)."""
+    chosen = pick(np.stack(xs), axis=0)
+    return [np.where(chosen == k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]
+
+
+def concatenate_gradients(d_out, xs, axis):
+    bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+    return np.split(d_out, bounds, axis=axis)
+
+
+def _l2_normalize_backward(d_normalized, x, axis):
+    squares = np.sum(x * x, axis=axis, keepdims=True)
+    scale = np.sqrt(np.maximum(squares, _L2_EPSILON))
+    normalized = x / scale
+    inside = squares > _L2_EPSILON
+    projected = d_normalized - normalized * np.sum(d_normalized * normalized, axis=axis, keepdims=True)
+    return np.where(inside, projected, d_normalized) / scale
+
+
+def batch_dot_gradients(d_out, x, z, x_axis, z_axis, normalize=False):
+    """(dx, dz) of `batch_dot` (see the top of this module)."""
+    xn, zn = (l2_normalize(x, x_axis), l2_normalize(z, z_axis)) if normalize else (x, z)
+    letters = "bcdefghijklmnopqrstuvw"
+    x_letters = ["a"] + [letters[i] for i in range(x.ndim - 1)]
+    z_letters = ["a"] + [letters[x.ndim - 1 + i] for i in range(z.ndim - 1)]
+    z_letters[z_axis] = x_letters[x_axis]
+    out_letters = [x_letters[0]] + [c for i, c in enumerate(x_letters) if i not in (0, x_axis)] + \
+        [c for i, c in enumerate(z_letters) if i not in (0, z_axis)]
+    d = d_out.reshape(d_out.shape[:-1]) if len(out_letters) == 1 else d_out
+    x_sub, z_sub, out_sub = "".join(x_letters), "".join(z_letters), "".join(out_letters)
+    dxn = np.einsum(f"{out_sub},{z_sub}->{x_sub}", d, zn)
+    dzn = np.einsum(f"{out_sub},{x_sub}->{z_sub}", d, xn)
+    if normalize:
+        return [_l2_normalize_backward(dxn, x, x_axis), _l2_normalize_backward(dzn, z, z_axis)]
+    return [dxn, dzn]

@@ -29,7 +29,7 @@ def test_train_then_generate_through_the_cli(tmp_path, corpus, capsys):
     assert "perplexity:" in printed and "val_loss" in printed
     # one file holds model and vocabulary (one rename saves both); no side-car, no temporaries
     assert keras_files.read_extra_entry(out, language_model.TOKENIZER_ENTRY) is not None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.history.csv"]
     assert cli.main(["generate", str(out), "--prompt", "the ", "--length", "30", "--seed", "3"]) == 0
     sample = capsys.readouterr().out.rstrip("\n")
     assert sample.startswith("the ") and len(sample) == 4 + 30
@@ -280,7 +280,7 @@ def test_a_failed_save_mid_training_keeps_the_last_consistent_pair(tmp_path, cor
     start = _WeightsAtStart()
     with pytest.raises(OSError, match="the earlier file at .*lm.keras' is unchanged"):
         language_model.train([corpus], units=8, seq_len=16, epochs=3, out=out, verbose=0, callbacks=[start])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.history.csv"]
     model, tokenizer = language_model.load(out)  # epoch 1's model with its own vocabulary
     assert any(not np.array_equal(w, s) for w, s in zip(model.get_weights(), start.weights))
 
@@ -298,3 +298,21 @@ def test_a_vocabulary_entry_declaring_too_many_bytes_is_refused_before_reading(t
                                               "hold 100"):
         language_model.load(a)
     assert read == []
+
+
+def test_train_writes_the_loss_curve_beside_the_model_and_refuses_a_planted_link(tmp_path, corpus):
+    import csv
+    import os
+    out = tmp_path / "m.keras"
+    _, _, history = language_model.train([corpus], units=8, seq_len=16, epochs=2, out=out, verbose=0)
+    with open(f"{out}.history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert [float(r["loss"]) for r in rows] == pytest.approx(history.history["loss"], rel=1e-6)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    other = tmp_path / "o.keras"
+    os.symlink(victim, f"{other}.history.csv")
+    with pytest.raises(OSError, match="symbolic link"):
+        language_model.train([corpus], units=8, seq_len=16, epochs=1, out=other, verbose=0)
+    assert victim.read_text() == "keep me"

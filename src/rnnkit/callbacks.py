@@ -587,7 +587,15 @@ class CSVLogger(Callback):
             mode = "a"
         else:
             mode = "w"
-        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
+        # O_NOFOLLOW: a symbolic link planted at the log's name must not redirect the write to
+        # another file (the log sits at a predictable name beside a model).
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            descriptor = os.open(self.filename, flags, 0o666)
+        except OSError as error:
+            raise OSError(f"CSVLogger cannot write {self.filename!r} ({error.strerror}; a symbolic link is "
+                          "refused). Received: an unwritable log path") from None
+        self.csv_file = os.fdopen(descriptor, "w", newline="", encoding="utf-8")
         self.keys, self.writer = None, None
 
     def on_epoch_end(self, epoch, logs=None):

@@ -485,14 +485,30 @@ def _train_locked(paths, cell, units, depth, seq_len, epochs, batch_size, word_l
         print(f"corpus: {source}: {len(ids):,} {kind}, vocabulary {len(tokenizer.word_index)}, "
               f"{len(x)} training and {split} validation windows of {seq_len}", flush=True)
     saving = [_Perplexity()] if verbose else []
+    # The loss curve beside the model: <out>.history.csv, appended to on --resume.
+    log = callbacks.CSVLogger(f"{os.fspath(out)}.history.csv", append=resume)
     try:
         history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation,
-                            callbacks=saving + extra_callbacks + [_SaveEveryEpoch(out, tokenizer)], verbose=verbose)
+                            callbacks=saving + extra_callbacks + [log, _SaveEveryEpoch(out, tokenizer)],
+                            verbose=verbose)
     except KeyboardInterrupt:
         save(model, tokenizer, out)
         print(f"\ninterrupted: saved the model so far to {os.fspath(out)}", flush=True)
         raise
+    _plot_history(history, out, verbose)
     return model, tokenizer, history
+
+
+def _plot_history(history, out, verbose):
+    """<out>.history.png when matplotlib is installed (the `plot` extra); nothing otherwise."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    from rnnkit.utils import plot_history
+    plot_history(history, f"{os.fspath(out)}.history.png")
+    if verbose:
+        print(f"wrote {os.fspath(out)}.history.png", flush=True)
 
 
 def generate(model, tokenizer, prompt="", length=200, temperature=0.8, seed=None, context=None):

@@ -94,7 +94,7 @@ def test_the_lock_is_held_against_another_process(tmp_path, corpus):
         holder.stdout.close()
     assert language_model.lock_path(out).exists()  # SIGKILL left the file, but the kernel dropped the lock
     language_model.train([corpus], units=8, seq_len=16, epochs=1, out=out, verbose=0)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]  # no lock file left over
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.history.csv"]  # no lock file left over
 
 
 def test_a_failed_training_leaves_no_lock_file(tmp_path, capsys):
@@ -124,7 +124,7 @@ def test_a_full_disk_is_reported_with_what_was_kept(tmp_path, corpus, trained, c
     line = _one_error_line(capsys)
     assert "No space left on device" in line and f"the earlier file at {str(trained)!r} is unchanged" in line
     assert trained.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "lm.keras", "lm.keras.history.csv"]
 
 
 # ---- 7. predict -o writes the path it names -------------------------------------------------------------

@@ -16,10 +16,11 @@ Backward, with gh_t = dL/doutput_t + dL/dh_t|from t+1 and gc_t = dL/dc_t|from t+
 
 The scaffold (`ops.scaffold`) does the projection, masks, dropout, direction, states and the
 weight-gradient products; this file is the cell. Inside, the gates are reordered i, f, o, c so
-that the three sigmoid gates are contiguous rows of a step's (4H, B) block; with the default activations the sigmoid rows are pre-scaled (see
-`sigmoid_prescale`) so that one tanh call activates all four gates. Every derivative factor is
-formed for all steps at once before the backward loop, which then does a handful of in-place
-products per step. States: [h, c]. Layouts as in `ops.sequence`.
+that the three sigmoid gates are contiguous rows of a step's (4H, B) block; with the default
+activations the sigmoid rows are pre-scaled (see `sigmoid_prescale`) so that one tanh call
+activates all four gates. Every derivative factor is formed for all steps at once before the
+backward loop, which then does a handful of in-place products per step. States: [h, c].
+Layouts as in `ops.sequence`.
 """
 
 import functools

@@ -132,8 +132,8 @@ MUTATIONS = [
      "d[O] = ghr * tn[t] * ra_d(o)", "d[O] = ghr * tn[t]"),
     # ---- the scaffold: what every cell shares ------------------------------------------------------
     ("scaffold_initial_state_grads_zero", "scaffold (dL/ds_0)", SCAFFOLD,
-     'return dx, [np.array(d.T, order="C") for d in d_states0], grads',
-     'return dx, [np.array(0.0 * d.T, order="C") for d in d_states0], grads'),
+     'return dx, [None if d is None else np.array(d.T, order="C") for d in d_states0], grads',
+     'return dx, [None if d is None else np.array(0.0 * d.T, order="C") for d in d_states0], grads'),
     ("scaffold_last_state_gradient_ignored", "scaffold (dL/dh_T)", SEQ,
      "g_all[-1] += d_last.T", "g_all[-1] += 0.0 * d_last.T"),
     ("scaffold_dx_without_input_dropout", "scaffold (dx, m_x)", SEQ,

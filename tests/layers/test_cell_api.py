@@ -272,3 +272,30 @@ def test_get_initial_state_and_state_sizes():
     stacked = StackedRNNCells([SimpleRNNCell(2), LSTMCell(H)])
     assert stacked.state_size == [2, [H, H]] and stacked.output_size == H
     assert [s.shape for s in stacked.get_initial_state(batch_size=B)] == [(B, 2), (B, H), (B, H)]
+
+
+def test_the_custom_cell_example_trains(capsys):
+    import custom_cell
+    backend.set_floatx("float32")
+    custom_cell.main()
+    first, last = (float(v) for v in capsys.readouterr().out.split("loss ")[1].split(" -> "))
+    assert last < 0.5 * first
+
+
+EVERY_CELL_LAYER = {
+    "simple_rnn": lambda **o: SimpleRNN(H, **o),
+    "lstm": lambda **o: LSTM(H, **o),
+    "gru": lambda **o: GRU(H, **o),
+    "gru_reset_before": lambda **o: GRU(H, reset_after=False, **o),
+    "layer_norm_lstm": lambda **o: __import__("rnnkit").layers.LayerNormLSTM(H, **o),
+    "users_cell": lambda **o: RNN(MinimalRNNCell(H), **o),
+    "stacked": lambda **o: RNN([LSTMCell(2), GRUCell(H)], **o),
+}
+
+
+@pytest.mark.parametrize("options", [dict(return_sequences=True, return_state=True),
+                                     dict(go_backwards=True, zero_output_for_mask=True, return_sequences=True),
+                                     dict(return_state=True)], ids=["states", "backwards_zeros", "last"])
+@pytest.mark.parametrize("name", sorted(EVERY_CELL_LAYER))
+def test_every_cell_layer_with_a_mask_matches_the_judge(name, options):
+    judge_layer(EVERY_CELL_LAYER[name](**options), mask=MASK)

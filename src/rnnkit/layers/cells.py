@@ -12,6 +12,7 @@ cell: a new built-in cell is one file in `ops/` plus one registration line (see
 """
 
 import functools
+import operator
 import threading
 
 import numpy as np
@@ -44,16 +45,14 @@ class Workspaces:
 
     def lease(self):
         """(a training workspace, the function that gives it back)."""
-        try:
-            return self._free.pop()
-        except IndexError:
-            lease = [{}, None]                  # made once per workspace, reused with it
-            lease[1] = functools.partial(self._give_back, lease)
-            return lease
-
-    def _give_back(self, lease):
-        if len(self._free) < self.KEEP:
-            self._free.append(lease)
+        free = self._free
+        if free:
+            if len(free) > self.KEEP:           # many calls were pending at once: keep a few
+                del free[self.KEEP:]
+            return free.pop()
+        lease = [{}, None]                      # made once per workspace, reused with it
+        lease[1] = functools.partial(free.append, lease)
+        return lease
 
     def for_inference(self):
         workspace = getattr(self._local, "workspace", None)
@@ -124,13 +123,13 @@ class Cell(Layer):
         super().__init__(**kwargs)
         self.workspaces = Workspaces()
         self._math = None
+        self._math_key = operator.attrgetter("units", "activation", "recurrent_activation", *self.config_keys)
 
     # ---- Keras's cell attributes ------------------------------------------------------------------
     @property
     def math(self):
         """The ops cell: this cell's math, from its current options (made again when they change)."""
-        key = (self.units, self.activation, self.recurrent_activation) + tuple(
-            getattr(self, name) for name in self.config_keys)
+        key = self._math_key(self)
         if self._math is None or self._math[0] != key:
             self._math = (key, self.ops_cell(self.units, self.activation, **self._math_options()))
         return self._math[1]

@@ -10,13 +10,10 @@ cell (`call(x_t, states)` and a step `backward`, see docs/cells.md) runs step by
 
 import numpy as np
 
-from rnnkit import activations, initializers
 from rnnkit.layers.base import Layer, as_real_array, cast_checked
-from rnnkit.layers.cells import (Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, Workspaces,  # noqa: F401
-                                 cell_output_size, cell_state_sizes, check_cell, check_rate, draw_dropout_masks)
+from rnnkit.layers.cells import (Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, cell_output_size,
+                                 cell_state_sizes, check_cell, draw_dropout_masks)
 from rnnkit.ops import scaffold
-
-_check_rate = check_rate
 
 
 class StepCellRunner:
@@ -146,7 +143,8 @@ class RNN(Layer):
             raise ValueError(
                 f"Layer \"{self.name}\" expects input of shape (batch, timesteps, features) with "
                 f"known features. Received: input_shape={input_shape}")
-        batch, steps, units = input_shape[0], input_shape[1], self.output_size
+        units = self._output_size if self._output_size is not None else self.output_size
+        batch, steps = input_shape[0], input_shape[1]
         output = (batch, steps, units) if self.return_sequences else (batch, units)
         if self.return_state:
             return [output] + [(batch, size) for size in self.state_sizes]
@@ -325,6 +323,10 @@ class RNN(Layer):
         if len(calls) == 1 and not isinstance(self.cell, StackedRNNCells):     # one cell: one backward
             runner, cache = calls[0]
             d_main, d_states = (d_out[0], list(d_out[1:])) if self.return_state else (d_out, None)
+            if type(cache) is scaffold.SequenceCache and (self.return_sequences or d_states is None):
+                if self.return_sequences:       # a fused cell's cache: straight to the scaffold
+                    return scaffold.backward(d_main, d_states, cache, need_input_grad)
+                return scaffold.backward(None, [d_main], cache, need_input_grad)
             if self.return_sequences:
                 return runner.run_backward(d_main, None, d_states, cache, need_input_grad)
             return runner.run_backward(None, d_main, d_states, cache, need_input_grad)

@@ -156,7 +156,8 @@ class GRUResetAfter(_GRU):
         recurrent_kernel = p.recurrent_kernel
         for t in range(T - 1, -1, -1):
             gh = gh_all[t]
-            gh += dh_next
+            if t != T - 1:                                  # nothing comes back from after the last step
+                gh += dh_next
             d = dz[t]
             np.multiply(gh, from_gh_to_dzz[t], out=d[Z])
             np.multiply(gh, from_gh_to_dzh[t], out=d[HH])
@@ -248,7 +249,8 @@ class GRUResetBefore(_GRU):
         recurrent_zr, recurrent_h = p.recurrent_kernel[:, ZR], p.recurrent_kernel[:, HH]
         for t in range(T - 1, -1, -1):
             gh = gh_all[t]
-            gh += dh_next
+            if t != T - 1:                                  # nothing comes back from after the last step
+                gh += dh_next
             d = dz[t]
             np.multiply(gh, from_gh_to_dzz[t], out=d[Z])
             np.multiply(gh, from_gh_to_dzh[t], out=d[HH])

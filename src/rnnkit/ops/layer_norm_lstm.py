@@ -180,5 +180,6 @@ class LayerNormLSTM:
         grads.update({"kernel_norm_gamma": kept["dz_hat_sum"], "kernel_norm_beta": kept["dz_sum"].copy(),
                       "recurrent_norm_gamma": sums["recurrent_norm_gamma"][:, 0],
                       "recurrent_norm_beta": kept["dz_sum"].copy(),
-                      "state_norm_gamma": sums["state_norm_gamma"][:, 0], "state_norm_beta": sums["state_norm_beta"][:, 0]})
+                      "state_norm_gamma": sums["state_norm_gamma"][:, 0],
+                      "state_norm_beta": sums["state_norm_beta"][:, 0]})
         return grads

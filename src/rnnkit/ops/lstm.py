@@ -16,10 +16,11 @@ Backward, with gh_t = dL/doutput_t + dL/dh_t|from t+1 and gc_t = dL/dc_t|from t+
 
 The scaffold (`ops.scaffold`) does the projection, masks, dropout, direction, states and the
 weight-gradient products; this file is the cell. Inside, the gates are reordered i, f, o, c so
-that the three sigmoid gates are contiguous rows of a step's (4H, B) block; with the default activations the sigmoid rows are pre-scaled (see
-`sigmoid_prescale`) so that one tanh call activates all four gates. Every derivative factor is
-formed for all steps at once before the backward loop, which then does a handful of in-place
-products per step. States: [h, c]. Layouts as in `ops.sequence`.
+that the three sigmoid gates are contiguous rows of a step's (4H, B) block; with the default
+activations the sigmoid rows are pre-scaled (see `sigmoid_prescale`) so that one tanh call
+activates all four gates. Every derivative factor is formed for all steps at once before the
+backward loop, which then does a handful of in-place products per step. States: [h, c].
+Layouts as in `ops.sequence`.
 """
 
 import functools
@@ -27,8 +28,7 @@ import functools
 import numpy as np
 
 from rnnkit.ops import activations, scaffold
-from rnnkit.ops.sequence import (as_columns, augmented_kernel_t, buffer, end_step, gates,  # noqa: F401
-                                 sigmoid_prescale, zero_held)
+from rnnkit.ops.sequence import augmented_kernel_t, buffer, end_step, gates, sigmoid_prescale, zero_held
 
 
 @functools.lru_cache(maxsize=64)
@@ -87,10 +87,12 @@ class LSTM:
         ig = buffer(run.workspace, "ig", (H, run.B), run.dtype)
         dropped = buffer(run.workspace, "dropped", (H, run.B), run.dtype) if m_h is not None else None
         h_prev, c_prev = run.states0
+        zero_start = run.zero_start
         for t in range(T):
             z = all_gates[t]
-            np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
-            z += recurrent
+            if t or not zero_start:                         # h_{-1} = 0 adds nothing at the first step
+                np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
+                z += recurrent
             if fused:
                 np.tanh(z, out=z)
                 sig = z[SIGMOIDS]
@@ -116,6 +118,7 @@ class LSTM:
         h0t, c0t = run.states0
         hold, m_ht, workspace = run.hold, run.m_h, run.workspace
         T, H, B, dtype = run.T, run.H, run.B, run.dtype
+        need_initial_grads = run.need_initial_grads
         ra, act = self.recurrent_activation, self.activation
         I, F, O, C = gates(H, 4)
         i, f, o, g = gates_all[:, I], gates_all[:, F], gates_all[:, O], gates_all[:, C]
@@ -149,7 +152,8 @@ class LSTM:
         carry = np.empty((H, B), dtype) if hold is not None else None
         for t in range(T - 1, -1, -1):
             gh = gh_all[t]
-            gh += dh_next
+            if t != T - 1:                                  # nothing comes back from after the last step
+                gh += dh_next
             d = dz[t]
             np.multiply(gh, from_gh_to_dc[t], out=dc)
             dc += dc_next
@@ -158,6 +162,8 @@ class LSTM:
             np.multiply(dc, from_dc_to_dzf[t], out=d[F])
             np.multiply(dc, from_dc_to_dzg[t], out=d[C])
             np.multiply(dc, forget[t], out=dc_next)
+            if t == 0 and not need_initial_grads:           # nothing asks for dL/dh_{-1} (a zero start)
+                break
             if hold is not None:
                 np.multiply(gh, hold[t], out=carry)
             np.dot(recurrent_kernel, d, out=dh_next)
@@ -165,7 +171,7 @@ class LSTM:
                 dh_next *= m_ht
             if hold is not None:
                 dh_next += carry
-        return dz, gates_all, [dh_next, dc_next]
+        return dz, gates_all, ([dh_next, dc_next] if need_initial_grads else [None, None])
 
     def weight_grads(self, run, p, kept, dz, kernel_grad, bias_grad):
         inverse = p.inverse                                 # back to Keras's gate order

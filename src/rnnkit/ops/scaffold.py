@@ -35,7 +35,7 @@ A cache is what one forward keeps for its backward. It holds buffers of the call
 so each forward stamps the workspace with a new generation and the cache remembers it: a cache
 whose workspace served a later forward, or one already used by a backward (which overwrites
 the spent buffers), raises instead of giving wrong gradients. Layers avoid both by giving each
-pending cache its own workspace (`layers.recurrent.Workspaces`).
+pending cache its own workspace (`layers.cells.Workspaces`).
 
 `step_forward` / `step_backward` below run a user's step cell (`call(x_t, states)` and
 `backward(...)` on batch-major (B, F) arrays) through the same masks, dropout, direction and
@@ -64,12 +64,13 @@ class Run:
 
     z (T, G', B) projections; states0 [(H, B)]; hold (T, 1, B) or None; m_h (H, B) recurrent
     keep-mask or None; outputs (B, T, H) or None; keep_cache; workspace; `slots` per-step buffers
-    (T when the backward needs every step, else 2).
+    (T when the backward needs every step, else 2); zero_start: h_{-1} is zero (no initial state);
+    need_initial_grads: an initial state was given (else a cell may return None for its gradients).
     """
 
     __slots__ = ("T", "B", "H", "dtype", "xs", "z", "states0", "hold", "m_h", "recurrent_dropout_mask",
                  "input_dropout_mask", "outputs", "keep_cache", "workspace", "slots", "go_backwards",
-                 "zero_output_for_mask")
+                 "zero_output_for_mask", "zero_start", "need_initial_grads")
 
     def step_states(self, name, rows=None):
         """A per-step (T or 2, rows, B) buffer of the workspace (see `sequence.step_states`)."""
@@ -123,6 +124,9 @@ def forward(cell, weights, x, states=None, mask=None, go_backwards=False, return
         drop_inputs(xs, input_dropout_mask)
     run.z = project(xs, p.kernel_t, workspace)                       # every step's projection at once
     states = states if states is not None else [None] * cell.state_count
+    run.zero_start = states[0] is None      # h_{-1} = 0: a loop may skip the first recurrent product
+    # No initial state given: nothing asks for its gradient, so a loop may skip the last dL/dh_{-1}.
+    run.need_initial_grads = any(s is not None for s in states)
     run.states0 = [as_columns(s, (H, B), dtype) for s in states]
     run.hold = None if mask is None else hold_mask(mask, go_backwards)
     run.input_dropout_mask, run.recurrent_dropout_mask = input_dropout_mask, recurrent_dropout_mask
@@ -184,7 +188,7 @@ def backward(d_outputs, d_states, cache, need_dx=True):
     kernel_grad, bias_grad, dx = input_grads(run.xs, dz, p.kernel, run.input_dropout_mask, run.go_backwards,
                                              run.workspace, need_dx)
     grads = cell.weight_grads(run, p, kept, dz, kernel_grad, bias_grad)
-    return dx, [np.array(d.T, order="C") for d in d_states0], grads
+    return dx, [None if d is None else np.array(d.T, order="C") for d in d_states0], grads
 
 
 def recurrent_grad(run, kept, dz):

@@ -62,11 +62,12 @@ class SimpleRNN:
         hs = run.step_states("hs")
         recurrent = buffer(run.workspace, "recurrent", (run.H, run.B), run.dtype)
         dropped = buffer(run.workspace, "dropped", (run.H, run.B), run.dtype) if m_h is not None else None
-        h_prev = run.states0[0]
+        h_prev, zero_start = run.states0[0], run.zero_start
         for t in range(run.T):
             zt = z[t]
-            np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
-            zt += recurrent
+            if t or not zero_start:                        # h_{-1} = 0 adds nothing at the first step
+                np.dot(recurrent_t, h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped), out=recurrent)
+                zt += recurrent
             h = hs[t % slots]
             activations.apply_to_columns(activation, zt, out=h)
             end_step(h, h_prev, hold, outputs, t)
@@ -75,6 +76,7 @@ class SimpleRNN:
 
     def backward_loop(self, run, p, kept, g_all, d_rest):
         activation, hold, m_ht, hs = self.activation, run.hold, run.m_h, kept["hs"]
+        need_initial_grads = run.need_initial_grads
         T, H, B, dtype = run.T, run.H, run.B, run.dtype
         deriv = None
         if activation in activations.DERIVATIVE_FROM_OUTPUT:       # all steps at once, (T, H, B)
@@ -87,7 +89,8 @@ class SimpleRNN:
         carry = np.empty((H, B), dtype) if hold is not None else None
         for t in range(T - 1, -1, -1):
             g = g_all[t]
-            g += dh_next                                   # g_t
+            if t != T - 1:                                 # nothing comes back from after the last step
+                g += dh_next                               # g_t
             if hold is not None:
                 np.multiply(g, hold[t], out=carry)         # masked columns pass g_t straight to h_{t-1}
             d = g
@@ -97,12 +100,14 @@ class SimpleRNN:
                 d[...] = activations.backward_from_output(activation, hs[t].T, g.T).T
                 if hold is not None:
                     d[:, hold[t][0]] = 0.0
+            if t == 0 and not need_initial_grads:          # nothing asks for dL/dh_{-1} (a zero start)
+                break
             np.dot(recurrent_kernel, d, out=dh_next)       # U dz_t
             if m_ht is not None:
                 dh_next *= m_ht
             if hold is not None:
                 dh_next += carry
-        return dz, run.z, [dh_next]
+        return dz, run.z, [dh_next if need_initial_grads else None]
 
     def weight_grads(self, run, p, kept, dz, kernel_grad, bias_grad):
         grads = {"kernel": kernel_grad, "recurrent_kernel": scaffold.recurrent_grad(run, kept, dz)}

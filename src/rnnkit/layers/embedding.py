@@ -48,13 +48,22 @@ class Embedding(Layer):
     def compute_mask(self, x, mask=None):
         if not self.mask_zero:
             return None
-        return np.asarray(x) != 0
+        return np.asarray(x) != 0   # float ids compare the same way
 
     def build(self, input_shape):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
         super().build(input_shape)
 
     def _cast_input(self, x, argument="x"):
+        if x.dtype.kind == "f" and x.size and np.all(np.isfinite(x)) and np.array_equal(x, np.round(x)):
+            # Keras casts float ids (a float32 InputLayer before the Embedding) to int32; whole
+            # numbers only: 1.5 or NaN is no id, and stays an error.
+            low, high = float(x.min()), float(x.max())
+            if low < 0 or high >= self.input_dim:
+                raise ValueError(
+                    f"Argument `{argument}` of layer \"{self.name}\" must hold ids in [0, {self.input_dim}) "
+                    f"(input_dim={self.input_dim}). Received: ids from {low:g} to {high:g}")
+            x = x.astype(np.int64)
         if not np.issubdtype(x.dtype, np.integer):
             raise TypeError(
                 f"Argument `{argument}` of layer \"{self.name}\" must hold integer token ids. Received: an array of dtype {x.dtype} "

@@ -49,13 +49,16 @@ class Dense(Layer):
 
     def _forward(self, x, mask, training):
         x = self.check_input(x)
-        y = dense_ops.dense_forward(x, self.weights["kernel"], self.weights.get("bias"), self.activation)
-        return y, ((x, y) if training else None)
+        if not training:
+            return dense_ops.dense_forward(x, self.weights["kernel"], self.weights.get("bias"), self.activation), None
+        y, z = dense_ops.dense_forward_for_training(x, self.weights["kernel"], self.weights.get("bias"),
+                                                    self.activation)
+        return y, (x, y, z)
 
     def _backward(self, d_out, data, need_input_grad):
-        x, y = data
+        x, y, z = data
         return dense_ops.dense_backward(d_out, x, y, self.weights["kernel"], self.use_bias, self.activation,
-                                        need_input_grad)
+                                        need_input_grad, z)
 
     def get_config(self):
         config = super().get_config()

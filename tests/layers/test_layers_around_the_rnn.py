@@ -216,7 +216,7 @@ def test_global_pooling_with_and_without_mask():
 # ---- normalization --------------------------------------------------------------------------------
 def test_batch_normalization_training_inference_and_moving_statistics():
     x = seq(4, 5, 3)
-    layer = BatchNormalization(momentum=0.5, epsilon=1e-3)
+    layer = BatchNormalization(momentum=0.75, epsilon=1e-3)     # not 0.5: m and 1 - m must differ
     layer.build((None, 5, 3))
     gamma, beta = rng(2).normal(size=3), rng(3).normal(size=3)
     layer.set_weights([gamma, beta, np.full(3, 0.2), np.full(3, 1.5)])
@@ -226,8 +226,8 @@ def test_batch_normalization_training_inference_and_moving_statistics():
     np.testing.assert_allclose(layer.get_weights()[2], 0.2)     # inference writes nothing
     y = layer.forward(x, training=True)
     np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3) * gamma + beta)
-    np.testing.assert_allclose(layer.get_weights()[2], 0.5 * 0.2 + 0.5 * mean)
-    np.testing.assert_allclose(layer.get_weights()[3], 0.5 * 1.5 + 0.5 * var)
+    np.testing.assert_allclose(layer.get_weights()[2], 0.75 * 0.2 + 0.25 * mean)
+    np.testing.assert_allclose(layer.get_weights()[3], 0.75 * 1.5 + 0.25 * var)
     assert [w.shape for w in layer.trainable_weights] == [(3,), (3,)]
     assert len(layer.non_trainable_weights) == 2
     assert layer.non_trainable_weights[0] is layer.weights["moving_mean"]
@@ -309,6 +309,7 @@ def test_layer_normalization_config_and_errors():
     (Reshape((4, 3)), (2, 3, 4), (2, 4, 3), lambda x: x.reshape(2, 4, 3)),
     (Reshape((-1, 2)), (2, 3, 4), (2, 6, 2), lambda x: x.reshape(2, 6, 2)),
     (Permute((2, 1)), (2, 3, 4), (2, 4, 3), lambda x: x.transpose(0, 2, 1)),
+    (Permute((3, 1, 2)), (2, 3, 4, 5), (2, 5, 3, 4), lambda x: x.transpose(0, 3, 1, 2)),
     (RepeatVector(3), (2, 4), (2, 3, 4), lambda x: np.stack([x] * 3, axis=1)),
     (UpSampling1D(2), (2, 3, 4), (2, 6, 4), lambda x: np.repeat(x, 2, axis=1)),
     (ZeroPadding1D((1, 2)), (2, 3, 4), (2, 6, 4), lambda x: np.pad(x, ((0, 0), (1, 2), (0, 0)))),
@@ -489,15 +490,15 @@ def test_a_model_of_the_new_layers_round_trips_through_files(tmp_path, ext):
 
 def test_training_a_sequential_with_batch_normalization_updates_moving_statistics_only_in_forward():
     backend.set_floatx("float32")
-    model = Sequential([Conv1D(4, 2, input_shape=(6, 3)), BatchNormalization(momentum=0.5), GlobalAveragePooling1D(),
+    model = Sequential([Conv1D(4, 2, input_shape=(6, 3)), BatchNormalization(momentum=0.9), GlobalAveragePooling1D(),
                         Dense(1)])
     model.compile("sgd", "mse")
     x, y = rng(1).normal(size=(8, 6, 3)).astype("float32"), rng(2).normal(size=(8, 1)).astype("float32")
     bn = model.layers[1]
     z = model.layers[0](x)
     model.train_on_batch(x, y)
-    np.testing.assert_allclose(bn.weights["moving_mean"], 0.5 * z.mean(axis=(0, 1)), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(bn.weights["moving_variance"], 0.5 + 0.5 * z.var(axis=(0, 1)), rtol=1e-5)
+    np.testing.assert_allclose(bn.weights["moving_mean"], 0.1 * z.mean(axis=(0, 1)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.weights["moving_variance"], 0.9 + 0.1 * z.var(axis=(0, 1)), rtol=1e-5)
 
 
 def test_embedding_takes_whole_float_ids():

@@ -82,6 +82,9 @@ ACTS = ["src/rnnkit/ops/activations.py", [AROUND]]
 RESHAPE = ["src/rnnkit/layers/reshaping.py", [AROUND]]
 ACT_LAYERS = ["src/rnnkit/layers/activation_layers.py", [AROUND]]
 DENSE_OPS = ["src/rnnkit/ops/dense.py", [AROUND]]
+REGS = ["src/rnnkit/regularizers.py", ["tests/layers/test_regularization.py"]]
+CONSTR = ["src/rnnkit/constraints.py", ["tests/layers/test_regularization.py"]]
+PENALTIES = ["src/rnnkit/layers/regularization.py", ["tests/layers/test_regularization.py"]]
 
 _SQUARE_T = "(lambda a: a.T if a.ndim == 2 and a.shape[0] == a.shape[1] else a)"
 
@@ -350,6 +353,13 @@ MUTATIONS = [
      "return d_out.transpose(np.argsort((0,) + self.dims)), {}", "return d_out.transpose((0,) + self.dims), {}"),
     ("prelu_alpha_grad_from_positive_part", "PReLU backward (dalpha)", ACT_LAYERS,
      "d_alpha = (d_out * negative).sum(axis=0)", "d_alpha = (d_out * np.maximum(negative, 0.0)).sum(axis=0)"),
+    ("l2_gradient_without_factor_2", "L2 regularizer gradient", REGS,
+     "grad += (2.0 * self.l2) * w", "grad += self.l2 * w"),
+    ("maxnorm_clips_at_min_not_max", "MaxNorm constraint", CONSTR,
+     "return (w * (np.clip(n, 0, self.max_value) / (EPSILON + n))).astype(w.dtype)",
+     "return (w * (np.clip(n, self.max_value, None) / (EPSILON + n))).astype(w.dtype)"),
+    ("activity_penalty_not_per_batch", "activity regularizer / batch", PENALTIES,
+     "return self.activity_regularizer(outputs) / max(len(outputs), 1)", "return self.activity_regularizer(outputs)"),
 ]
 
 

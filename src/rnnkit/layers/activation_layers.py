@@ -12,7 +12,8 @@
 import numpy as np
 
 from rnnkit import activations, initializers
-from rnnkit.layers.base import Layer, check_unsupported
+from rnnkit.layers.base import Layer
+from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import activations as act_ops
 
 
@@ -137,7 +138,7 @@ class ELU(Layer):
         return config
 
 
-class PReLU(Layer):
+class PReLU(WeightPenalties, Layer):
     """`max(x, 0) + alpha * min(x, 0)` with a learned `alpha` per input cell (shaped like one
     sample; `shared_axes` (counted from 1) share it along those axes)."""
 
@@ -146,7 +147,7 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kwargs):
         self.alpha_initializer = initializers.get(alpha_initializer, "alpha_initializer")
-        check_unsupported(alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
+        self._set_penalties({"alpha": alpha_regularizer}, {"alpha": alpha_constraint})
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -187,7 +188,8 @@ class PReLU(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"alpha_initializer": initializers.serialize(self.alpha_initializer),
-                       "alpha_regularizer": None, "alpha_constraint": None, "shared_axes": self.shared_axes})
+                       "alpha_regularizer": self._penalty_config()["alpha_regularizer"],
+                       "alpha_constraint": self._penalty_config()["alpha_constraint"], "shared_axes": self.shared_axes})
         return config
 
 

@@ -1,7 +1,8 @@
 """Conv1D: a temporal convolution, `activation(conv(x, kernel) + bias)` (math in ops/conv1d.py)."""
 
 from rnnkit import activations, initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import conv1d as conv_ops
 
 
@@ -26,7 +27,7 @@ def check_choice(value, argument, choices):
     return value.lower()
 
 
-class Conv1D(Layer):
+class Conv1D(WeightPenalties, Layer):
     """1-D convolution over time.
 
     Args:
@@ -67,9 +68,8 @@ class Conv1D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        check_unsupported(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                          activity_regularizer=activity_regularizer,
-                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self._set_penalties({"kernel": kernel_regularizer, "bias": bias_regularizer},
+                            {"kernel": kernel_constraint, "bias": bias_constraint}, activity_regularizer)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):
@@ -112,8 +112,7 @@ class Conv1D(Layer):
             "groups": self.groups, "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-            "kernel_constraint": None, "bias_constraint": None,
+            **self._penalty_config(),
         })
         return config
 

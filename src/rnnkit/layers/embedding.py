@@ -3,10 +3,11 @@
 import numpy as np
 
 from rnnkit import initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.regularization import WeightPenalties
 
 
-class Embedding(Layer):
+class Embedding(WeightPenalties, Layer):
     """Turns non-negative integer ids into vectors: `embeddings[ids]`.
 
     Args:
@@ -26,8 +27,8 @@ class Embedding(Layer):
         self.input_dim = check_positive_int(input_dim, "input_dim")
         self.output_dim = check_positive_int(output_dim, "output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer, "embeddings_initializer")
-        check_unsupported(embeddings_regularizer=embeddings_regularizer, activity_regularizer=activity_regularizer,
-                          embeddings_constraint=embeddings_constraint)
+        self._set_penalties({"embeddings": embeddings_regularizer}, {"embeddings": embeddings_constraint},
+                            activity_regularizer)
         if sparse:
             raise ValueError("Argument `sparse=True` is not supported. Received: sparse=True")
         self.mask_zero = bool(mask_zero)
@@ -90,7 +91,7 @@ class Embedding(Layer):
         config.update({
             "input_dim": self.input_dim, "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+            **self._penalty_config(),
             "mask_zero": self.mask_zero, "input_length": self.input_length,
         })
         return config

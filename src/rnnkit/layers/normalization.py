@@ -4,6 +4,7 @@ import numpy as np
 
 from rnnkit import initializers
 from rnnkit.layers.base import Layer, check_unsupported
+from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import normalization as norm_ops
 
 
@@ -29,7 +30,7 @@ def _axes(axis, rank, layer, argument="axis"):
     return result
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(WeightPenalties, Layer):
     """Normalizes each feature with the batch's statistics in training and the moving ones in
     inference: `gamma * (x - mean) / sqrt(var + epsilon) + beta`.
 
@@ -62,9 +63,9 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer, "gamma_initializer")
         self.moving_mean_initializer = initializers.get(moving_mean_initializer, "moving_mean_initializer")
         self.moving_variance_initializer = initializers.get(moving_variance_initializer, "moving_variance_initializer")
-        check_unsupported(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                          beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
-                          renorm_clipping=renorm_clipping, virtual_batch_size=virtual_batch_size,
+        self._set_penalties({"beta": beta_regularizer, "gamma": gamma_regularizer},
+                            {"beta": beta_constraint, "gamma": gamma_constraint})
+        check_unsupported(renorm_clipping=renorm_clipping, virtual_batch_size=virtual_batch_size,
                           adjustment=adjustment)
         if renorm:
             raise ValueError("Argument `renorm=True` (batch renormalization) is not supported. Received: renorm=True")
@@ -159,12 +160,12 @@ class BatchNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
-            "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None,
+            **{k: v for k, v in self._penalty_config().items() if k != "activity_regularizer"},
         })
         return config
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(WeightPenalties, Layer):
     """Normalizes each sample over `axis` (default the last): `gamma * (x - mean) / sqrt(var +
     epsilon) + beta`, the same in training and inference.
 
@@ -187,8 +188,8 @@ class LayerNormalization(Layer):
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer, "beta_initializer")
         self.gamma_initializer = initializers.get(gamma_initializer, "gamma_initializer")
-        check_unsupported(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                          beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        self._set_penalties({"beta": beta_regularizer, "gamma": gamma_regularizer},
+                            {"beta": beta_constraint, "gamma": gamma_constraint})
         if rms_scaling:
             raise ValueError("Argument `rms_scaling=True` is not supported. Received: rms_scaling=True")
         self._norm_axes = None
@@ -248,6 +249,6 @@ class LayerNormalization(Layer):
             "axis": list(axis), "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None,
+            **{k: v for k, v in self._penalty_config().items() if k != "activity_regularizer"},
         })
         return config

@@ -1,0 +1,68 @@
+"""Weight regularizers, activity regularizers and constraints of a layer (Keras's `*_regularizer`,
+`activity_regularizer` and `*_constraint` arguments), with what a training loop needs of them:
+
+    penalty   = sum_k regularizer_k(w_k)                       (pre-update weights)
+    dL/dw_k  += regularizer_k.gradient(w_k)
+    activity  = activity_regularizer(y) / batch                 (y: the layer's output in training)
+    dL/dy    += activity_regularizer.gradient(y) / batch
+    after each optimizer update: w_k <- constraint_k(w_k)
+
+The layer itself only holds them; the loop that owns the loss calls these methods (see the hook
+described in docs/ or the issue 13 report).
+"""
+
+from rnnkit import constraints as constraints_module
+from rnnkit import regularizers as regularizers_module
+
+
+class WeightPenalties:
+    """Mixin: `self.weight_regularizers` / `self.weight_constraints` map weight names to objects."""
+
+    weight_regularizers = {}
+    weight_constraints = {}
+    activity_regularizer = None
+
+    def _set_penalties(self, regularizers=None, constraints=None, activity_regularizer=None):
+        """`regularizers` / `constraints`: {weight name: identifier}, keyed by Keras's argument prefix
+        (`kernel`, `bias`, ...)."""
+        self.weight_regularizers = {name: regularizers_module.get(value, f"{name}_regularizer")
+                                    for name, value in (regularizers or {}).items()}
+        self.weight_constraints = {name: constraints_module.get(value, f"{name}_constraint")
+                                   for name, value in (constraints or {}).items()}
+        self.activity_regularizer = regularizers_module.get(activity_regularizer, "activity_regularizer")
+
+    def _penalty_config(self):
+        config = {f"{name}_regularizer": regularizers_module.serialize(r) for name, r in self.weight_regularizers.items()}
+        config["activity_regularizer"] = regularizers_module.serialize(self.activity_regularizer)
+        config.update({f"{name}_constraint": constraints_module.serialize(c)
+                       for name, c in self.weight_constraints.items()})
+        return config
+
+    def regularization_penalty(self):
+        """The weight penalties' sum for the current weights (0.0 without regularizers)."""
+        return sum(r(self.weights[name]) for name, r in self.weight_regularizers.items()
+                   if r is not None and name in self.weights)
+
+    def regularization_gradients(self):
+        """{weight name: d penalty / d weight} for the regularized weights."""
+        return {name: r.gradient(self.weights[name]) for name, r in self.weight_regularizers.items()
+                if r is not None and name in self.weights}
+
+    def activity_penalty(self, outputs):
+        """activity_regularizer(outputs) / batch size, or 0.0."""
+        if self.activity_regularizer is None:
+            return 0.0
+        return self.activity_regularizer(outputs) / max(len(outputs), 1)
+
+    def activity_gradient(self, outputs):
+        """d activity_penalty / d outputs, or None without an activity regularizer."""
+        if self.activity_regularizer is None:
+            return None
+        return self.activity_regularizer.gradient(outputs) / max(len(outputs), 1)
+
+    def apply_constraints(self):
+        """Projects each constrained weight in place (after an optimizer update)."""
+        for name, c in self.weight_constraints.items():
+            if c is not None and name in self.weights:
+                w = self.weights[name]
+                w[...] = c(w)

@@ -96,6 +96,18 @@ def test_layers_hold_penalties_and_apply_constraints(make, shape):
         backend.set_floatx("float32")
 
 
+def test_training_a_layer_with_penalties_is_refused_until_the_loop_applies_them():
+    model = Sequential([Input(shape=(4,)), Dense(2, kernel_regularizer="l2")])
+    model.compile("sgd", "mse")
+    x = np.ones((3, 4), "float32")
+    before = model.get_weights()
+    with pytest.raises(NotImplementedError, match="kernel_regularizer"):
+        model.train_on_batch(x, np.zeros((3, 2), "float32"))
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    assert model.predict(x, verbose=0).shape == (3, 2)      # prediction ignores them, as Keras does
+
+
 def test_constraints_applied_after_each_sgd_step_reproduce_tf_keras():
     # train_graph/maxnorm_nonneg_constraints_sgd: the LSTM cannot hold constraints yet (recurrent
     # layers), so the constraints are applied here after each train_on_batch, as the training

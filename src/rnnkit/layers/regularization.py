@@ -7,9 +7,14 @@
     dL/dy    += activity_regularizer.gradient(y) / batch
     after each optimizer update: w_k <- constraint_k(w_k)
 
-The layer itself only holds them; the loop that owns the loss calls these methods (see the hook
-described in docs/ or the issue 13 report).
+The layer itself only holds them; the loop that owns the loss calls these methods. Until that
+loop does (`LOOP_APPLIES_PENALTIES`), a training call of a layer holding any of them is refused:
+training without them would silently differ from Keras. Prediction ignores them, as Keras does.
 """
+
+# Set to True by a training loop that adds the penalties and applies the constraints (the hook of
+# models/training.py, issue 13): until then training a layer that holds them raises.
+LOOP_APPLIES_PENALTIES = False
 
 from rnnkit import constraints as constraints_module
 from rnnkit import regularizers as regularizers_module
@@ -37,6 +42,22 @@ class WeightPenalties:
         config.update({f"{name}_constraint": constraints_module.serialize(c)
                        for name, c in self.weight_constraints.items()})
         return config
+
+    def has_penalties(self):
+        """Whether any regularizer or constraint is set."""
+        return (self.activity_regularizer is not None or any(r is not None for r in self.weight_regularizers.values())
+                or any(c is not None for c in self.weight_constraints.values()))
+
+    def forward_with_cache(self, x, mask=None, training=False, **kwargs):
+        if training and not LOOP_APPLIES_PENALTIES and self.has_penalties():
+            names = [f"{k}_regularizer" for k, r in self.weight_regularizers.items() if r is not None]
+            names += [f"{k}_constraint" for k, c in self.weight_constraints.items() if c is not None]
+            names += ["activity_regularizer"] if self.activity_regularizer is not None else []
+            raise NotImplementedError(
+                f"Layer \"{self.name}\": training with regularizers or constraints needs the training loop to add "
+                f"their penalties and apply the constraints, which rnnkit's fit does not do yet (issue 13); "
+                f"predict ignores them, as Keras does. Received: {', '.join(names)}")
+        return super().forward_with_cache(x, mask, training, **kwargs)
 
     def regularization_penalty(self):
         """The weight penalties' sum for the current weights (0.0 without regularizers)."""

@@ -76,6 +76,19 @@ GRAPH = ["src/rnnkit/models/functional.py", ["tests/models/test_functional_gradi
 MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"]]
 GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
+AROUND = "tests/layers/test_layers_around_the_rnn.py"
+CONV = ["src/rnnkit/ops/conv1d.py", [AROUND]]
+POOL = ["src/rnnkit/ops/pooling.py", [AROUND]]
+NORM = ["src/rnnkit/ops/normalization.py", [AROUND]]
+BN_LAYER = ["src/rnnkit/layers/normalization.py", [AROUND]]
+ACTS = ["src/rnnkit/ops/activations.py", [AROUND]]
+RESHAPE = ["src/rnnkit/layers/reshaping.py", [AROUND]]
+ACT_LAYERS = ["src/rnnkit/layers/activation_layers.py", [AROUND]]
+DENSE_OPS = ["src/rnnkit/ops/dense.py", [AROUND]]
+REGS = ["src/rnnkit/regularizers.py", ["tests/layers/test_regularization.py"]]
+CONSTR = ["src/rnnkit/constraints.py", ["tests/layers/test_regularization.py"]]
+PENALTIES = ["src/rnnkit/layers/regularization.py", ["tests/layers/test_regularization.py"]]
+
 _SQUARE_T = "(lambda a: a.T if a.ndim == 2 and a.shape[0] == a.shape[1] else a)"
 
 # (name, area, [file, tests], old, new)
@@ -317,6 +330,52 @@ MUTATIONS = [
     ("truncated_normal_clips_instead_of_redrawing", "initializers (truncated normal)", INIT,
      "    while outside.any():",
      "    values = np.clip(values, mean - 2 * stddev, mean + 2 * stddev)\n    while False:"),
+    # ---- issue 13: the layers around the RNN ----------------------------------------------------
+    ("conv1d_bias_grad_mean_not_sum", "Conv1D backward (db)", CONV,
+     'grads["bias"] = dz.sum(axis=0)', 'grads["bias"] = dz.mean(axis=0)'),
+    ("conv1d_dx_ignores_dilation", "Conv1D backward (dx scatter)", CONV,
+     "dxp[:, j * dilation_rate:j * dilation_rate + end:strides] += d_rows[:, :, j]",
+     "dxp[:, j:j + end:strides] += d_rows[:, :, j]"),
+    ("conv1d_no_activation_derivative", "Conv1D backward (act')", CONV,
+     "dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)",
+     "dz = dy.reshape(-1, filters)"),
+    ("conv1d_causal_pads_right", "Conv1D forward (causal)", CONV,
+     "left, right = (kernel_size - 1) * dilation_rate, 0", "left, right = 0, (kernel_size - 1) * dilation_rate"),
+    ("max_pool_grad_to_first_cell", "MaxPooling1D backward", POOL,
+     "dxp[:, j:j + end:strides] += np.where(info == j, dy, 0.0)",
+     "dxp[:, j:j + end:strides] += np.where(info == 0, dy, 0.0)"),
+    ("avg_pool_same_counts_padding", "AveragePooling1D 'same' count", POOL,
+     "real[left:left + n] = 1.0", "real[:] = 1.0"),
+    ("global_avg_backward_ignores_mask", "GlobalAveragePooling1D backward", POOL,
+     "return weights[:, :, None] * dy[:, None, :]",
+     "return np.repeat(dy[:, None, :], weights.shape[1], axis=1) / weights.shape[1]"),
+    ("norm_dx_without_xhat_term", "Batch/LayerNorm backward (dx)", NORM,
+     "dx = r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * np.mean(dxh * xh, axis=axes, keepdims=True))",
+     "dx = r * (dxh - dxh.mean(axis=axes, keepdims=True))"),
+    ("norm_dgamma_without_xhat", "Batch/LayerNorm backward (dgamma)", NORM,
+     "dgamma = None if gamma is None else np.sum(dy * xh, axis=param_axes)",
+     "dgamma = None if gamma is None else np.sum(dy, axis=param_axes)"),
+    ("batchnorm_momentum_swapped", "BatchNormalization moving statistics", BN_LAYER,
+     "moving *= m\n                moving += (1.0 - m) *", "moving *= 1.0 - m\n                moving += m *"),
+    ("swish_derivative_sign", "swish derivative", ACTS,
+     "return s + z * s * (1.0 - s)", "return s + z * s * (1.0 + s)"),
+    ("gelu_derivative_density", "gelu derivative", ACTS,
+     "z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)", "z * np.exp(-0.5 * z * z) / math.sqrt(math.pi)"),
+    ("selu_derivative_without_scale", "selu derivative", ACTS,
+     "y + SELU_SCALE * SELU_ALPHA", "y + SELU_ALPHA"),
+    ("dense_z_overwritten_by_y", "Dense keeps z for swish/gelu", DENSE_OPS,
+     "return activations.apply(activation, z.copy()), z", "return activations.apply(activation, z), z"),
+    ("permute_backward_not_inverse", "Permute backward", RESHAPE,
+     "return d_out.transpose(np.argsort((0,) + self.dims)), {}", "return d_out.transpose((0,) + self.dims), {}"),
+    ("prelu_alpha_grad_from_positive_part", "PReLU backward (dalpha)", ACT_LAYERS,
+     "d_alpha = (d_out * negative).sum(axis=0)", "d_alpha = (d_out * np.maximum(negative, 0.0)).sum(axis=0)"),
+    ("l2_gradient_without_factor_2", "L2 regularizer gradient", REGS,
+     "grad += (2.0 * self.l2) * w", "grad += self.l2 * w"),
+    ("maxnorm_clips_at_min_not_max", "MaxNorm constraint", CONSTR,
+     "return (w * (np.clip(n, 0, self.max_value) / (EPSILON + n))).astype(w.dtype)",
+     "return (w * (np.clip(n, self.max_value, None) / (EPSILON + n))).astype(w.dtype)"),
+    ("activity_penalty_not_per_batch", "activity regularizer / batch", PENALTIES,
+     "return self.activity_regularizer(outputs) / max(len(outputs), 1)", "return self.activity_regularizer(outputs)"),
 ]
 
 

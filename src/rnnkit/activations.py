@@ -61,3 +61,30 @@ softplus = _make("softplus")
 softmax = _make("softmax")
 hard_sigmoid = _make("hard_sigmoid")            # Keras 2: clip(0.2 x + 0.5, 0, 1)
 hard_sigmoid_v3 = _make("hard_sigmoid_v3")      # Keras 3: relu6(x + 3) / 6
+selu = _make("selu")
+swish = _make("swish")
+silu = _make("silu")                            # Keras 3's name of swish
+exponential = _make("exponential")
+softsign = _make("softsign")
+mish = _make("mish")
+relu6 = _make("relu6")
+log_softmax = _make("log_softmax")
+_gelu_exact = _make("gelu")
+_gelu_approximate = _make("gelu_approximate")
+_leaky_relu_default = _make("leaky_relu")
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit: x Phi(x) (exact, erf), or the tanh form with `approximate=True`."""
+    return (_gelu_approximate if approximate else _gelu_exact)(x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x where x > 0, else negative_slope * x."""
+    import numpy as np
+    x = np.array(x, dtype=float if np.asarray(x).dtype.kind != "f" else None)
+    return np.where(x > 0, x, negative_slope * x).astype(x.dtype)
+
+
+gelu.__name__ = "gelu"
+leaky_relu.__name__ = "leaky_relu"

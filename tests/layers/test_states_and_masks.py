@@ -109,7 +109,9 @@ def embedding_model():
 @pytest.mark.parametrize("ids,error,match", [
     (np.array([[1, 2, 10]]), ValueError, "\\[0, 10\\).*largest id found is 10"),
     (np.array([[1, -1, 3]]), ValueError, "Received: ids from -1"),
-    (np.array([[1.0, 2.0]]), TypeError, "integer token ids. Received: an array of dtype float64"),
+    (np.array([[1.5, 2.0]]), TypeError, "integer token ids. Received: an array of dtype float64"),
+    (np.array([[1.0, np.nan]]), TypeError, "integer token ids. Received: an array of dtype float64"),
+    (np.array([[1.0, 10.0]]), ValueError, "\\[0, 10\\).*Received: ids from 1 to 10"),
 ])
 def test_bad_token_ids(ids, error, match):
     model = embedding_model()
@@ -118,6 +120,13 @@ def test_bad_token_ids(ids, error, match):
         model.predict(ids, verbose=0)
     for old, now in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, now)
+
+
+def test_whole_float_ids_are_cast_as_keras_does():
+    # Keras casts a float32 InputLayer's ids to int32 inside the Embedding.
+    model = embedding_model()
+    np.testing.assert_array_equal(model.predict(np.array([[1.0, 2.0, 0.0]]), verbose=0),
+                                  model.predict(np.array([[1, 2, 0]]), verbose=0))
 
 
 def test_masked_steps_never_change_the_state():

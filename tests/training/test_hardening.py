@@ -370,7 +370,7 @@ def test_embedding_input_errors_name_the_argument():
     model.compile("adam", "mse")
     before = snapshot(model)
     ids = np.array([[1, 2, 0], [3, 0, 0]])
-    assert_refused(model, before, lambda: model.predict(ids.astype(float), verbose=0), TypeError, "`x`")
+    assert_refused(model, before, lambda: model.predict(ids + 0.5, verbose=0), TypeError, "`x`")
     assert_refused(model, before, lambda: model.fit(ids + 20, np.zeros((2, 3)), verbose=0), ValueError, "`x`")
     assert_refused(model, before, lambda: model.predict(ids + 0j, verbose=0), TypeError, "`x`")
 

@@ -1,17 +1,24 @@
 """Keras-facing layer classes. `deserialize` finds a layer class by name through one registry."""
 
+from rnnkit.layers.activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.layers.base import Layer
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.convolutional import Conv1D, Convolution1D
 from rnnkit.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.noise import GaussianDropout, GaussianNoise, SpatialDropout1D
+from rnnkit.layers.normalization import BatchNormalization, LayerNormalization
 from rnnkit.layers.operations import NotEqual
 from rnnkit.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
                                  concatenate, dot, maximum, minimum, multiply, subtract)
+from rnnkit.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D,
+                                   GlobalMaxPool1D, GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
 from rnnkit.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from rnnkit.layers.reshaping import Cropping1D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D, ZeroPadding1D
 from rnnkit.layers.time_distributed import TimeDistributed
 
 _REGISTRY = {}
@@ -25,8 +32,16 @@ def register(cls):
 
 for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
              Masking, Dropout, RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, NotEqual, Add, Subtract,
-             Multiply, Average, Maximum, Minimum, Concatenate, Dot):
+             Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+             # issue 13: the layers around the RNN
+             Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
+             BatchNormalization, LayerNormalization, Flatten, Reshape, Permute, RepeatVector, UpSampling1D,
+             ZeroPadding1D, Cropping1D, Activation, LeakyReLU, ReLU, ELU, PReLU, Softmax, SpatialDropout1D,
+             GaussianNoise, GaussianDropout):
     register(_cls)
+# Keras's other names of the same classes (configs name the class, so these only serve Python code).
+_ALIASES = {"Convolution1D": Convolution1D, "MaxPool1D": MaxPool1D, "AvgPool1D": AvgPool1D,
+            "GlobalMaxPool1D": GlobalMaxPool1D, "GlobalAvgPool1D": GlobalAvgPool1D}
 
 
 def register_cell(ops_cell, name):
@@ -67,6 +82,6 @@ def deserialize(config):
 # ---- built-in cells from one ops file each: one line per cell -------------------------------------
 LayerNormLSTMCell, LayerNormLSTM = register_cell("rnnkit.ops.layer_norm_lstm:LayerNormLSTM", "LayerNormLSTM")
 
-__all__ = sorted(set(_REGISTRY) | {"Layer", "Input", "InputLayer", "register", "register_cell", "get_class",
+__all__ = sorted(set(_REGISTRY) | set(_ALIASES) | {"Layer", "Input", "InputLayer", "register", "register_cell", "get_class",
                                     "serialize", "deserialize", "add", "subtract", "multiply", "average",
                                     "maximum", "minimum", "concatenate", "dot"})

@@ -1,11 +1,12 @@
 """Dense: `activation(x @ kernel + bias)` on the last axis of 2-D or 3-D input."""
 
 from rnnkit import activations, initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import dense as dense_ops
 
 
-class Dense(Layer):
+class Dense(WeightPenalties, Layer):
     """A densely connected layer.
 
     Args:
@@ -28,9 +29,8 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        check_unsupported(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                          activity_regularizer=activity_regularizer,
-                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self._set_penalties({"kernel": kernel_regularizer, "bias": bias_regularizer},
+                            {"kernel": kernel_constraint, "bias": bias_constraint}, activity_regularizer)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):
@@ -49,13 +49,16 @@ class Dense(Layer):
 
     def _forward(self, x, mask, training):
         x = self.check_input(x)
-        y = dense_ops.dense_forward(x, self.weights["kernel"], self.weights.get("bias"), self.activation)
-        return y, ((x, y) if training else None)
+        if not training:
+            return dense_ops.dense_forward(x, self.weights["kernel"], self.weights.get("bias"), self.activation), None
+        y, z = dense_ops.dense_forward_for_training(x, self.weights["kernel"], self.weights.get("bias"),
+                                                    self.activation)
+        return y, (x, y, z)
 
     def _backward(self, d_out, data, need_input_grad):
-        x, y = data
+        x, y, z = data
         return dense_ops.dense_backward(d_out, x, y, self.weights["kernel"], self.use_bias, self.activation,
-                                        need_input_grad)
+                                        need_input_grad, z)
 
     def get_config(self):
         config = super().get_config()
@@ -65,7 +68,6 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-            "kernel_constraint": None, "bias_constraint": None,
+            **self._penalty_config(),
         })
         return config

@@ -3,10 +3,11 @@
 import numpy as np
 
 from rnnkit import initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.regularization import WeightPenalties
 
 
-class Embedding(Layer):
+class Embedding(WeightPenalties, Layer):
     """Turns non-negative integer ids into vectors: `embeddings[ids]`.
 
     Args:
@@ -26,8 +27,8 @@ class Embedding(Layer):
         self.input_dim = check_positive_int(input_dim, "input_dim")
         self.output_dim = check_positive_int(output_dim, "output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer, "embeddings_initializer")
-        check_unsupported(embeddings_regularizer=embeddings_regularizer, activity_regularizer=activity_regularizer,
-                          embeddings_constraint=embeddings_constraint)
+        self._set_penalties({"embeddings": embeddings_regularizer}, {"embeddings": embeddings_constraint},
+                            activity_regularizer)
         if sparse:
             raise ValueError("Argument `sparse=True` is not supported. Received: sparse=True")
         self.mask_zero = bool(mask_zero)
@@ -48,13 +49,22 @@ class Embedding(Layer):
     def compute_mask(self, x, mask=None):
         if not self.mask_zero:
             return None
-        return np.asarray(x) != 0
+        return np.asarray(x) != 0   # float ids compare the same way
 
     def build(self, input_shape):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
         super().build(input_shape)
 
     def _cast_input(self, x, argument="x"):
+        if x.dtype.kind == "f" and x.size and np.all(np.isfinite(x)) and np.array_equal(x, np.round(x)):
+            # Keras casts float ids (a float32 InputLayer before the Embedding) to int32; whole
+            # numbers only: 1.5 or NaN is no id, and stays an error.
+            low, high = float(x.min()), float(x.max())
+            if low < 0 or high >= self.input_dim:
+                raise ValueError(
+                    f"Argument `{argument}` of layer \"{self.name}\" must hold ids in [0, {self.input_dim}) "
+                    f"(input_dim={self.input_dim}). Received: ids from {low:g} to {high:g}")
+            x = x.astype(np.int64)
         if not np.issubdtype(x.dtype, np.integer):
             raise TypeError(
                 f"Argument `{argument}` of layer \"{self.name}\" must hold integer token ids. Received: an array of dtype {x.dtype} "
@@ -81,7 +91,7 @@ class Embedding(Layer):
         config.update({
             "input_dim": self.input_dim, "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+            **self._penalty_config(),
             "mask_zero": self.mask_zero, "input_length": self.input_length,
         })
         return config

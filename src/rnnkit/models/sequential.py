@@ -546,6 +546,9 @@ def _restore_compile_state(path, model, state):
     except (ValueError, TypeError, NotImplementedError) as error:
         warnings.warn(f"{path!r}: loaded uncompiled; its compile state can't be restored ({error})", stacklevel=3)
         return
+    if state.get("problem"):
+        warnings.warn(f"{path!r}: compiled, but its optimizer's saved state was left out ({state['problem']})",
+                      stacklevel=3)
     if state.get("optimizer_variables"):
         try:
             model.set_optimizer_variables(state["optimizer_variables"], layout=state["layout"])

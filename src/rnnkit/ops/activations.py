@@ -11,6 +11,23 @@
                      = clip(z / 6 + 0.5, 0, 1)
     softmax:  y_i = exp(z_i) / sum_j exp(z_j)
               dz = y * (dy - sum(dy * y))    (not elementwise: needs dy)
+    log_softmax: y_i = z_i - log sum_j exp(z_j)
+              dz = dy - exp(y) sum(dy)       (not elementwise: needs dy)
+    selu:     y = S z if z > 0 else S A (exp(z) - 1)     dy/dz = S if y > 0 else y + S A
+              (S = 1.0507009873554805, A = 1.6732632423543772)
+    exponential: y = exp(z)                  dy/dz = y
+    softsign: y = z / (1 + |z|)              dy/dz = 1 / (1 + |z|)^2 = (1 - |y|)^2
+    relu6:    y = min(max(z, 0), 6)          dy/dz = [0 < y < 6]
+    leaky_relu: y = z if z > 0 else 0.2 z    dy/dz = 1 if y > 0 else 0.2   (Keras 3's slope)
+
+Four activations are not monotonic, so y does not determine z: their derivative is written from
+the input z, which a caller that trains keeps (`needs_input`):
+    swish = silu: y = z s(z), s = sigmoid   dy/dz = s + z s (1 - s)
+    gelu:     y = z Phi(z) = z (1 + erf(z / sqrt 2)) / 2      (exact: Keras's default)
+              dy/dz = Phi(z) + z phi(z),  phi(z) = exp(-z^2 / 2) / sqrt(2 pi)
+    gelu_approximate: y = z (1 + t) / 2,  t = tanh(c (z + 0.044715 z^3)),  c = sqrt(2 / pi)
+              dy/dz = (1 + t) / 2 + z (1 - t^2) c (1 + 3 * 0.044715 z^2) / 2
+    mish:     y = z tanh(softplus(z))        dy/dz = tanh(sp) + z (1 - tanh(sp)^2) s(z)
 
 The two hard sigmoids are Keras 2's and Keras 3's meaning of the name "hard_sigmoid" (Keras 3
 redefined it); rnnkit speaks Keras 2's dialect, so "hard_sigmoid" is Keras 2's, and a Keras 3 file's
@@ -21,7 +38,17 @@ Every derivative is a function of the output alone, so the forward pass keeps on
 overwrites z in place) and the backward pass needs nothing else.
 """
 
+import math
+
 import numpy as np
+
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+_erf = np.frompyfunc(math.erf, 1, 1)    # NumPy has no erf; math.erf is exact to double precision
+
+
+def erf(z):
+    return _erf(z).astype(np.asarray(z).dtype if np.asarray(z).dtype.kind == "f" else np.float64)
 
 
 def _tanh(z):
@@ -81,6 +108,90 @@ def _softmax(z):
     return z
 
 
+def _log_softmax(z):
+    z -= z.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
+
+
+def _selu(z):
+    negative = z <= 0
+    z[negative] = SELU_ALPHA * np.expm1(z[negative])
+    z *= SELU_SCALE
+    return z
+
+
+def _exponential(z):
+    return np.exp(z, out=z)
+
+
+def _softsign(z):
+    z /= 1.0 + np.abs(z)
+    return z
+
+
+def _relu6(z):
+    return np.clip(z, 0.0, 6.0, out=z)
+
+
+def _leaky_relu(z):
+    z[z < 0] *= 0.2
+    return z
+
+
+def _stable_sigmoid(z):
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def _softplus_of(z):
+    return np.logaddexp(0.0, z)
+
+
+def _swish_value(z):
+    return z * _stable_sigmoid(z)
+
+
+def _gelu_value(z):
+    return 0.5 * z * (1.0 + erf(z / math.sqrt(2.0)))
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_approximate_value(z):
+    return 0.5 * z * (1.0 + np.tanh(_GELU_C * (z + 0.044715 * z ** 3)))
+
+
+def _mish_value(z):
+    return z * np.tanh(_softplus_of(z))
+
+
+def _in_place(value):
+    def activation(z):
+        z[...] = value(z)
+        return z
+    return activation
+
+
+def _swish_derivative(z):
+    s = _stable_sigmoid(z)
+    return s + z * s * (1.0 - s)
+
+
+def _gelu_derivative(z):
+    return 0.5 * (1.0 + erf(z / math.sqrt(2.0))) + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_approximate_derivative(z):
+    t = np.tanh(_GELU_C * (z + 0.044715 * z ** 3))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * z * z)
+
+
+def _mish_derivative(z):
+    t = np.tanh(_softplus_of(z))
+    return t + z * (1.0 - t * t) * _stable_sigmoid(z)
+
+
 FORWARD = {
     "tanh": _tanh,
     "sigmoid": _sigmoid,
@@ -91,6 +202,26 @@ FORWARD = {
     "softmax": _softmax,
     "hard_sigmoid": _hard_sigmoid_with_slope(0.2),
     "hard_sigmoid_v3": _hard_sigmoid_with_slope(1.0 / 6.0),
+    "log_softmax": _log_softmax,
+    "selu": _selu,
+    "exponential": _exponential,
+    "softsign": _softsign,
+    "relu6": _relu6,
+    "leaky_relu": _leaky_relu,
+    "swish": _in_place(_swish_value),
+    "silu": _in_place(_swish_value),
+    "gelu": _in_place(_gelu_value),
+    "gelu_approximate": _in_place(_gelu_approximate_value),
+    "mish": _in_place(_mish_value),
+}
+
+# dy/dz as a function of z, for the activations whose output does not determine their input.
+DERIVATIVE_FROM_INPUT = {
+    "swish": _swish_derivative,
+    "silu": _swish_derivative,
+    "gelu": _gelu_derivative,
+    "gelu_approximate": _gelu_approximate_derivative,
+    "mish": _mish_derivative,
 }
 
 # dy/dz as a function of y, for the elementwise activations.
@@ -103,6 +234,11 @@ DERIVATIVE_FROM_OUTPUT = {
     "softplus": lambda y: -np.expm1(-y),
     "hard_sigmoid": lambda y: _inside_unit_interval(y, 0.2),
     "hard_sigmoid_v3": lambda y: _inside_unit_interval(y, 1.0 / 6.0),
+    "selu": lambda y: np.where(y > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA).astype(y.dtype),
+    "exponential": lambda y: y.copy(),
+    "softsign": lambda y: (1.0 - np.abs(y)) ** 2,
+    "relu6": lambda y: ((y > 0) & (y < 6)).astype(y.dtype),
+    "leaky_relu": lambda y: np.where(y > 0, 1.0, 0.2).astype(y.dtype),
 }
 
 
@@ -144,8 +280,34 @@ def backward_from_output(activation, y, dy):
     """dL/dz from dL/dy and y = activation(z)."""
     if activation == "softmax":
         return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
+    if activation == "log_softmax":
+        return dy - np.exp(y) * np.sum(dy, axis=-1, keepdims=True)
     return dy * DERIVATIVE_FROM_OUTPUT[activation](y)
 
 
+def needs_input(activation):
+    """Whether the backward of `activation` needs its input z (not only its output)."""
+    return isinstance(activation, str) and activation in DERIVATIVE_FROM_INPUT
+
+
+def forward_for_training(activation, z):
+    """(y, what `backward` needs): z is overwritten by y where the derivative reads y alone,
+    and kept (a copy) where it reads z."""
+    kept = z.copy() if needs_input(activation) else None
+    return apply(activation, z), kept
+
+
+def backward(activation, y, dy, z=None):
+    """dL/dz from dL/dy, y = activation(z), and z where `needs_input(activation)`."""
+    if needs_input(activation):
+        return dy * DERIVATIVE_FROM_INPUT[activation](z)
+    if not has_gradient(activation):
+        raise ValueError(f"Activation {getattr(activation, '__name__', activation)!r} has no derivative in rnnkit, "
+                         f"so a layer using it cannot be trained. Use one of "
+                         f"{sorted(set(DERIVATIVE_FROM_OUTPUT) | set(DERIVATIVE_FROM_INPUT) | {'softmax', 'log_softmax'})}. "
+                         f"Received: activation={activation!r}")
+    return backward_from_output(activation, y, dy)
+
+
 def has_gradient(activation):
-    return activation == "softmax" or activation in DERIVATIVE_FROM_OUTPUT
+    return activation in ("softmax", "log_softmax") or activation in DERIVATIVE_FROM_OUTPUT

@@ -202,11 +202,12 @@ def _read_archive(path, build):
     expected = _build(build, specs, locations, input_shape, _name_of(config), graph)
     with guarded.open_h5(entries["model.weights.h5"], path, "model.weights.h5") as h5:
         weights = keras_weights.read_keras3(h5, specs, expected, path, "model.weights.h5/")
-        optimizer = _read_optimizer_variables(h5, "optimizer/vars", None, path, "model.weights.h5/", weights)
+        optimizer, optimizer_problem = _optional_optimizer_variables(h5, "optimizer/vars", None, path,
+                                                                     "model.weights.h5/", weights)
     compile_config = config.get("compile_config") if isinstance(config, dict) else None
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
             "weights": weights, "format": "keras3", "graph": graph,
-            "compile": _compile_state(compile_config, optimizer, "keras3")}
+            "compile": _compile_state(compile_config, optimizer, "keras3", optimizer_problem)}
 
 
 def _read_legacy_model(path, build):
@@ -241,13 +242,13 @@ def _read_legacy_model(path, build):
                                                              f"Received: weights for {sorted(stored)[:8]}")
             weights.append(keras_weights.read_legacy_layer(stored[name], wanted, path, spec,
                                                             f"model_weights/{name}"))
-        optimizer = _read_optimizer_variables(h5, "optimizer_weights", "weight_names", path, "", weights) \
-            if training_config is not None else None
+        optimizer, optimizer_problem = _optional_optimizer_variables(
+            h5, "optimizer_weights", "weight_names", path, "", weights) if training_config is not None else (None, None)
         compile_config = guarded.parse_json(training_config, path, "@training_config") \
             if training_config is not None else None
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
             "weights": weights, "format": "keras2", "graph": graph,
-            "compile": _compile_state(compile_config, optimizer, "tf_keras")}
+            "compile": _compile_state(compile_config, optimizer, "tf_keras", optimizer_problem)}
 
 
 def _read_optimizer_variables(h5, group_path, names_attribute, path, prefix, weights):
@@ -279,10 +280,19 @@ def _read_optimizer_variables(h5, group_path, names_attribute, path, prefix, wei
     return values
 
 
-def _compile_state(config, optimizer_variables, layout):
+def _optional_optimizer_variables(h5, group_path, names_attribute, path, prefix, weights):
+    """(variables, None), or (None, the reason) when the optimizer's state can't be taken: the
+    model loads all the same (its compile state then starts fresh, with a warning)."""
+    try:
+        return _read_optimizer_variables(h5, group_path, names_attribute, path, prefix, weights), None
+    except FileFormatError as error:
+        return None, str(error)
+
+
+def _compile_state(config, optimizer_variables, layout, problem=None):
     if not isinstance(config, dict) or not config:
         return None
-    return {"config": config, "optimizer_variables": optimizer_variables, "layout": layout}
+    return {"config": config, "optimizer_variables": optimizer_variables, "layout": layout, "problem": problem}
 
 
 # ---- reading weights ------------------------------------------------------------------------------

@@ -31,7 +31,31 @@ def _declared(spec):
     except ValueError:
         return None
     return None if declare is None else declare(spec["config"])
-_NO_WEIGHTS = ("InputLayer", "Dropout", "Masking")
+_NO_WEIGHTS = ("InputLayer", "Dropout", "Masking",
+               # issue 13: layers without weights
+               "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "Flatten",
+               "Reshape", "Permute", "RepeatVector", "UpSampling1D", "ZeroPadding1D", "Cropping1D", "Activation",
+               "LeakyReLU", "ReLU", "ELU", "Softmax", "SpatialDropout1D", "GaussianNoise", "GaussianDropout")
+
+
+def _plain_weight_names(spec):
+    """The weight names, in get_weights() order, of a layer keeping them directly in its own `vars`
+    (Keras 3) and as `<layer name>/<weight>:0` (Keras 2), or None for other classes."""
+    class_name, config = spec["class_name"], spec["config"]
+    if class_name == "Dense":
+        return ["kernel"] + (["bias"] if config.get("use_bias", True) else [])
+    if class_name == "Embedding":
+        return ["embeddings"]
+    if class_name == "Conv1D":
+        return ["kernel"] + (["bias"] if config.get("use_bias", True) else [])
+    if class_name == "BatchNormalization":
+        return ((["gamma"] if config.get("scale", True) else []) + (["beta"] if config.get("center", True) else [])
+                + ["moving_mean", "moving_variance"])
+    if class_name == "LayerNormalization":
+        return (["gamma"] if config.get("scale", True) else []) + (["beta"] if config.get("center", True) else [])
+    if class_name == "PReLU":
+        return ["alpha"]
+    return None
 _CELL_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 
 
@@ -40,7 +64,7 @@ def keras3_var_groups(spec):
     class_name, config = spec["class_name"], spec["config"]
     if class_name in _RECURRENT:
         return ["cell/vars"]
-    if class_name in ("Dense", "Embedding"):
+    if _plain_weight_names(spec) is not None:
         return ["vars"]
     if class_name in _NO_WEIGHTS:
         return []
@@ -130,7 +154,7 @@ def _write_object(group, spec, arrays, name):
         cell.attrs["name"] = _cell_name(class_name)
         for i in range(len(arrays)):
             cell.create_dataset(str(i), data=arrays[i])
-    elif class_name in ("Dense", "Embedding"):
+    elif _plain_weight_names(spec) is not None:
         for i, array in enumerate(arrays):
             group["vars"].create_dataset(str(i), data=array)
     elif class_name == "Bidirectional":
@@ -159,10 +183,10 @@ def _count(spec):
     class_name, config = spec["class_name"], spec["config"]
     if class_name in _RECURRENT:
         return 3 if config.get("use_bias", True) else 2
-    if class_name == "Dense":
-        return 2 if config.get("use_bias", True) else 1
-    if class_name == "Embedding":
-        return 1
+    if _plain_weight_names(spec) is not None:
+        return len(_plain_weight_names(spec))
+    if class_name in _NO_WEIGHTS:
+        return 0
     if class_name == "Bidirectional":
         return _count(config["layer"]) + _count(config.get("backward_layer") or config["layer"])
     if class_name == "TimeDistributed":
@@ -225,10 +249,8 @@ def keras2_weight_names(spec, layer_name=None):
     if class_name in _RECURRENT:
         count = _count(spec)
         return [f"{name}/{_cell_name(class_name)}/{w}:0" for w in _CELL_WEIGHTS[:count]]
-    if class_name == "Dense":
-        return [f"{name}/kernel:0"] + ([f"{name}/bias:0"] if config.get("use_bias", True) else [])
-    if class_name == "Embedding":
-        return [f"{name}/embeddings:0"]
+    if _plain_weight_names(spec) is not None:
+        return [f"{name}/{weight}:0" for weight in _plain_weight_names(spec)]
     if class_name == "Bidirectional":
         inner = config["layer"]
         backward = config.get("backward_layer") or dict(inner, config=dict(

@@ -1,0 +1,89 @@
+"""Weight regularizers, activity regularizers and constraints of a layer (Keras's `*_regularizer`,
+`activity_regularizer` and `*_constraint` arguments), with what a training loop needs of them:
+
+    penalty   = sum_k regularizer_k(w_k)                       (pre-update weights)
+    dL/dw_k  += regularizer_k.gradient(w_k)
+    activity  = activity_regularizer(y) / batch                 (y: the layer's output in training)
+    dL/dy    += activity_regularizer.gradient(y) / batch
+    after each optimizer update: w_k <- constraint_k(w_k)
+
+The layer itself only holds them; the loop that owns the loss calls these methods. Until that
+loop does (`LOOP_APPLIES_PENALTIES`), a training call of a layer holding any of them is refused:
+training without them would silently differ from Keras. Prediction ignores them, as Keras does.
+"""
+
+# Set to True by a training loop that adds the penalties and applies the constraints (the hook of
+# models/training.py, issue 13): until then training a layer that holds them raises.
+LOOP_APPLIES_PENALTIES = False
+
+from rnnkit import constraints as constraints_module
+from rnnkit import regularizers as regularizers_module
+
+
+class WeightPenalties:
+    """Mixin: `self.weight_regularizers` / `self.weight_constraints` map weight names to objects."""
+
+    weight_regularizers = {}
+    weight_constraints = {}
+    activity_regularizer = None
+
+    def _set_penalties(self, regularizers=None, constraints=None, activity_regularizer=None):
+        """`regularizers` / `constraints`: {weight name: identifier}, keyed by Keras's argument prefix
+        (`kernel`, `bias`, ...)."""
+        self.weight_regularizers = {name: regularizers_module.get(value, f"{name}_regularizer")
+                                    for name, value in (regularizers or {}).items()}
+        self.weight_constraints = {name: constraints_module.get(value, f"{name}_constraint")
+                                   for name, value in (constraints or {}).items()}
+        self.activity_regularizer = regularizers_module.get(activity_regularizer, "activity_regularizer")
+
+    def _penalty_config(self):
+        config = {f"{name}_regularizer": regularizers_module.serialize(r) for name, r in self.weight_regularizers.items()}
+        config["activity_regularizer"] = regularizers_module.serialize(self.activity_regularizer)
+        config.update({f"{name}_constraint": constraints_module.serialize(c)
+                       for name, c in self.weight_constraints.items()})
+        return config
+
+    def has_penalties(self):
+        """Whether any regularizer or constraint is set."""
+        return (self.activity_regularizer is not None or any(r is not None for r in self.weight_regularizers.values())
+                or any(c is not None for c in self.weight_constraints.values()))
+
+    def forward_with_cache(self, x, mask=None, training=False, **kwargs):
+        if training and not LOOP_APPLIES_PENALTIES and self.has_penalties():
+            names = [f"{k}_regularizer" for k, r in self.weight_regularizers.items() if r is not None]
+            names += [f"{k}_constraint" for k, c in self.weight_constraints.items() if c is not None]
+            names += ["activity_regularizer"] if self.activity_regularizer is not None else []
+            raise NotImplementedError(
+                f"Layer \"{self.name}\": training with regularizers or constraints needs the training loop to add "
+                f"their penalties and apply the constraints, which rnnkit's fit does not do yet (issue 13); "
+                f"predict ignores them, as Keras does. Received: {', '.join(names)}")
+        return super().forward_with_cache(x, mask, training, **kwargs)
+
+    def regularization_penalty(self):
+        """The weight penalties' sum for the current weights (0.0 without regularizers)."""
+        return sum(r(self.weights[name]) for name, r in self.weight_regularizers.items()
+                   if r is not None and name in self.weights)
+
+    def regularization_gradients(self):
+        """{weight name: d penalty / d weight} for the regularized weights."""
+        return {name: r.gradient(self.weights[name]) for name, r in self.weight_regularizers.items()
+                if r is not None and name in self.weights}
+
+    def activity_penalty(self, outputs):
+        """activity_regularizer(outputs) / batch size, or 0.0."""
+        if self.activity_regularizer is None:
+            return 0.0
+        return self.activity_regularizer(outputs) / max(len(outputs), 1)
+
+    def activity_gradient(self, outputs):
+        """d activity_penalty / d outputs, or None without an activity regularizer."""
+        if self.activity_regularizer is None:
+            return None
+        return self.activity_regularizer.gradient(outputs) / max(len(outputs), 1)
+
+    def apply_constraints(self):
+        """Projects each constrained weight in place (after an optimizer update)."""
+        for name, c in self.weight_constraints.items():
+            if c is not None and name in self.weights:
+                w = self.weights[name]
+                w[...] = c(w)

@@ -1,0 +1,152 @@
+"""Regularizers and constraints (rnnkit.regularizers, rnnkit.constraints) and the layers that take
+them: formulas, gradients through the finite-difference judge, configs, and a tf_keras training
+run whose constraints the hook of a training loop would apply (emulated here after each step)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from gradient_judge import assert_loss_gradients
+from rnnkit import backend, constraints, optimizers, regularizers
+from rnnkit.layers import (LSTM, BatchNormalization, Conv1D, Dense, Embedding, Input, LayerNormalization, PReLU,
+                           deserialize, serialize)
+from rnnkit.models import Sequential
+from rnnkit.saving.keras_config import to_rnnkit
+
+
+@pytest.mark.parametrize("regularizer,penalty", [
+    (regularizers.L1(0.3), lambda w: 0.3 * np.abs(w).sum()),
+    (regularizers.L2(0.2), lambda w: 0.2 * (w ** 2).sum()),
+    (regularizers.L1L2(0.1, 0.4), lambda w: 0.1 * np.abs(w).sum() + 0.4 * (w ** 2).sum()),
+    (regularizers.get("l2"), lambda w: 0.01 * (w ** 2).sum()),
+    (regularizers.get("l1_l2"), lambda w: 0.01 * np.abs(w).sum() + 0.01 * (w ** 2).sum()),
+])
+def test_regularizer_penalty_and_gradient(regularizer, penalty):
+    w = np.random.default_rng(0).normal(size=(4, 3))
+    assert regularizer(w) == pytest.approx(penalty(w), rel=1e-12)
+    assert_loss_gradients(lambda: regularizer(w), {"w": w}, {"w": regularizer.gradient(w)})
+
+
+def test_regularizer_configs_and_errors():
+    assert regularizers.serialize(regularizers.get({"class_name": "L2", "config": {"l2": 0.5}})) == \
+        {"class_name": "L2", "config": {"l2": 0.5}}
+    assert regularizers.get(None) is None
+    with pytest.raises(ValueError, match="`kernel_regularizer`.*Received: 'l3'"):
+        regularizers.get("l3", "kernel_regularizer")
+    with pytest.raises(ValueError, match="Received: 'OrthogonalRegularizer'"):
+        regularizers.get({"class_name": "OrthogonalRegularizer", "config": {}})
+    with pytest.raises(ValueError, match="`l2`.*Received: -1"):
+        regularizers.L2(-1)
+
+
+def test_constraints_as_tf_keras_computes_them():
+    w = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
+    n0 = np.sqrt((w ** 2).sum(axis=0, keepdims=True))
+    np.testing.assert_allclose(constraints.MaxNorm(0.5)(w), w * np.clip(n0, 0, 0.5) / (1e-7 + n0), rtol=1e-6)
+    n01 = np.sqrt((w ** 2).sum())
+    np.testing.assert_allclose(constraints.MaxNorm(1.0, axis=[0, 1])(w), w * min(n01, 1.0) / (1e-7 + n01), rtol=1e-6)
+    np.testing.assert_allclose(constraints.UnitNorm()(w), w / (1e-7 + n0), rtol=1e-6)
+    np.testing.assert_allclose(constraints.MinMaxNorm(0.5, 1.5, rate=0.5)(w),
+                               w * (0.5 * np.clip(n0, 0.5, 1.5) + 0.5 * n0) / (1e-7 + n0), rtol=1e-6)
+    clipped = constraints.NonNeg()(w)
+    assert (clipped >= 0).all() and np.array_equal(clipped[w >= 0], w[w >= 0])
+    assert constraints.serialize(constraints.get({"class_name": "MaxNorm", "config": {"max_value": 0.3, "axis": 0}})) \
+        == {"class_name": "MaxNorm", "config": {"max_value": 0.3, "axis": 0}}
+    with pytest.raises(ValueError, match="`kernel_constraint`.*Received: 'Clip'"):
+        constraints.get({"class_name": "Clip"}, "kernel_constraint")
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: Dense(3, kernel_regularizer="l2", bias_regularizer=regularizers.L1(0.1),
+                   kernel_constraint=constraints.MaxNorm(0.2), bias_constraint="non_neg",
+                   activity_regularizer=regularizers.L2(0.5)), (None, 4)),
+    (lambda: Conv1D(3, 2, kernel_regularizer=regularizers.L1L2(0.1, 0.2), kernel_constraint="unit_norm"), (None, 5, 2)),
+    (lambda: Embedding(6, 2, embeddings_regularizer="l1", embeddings_constraint="max_norm"), (None, 4)),
+    (lambda: BatchNormalization(gamma_regularizer="l2", beta_constraint="non_neg"), (None, 3)),
+    (lambda: LayerNormalization(beta_regularizer="l1", gamma_constraint="unit_norm"), (None, 3)),
+    (lambda: PReLU(alpha_regularizer="l2", alpha_constraint="non_neg"), (None, 3)),
+])
+def test_layers_hold_penalties_and_apply_constraints(make, shape):
+    backend.set_floatx("float64")
+    try:
+        layer = make()
+        layer.build(shape)
+        rng = np.random.default_rng(2)
+        for w in layer.weights.values():
+            w[...] = rng.normal(size=w.shape)
+        config = layer.get_config()
+        again = deserialize(serialize(layer))
+        assert again.get_config() == config
+        penalty = sum(r(layer.weights[k]) for k, r in layer.weight_regularizers.items() if r is not None)
+        assert layer.regularization_penalty() == pytest.approx(penalty)
+        grads = layer.regularization_gradients()
+        arrays = {k: layer.weights[k] for k in grads}
+        assert_loss_gradients(layer.regularization_penalty, arrays, grads)
+        expected = {k: c(layer.weights[k]) for k, c in layer.weight_constraints.items() if c is not None}
+        layer.apply_constraints()
+        for k, value in expected.items():
+            np.testing.assert_array_equal(layer.weights[k], value)
+        if layer.activity_regularizer is not None:
+            y = rng.normal(size=(5, 3))
+            assert layer.activity_penalty(y) == pytest.approx(0.5 * (y ** 2).sum() / 5)
+            assert_loss_gradients(lambda: layer.activity_penalty(y), {"y": y}, {"y": layer.activity_gradient(y)})
+    finally:
+        backend.set_floatx("float32")
+
+
+def test_training_a_layer_with_penalties_is_refused_until_the_loop_applies_them():
+    model = Sequential([Input(shape=(4,)), Dense(2, kernel_regularizer="l2")])
+    model.compile("sgd", "mse")
+    x = np.ones((3, 4), "float32")
+    before = model.get_weights()
+    with pytest.raises(NotImplementedError, match="kernel_regularizer"):
+        model.train_on_batch(x, np.zeros((3, 2), "float32"))
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    assert model.predict(x, verbose=0).shape == (3, 2)      # prediction ignores them, as Keras does
+
+
+def test_constraints_applied_after_each_sgd_step_reproduce_tf_keras():
+    # train_graph/maxnorm_nonneg_constraints_sgd: the LSTM cannot hold constraints yet (recurrent
+    # layers), so the constraints are applied here after each train_on_batch, as the training
+    # hook would: the recorded losses and final weights must be Keras's.
+    spec = json.loads((FIXTURES / "train_graph" / "maxnorm_nonneg_constraints_sgd.json").read_text())
+    data = np.load(FIXTURES / "train_graph" / "maxnorm_nonneg_constraints_sgd.npz")
+    layers, per_weight = [], []
+    for layer in spec["model"]["config"]["layers"]:
+        config = dict(layer["config"])
+        if layer["class_name"] == "InputLayer":
+            layers.append(Input(shape=tuple(config["batch_input_shape"][1:])))
+            continue
+        found = {key[:-len("_constraint")]: constraints.get(config.pop(key)) for key in list(config)
+                 if key.endswith("_constraint")}
+        built = deserialize(to_rnnkit(dict(layer, config=config)))
+        layers.append(built)
+        per_weight.append((built, found))
+    model = Sequential(layers)
+    model.set_weights([data[f"w0_{i}"] for i in range(len(spec["weight_shapes"]))])
+    model.compile(optimizer=optimizers.get(spec["optimizer"]), loss=spec["loss"], metrics=spec["metrics"])
+    names = {"kernel": "kernel", "recurrent": "recurrent_kernel", "bias": "bias"}
+    losses = []
+    for _ in range(spec["steps"]):
+        out = model.train_on_batch(data["x0"], data["y0"])
+        losses.append(out[0] if isinstance(out, list) else out)
+        for layer, found in per_weight:
+            for key, constraint in found.items():
+                if constraint is not None:
+                    w = layer.get_weights()[list(layer.weights).index(names[key])] if isinstance(layer, LSTM) \
+                        else layer.weights[names[key]]
+                    projected = constraint(w)
+                    if isinstance(layer, LSTM):
+                        weights = layer.get_weights()
+                        weights[list(layer.weights).index(names[key])] = projected
+                        layer.set_weights(weights)
+                    else:
+                        w[...] = projected
+    np.testing.assert_allclose(losses, data["losses"], rtol=1e-4)
+    for i, weight in enumerate(model.get_weights()):
+        expected = data[f"w1_{i}"]
+        np.testing.assert_allclose(weight, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max(),
+                                   err_msg=spec["weight_names"][i])

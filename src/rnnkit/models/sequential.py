@@ -10,7 +10,7 @@ from rnnkit.layers.base import Layer, shape_to_tuple
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor
-from rnnkit.models.summary import summary_lines, summary_rows
+from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
 
@@ -338,8 +338,7 @@ class Sequential(TrainingMixin):
         """
         self._require_built()
         rows = summary_rows(self._layers, expand_nested)
-        trainable = sum(layer.count_params() for layer in self._layers if layer.trainable)
-        non_trainable = sum(layer.count_params() for layer in self._layers if not layer.trainable)
+        trainable, non_trainable = parameter_counts(self._layers)
         for line in summary_lines(self.name, rows, trainable, non_trainable, line_length, positions,
                                   show_trainable=show_trainable):
             (print_fn or print)(line)
@@ -419,13 +418,22 @@ class Sequential(TrainingMixin):
         stepped = bool(self.optimizer.iterations)
         names = []
         if stepped:
-            trainable = [name.split(":")[0] for layer in self._layers if layer.trainable
-                         for name in keras_weights.keras2_weight_names(layers_serialize(layer))]
+            trainable = []
+            for layer in self._layers:
+                chosen = {id(w) for w in layer.trainable_weights}
+                names = keras_weights.keras2_weight_names(layers_serialize(layer))
+                trainable += [name.split(":")[0] for name, w in zip(names, layer.weights.values()) if id(w) in chosen]
             names = [f"{n}:0" if not n.endswith(":0") else n for n in self.optimizer.variable_names(trainable, "tf_keras")]
         return keras_files.compile_state_for(
             config, self.get_optimizer_variables("keras3") if stepped else [],
             self.get_optimizer_variables("tf_keras") if stepped else [], names,
             (config["optimizer"].get("config") or {}).get("name", "optimizer"))
+
+    def to_json(self, **kwargs):
+        """The model's architecture as Keras's `model.to_json()` writes it (Keras 2 form)."""
+        import json
+        return json.dumps({"class_name": "Sequential", "config": self.get_config(), "keras_version": "2.21.0",
+                           "backend": "tensorflow"}, **kwargs)
 
     def save_weights(self, filepath):
         """Saves the weights: `.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or

@@ -9,6 +9,8 @@ expands only layers that have a `layers` list, i.e. models; its Bidirectional an
 have none, so they stay one row (as here, although rnnkit's wrappers list their inner layers).
 """
 
+import numpy as np
+
 from rnnkit.layers.base import Layer
 
 _LINE_BREAKS = ("),", "},", "],", "',")
@@ -51,6 +53,22 @@ def summary_rows(layers, expand_nested=False):
         rows.append((layer.name, type(layer).__name__, layer.output_shape, layer.count_params(),
                      bool(layer.trainable), summary_rows(inner, True) if inner else []))
     return rows
+
+
+def parameter_counts(layers):
+    """(trainable, non-trainable) parameter counts, as Keras counts them: a frozen layer's weights
+    are all non-trainable, and so are a BatchNormalization's moving statistics."""
+    trainable = non_trainable = 0
+    for layer in layers:
+        weights = getattr(layer, "trainable_weights", None)
+        if weights is None:
+            count = layer.count_params()
+            trainable, non_trainable = (trainable + count, non_trainable) if layer.trainable else \
+                (trainable, non_trainable + count)
+            continue
+        trainable += int(sum(np.size(w) for w in layer.trainable_weights))
+        non_trainable += int(sum(np.size(w) for w in layer.non_trainable_weights))
+    return trainable, non_trainable
 
 
 def _totals(trainable_count, non_trainable_count, line_length):
@@ -154,8 +172,7 @@ def functional_summary_lines(model, line_length=None, positions=None, show_train
     """A functional model's summary: tf_keras 2.21's table with its "Connected to" column (98 wide,
     columns ending at .3/.6/.7/1.), and Keras 2.9's totals (thousands separators, no byte sizes)."""
     rows = functional_rows(model)
-    trainable_count = sum(layer.count_params() for layer in model.layers if layer.trainable)
-    non_trainable_count = sum(layer.count_params() for layer in model.layers if not layer.trainable)
+    trainable_count, non_trainable_count = parameter_counts(model.layers)
     if model.is_sequential_like():
         # tf_keras prints a chain of single calls in the Sequential layout, without "Connected to".
         plain = [(name, class_name, _Verbatim(shape_text), params, trainable, [])

@@ -435,16 +435,25 @@ class TrainingMixin:
                 + ["weighted_" + name(m) for m in self._weighted_metric_ids])
 
     # ---- one batch ------------------------------------------------------------------------------
+    def _trainable_keys(self):
+        """(layer, weight name) of every weight the optimizer updates, in Keras's order: a layer's
+        `trainable_weights` only (a BatchNormalization's moving statistics get no slots and no
+        weight decay; a frozen layer none at all)."""
+        keys = []
+        for layer in self._layers:
+            trainable = {id(w) for w in layer.trainable_weights}
+            keys += [(layer, key) for key, w in layer.weights.items() if id(w) in trainable]
+        return keys
+
     def _trainable_pairs(self):
-        return [(layer.grads[key], layer.weights[key])
-                for layer in self._layers if layer.trainable for key in layer.weights]
+        return [(layer.grads[key], layer.weights[key]) for layer, key in self._trainable_keys()]
 
     def _trainable_arrays(self):
         """The trainable weights, in the order the optimizer's slots follow."""
-        return [layer.weights[key] for layer in self._layers if layer.trainable for key in layer.weights]
+        return [layer.weights[key] for layer, key in self._trainable_keys()]
 
     def _trainable_names(self):
-        return [f"{layer.name}/{key}" for layer in self._layers if layer.trainable for key in layer.weights]
+        return [f"{layer.name}/{key}" for layer, key in self._trainable_keys()]
 
     def _drop_caches(self):
         self._pending_caches = None     # the caches give their buffers back to the layers

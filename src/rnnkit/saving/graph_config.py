@@ -240,7 +240,8 @@ def keras3_functional_config(name, layers, inputs, outputs, single_output):
                 else _keras3_tensor_dict(call["inputs"])
             kwargs = {"initial_state": [_keras3_tensor_dict(r) for r in call["states"]]} if call["states"] else \
                 dict(_KERAS3_RNN_CALL) if spec["class_name"] in ("SimpleRNN", "LSTM", "GRU", "RNN") else \
-                {"mask": None} if spec["class_name"] in ("Bidirectional", "TimeDistributed") else {}
+                {"mask": None} if spec["class_name"] in ("Bidirectional", "TimeDistributed", "BatchNormalization") \
+                else {"training": False} if spec["class_name"] in ("Dropout", "SpatialDropout1D") else {}
             if call.get("mask"):
                 kwargs["mask"] = _keras3_tensor_dict(call["mask"])
             calls.append({"args": [first] + list(call.get("constants") or []), "kwargs": kwargs})

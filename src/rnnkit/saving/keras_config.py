@@ -336,6 +336,34 @@ def to_keras2(spec, input_shape=None, nested=False):
 _DROP_FOR_KERAS3 = {"time_major", "implementation", "input_length", "batch_input_shape"}
 
 
+# Layers Keras 3 saves without a build_config (they have no build step of their own).
+_KERAS3_UNBUILT = {"Activation", "AveragePooling1D", "MaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+                   "Dropout", "SpatialDropout1D", "LeakyReLU", "Reshape", "GaussianNoise", "GaussianDropout",
+                   "ReLU", "ELU", "Softmax", "UpSampling1D", "ZeroPadding1D", "Cropping1D"}
+# Keys Keras 3 added with these defaults (written so that its loader sees its own form).
+_KERAS3_ADDED = {"BatchNormalization": {"renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99,
+                                        "synchronized": False},
+                 "LayerNormalization": {"rms_scaling": False}}
+
+
+def _keras3_layer_forms(class_name, config, input_shape):
+    """The Keras 3 spellings of Keras 2 layer configs that changed between the two."""
+    for key, value in _KERAS3_ADDED.get(class_name, {}).items():
+        config.setdefault(key, value)
+    if class_name == "LeakyReLU" and "alpha" in config:
+        config["negative_slope"] = config.pop("alpha")
+    if class_name in ("BatchNormalization", "LayerNormalization") and isinstance(config.get("axis"), list) \
+            and len(config["axis"]) == 1 and input_shape is not None and config["axis"][0] == len(input_shape) - 1:
+        # tf_keras stores the resolved [rank - 1]; Keras 3 the argument as given (LayerNormalization
+        # keeps it a list)
+        config["axis"] = [-1] if class_name == "LayerNormalization" else -1
+    if class_name == "SpatialDropout1D":
+        config.pop("noise_shape", None)
+        config.pop("trainable", None)
+        config["dtype"] = (config["dtype"].get("config") or {}).get("name", "float32") \
+            if isinstance(config.get("dtype"), dict) else config.get("dtype", "float32")
+
+
 def to_keras3(spec, input_shape=None):
     """An rnnkit layer spec (Keras 2 dialect) -> Keras 3's form, as `model.save('x.keras')` writes."""
     class_name = spec["class_name"]
@@ -371,13 +399,14 @@ def to_keras3(spec, input_shape=None):
         config.setdefault("seed", None)
     if class_name == "RNN":
         config.setdefault("zero_output_for_mask", False)
+    _keras3_layer_forms(class_name, config, input_shape)
     for key in ("cell", "cells"):       # Keras 3 serializes RNN's cell and StackedRNNCells' cells nested
         if isinstance(config.get(key), list):
             config[key] = [to_keras3(cell) for cell in config[key]]
         elif isinstance(config.get(key), dict):
             config[key] = to_keras3(config[key])
     result = {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
-    if input_shape is not None:
+    if input_shape is not None and class_name not in _KERAS3_UNBUILT:
         result["build_config"] = {"input_shape": list(input_shape)}
     return result
 

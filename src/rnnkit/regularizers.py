@@ -12,8 +12,8 @@ import numpy as np
 
 
 def _factor(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) \
-            or value < 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value) or value < 0):
         raise ValueError(f"Argument `{argument}` must be a non-negative number. Received: {value!r}")
     return float(value)
 

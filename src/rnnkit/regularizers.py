@@ -80,6 +80,9 @@ def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1, l2)
 
 
+l1, l2 = L1, L2     # Keras's lowercase aliases: keras.regularizers.l2(0.01)
+
+
 _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
 _BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2, "L1L2Regularizer": L1L2}
 

@@ -53,7 +53,8 @@ class MaxNorm(Constraint):
 
 class MinMaxNorm(Constraint):
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
-        self.min_value, self.max_value, self.rate, self.axis = float(min_value), float(max_value), float(rate), _axis(axis)
+        self.min_value, self.max_value = float(min_value), float(max_value)
+        self.rate, self.axis = float(rate), _axis(axis)
 
     def __call__(self, w):
         n = _norms(w, self.axis)
@@ -79,6 +80,8 @@ class UnitNorm(Constraint):
     def get_config(self):
         return {"axis": self.axis}
 
+
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm   # Keras's aliases
 
 _BY_NAME = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm}
 _BY_CLASS = {"MaxNorm": MaxNorm, "MinMaxNorm": MinMaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm}

@@ -12,8 +12,8 @@ import numpy as np
 
 
 def _factor(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) \
-            or value < 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value) or value < 0):
         raise ValueError(f"Argument `{argument}` must be a non-negative number. Received: {value!r}")
     return float(value)
 
@@ -78,6 +78,9 @@ class L1L2(Regularizer):
 
 def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1, l2)
+
+
+l1, l2 = L1, L2     # Keras's lowercase aliases: keras.regularizers.l2(0.01)
 
 
 _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}

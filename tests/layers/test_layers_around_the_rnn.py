@@ -135,7 +135,8 @@ def test_conv1d_without_bias_and_weight_shapes():
     ({"filters": 5, "kernel_size": 3, "groups": 2}, ValueError, "divisible by `groups`.*Received"),
     ({"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, ValueError, "channels_last.*Received"),
     ({"filters": 4, "kernel_size": 3, "kernel_regularizer": "l3"}, ValueError, "kernel_regularizer.*Received: .l3."),
-    ({"filters": 4, "kernel_size": 3, "kernel_constraint": {"class_name": "Clip"}}, ValueError, "kernel_constraint.*Clip"),
+    ({"filters": 4, "kernel_size": 3, "kernel_constraint": {"class_name": "Clip"}}, ValueError,
+     "kernel_constraint.*Clip"),
 ])
 def test_conv1d_argument_errors(kwargs, error, match):
     with pytest.raises(error, match=match):

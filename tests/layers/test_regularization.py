@@ -29,6 +29,14 @@ def test_regularizer_penalty_and_gradient(regularizer, penalty):
     assert_loss_gradients(lambda: regularizer(w), {"w": w}, {"w": regularizer.gradient(w)})
 
 
+def test_keras_spellings():
+    import rnnkit as keras
+    layer = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.1),
+                               kernel_constraint=keras.constraints.max_norm(2.0))
+    assert layer.get_config()["kernel_regularizer"] == {"class_name": "L2", "config": {"l2": 0.1}}
+    assert layer.get_config()["kernel_constraint"] == {"class_name": "MaxNorm", "config": {"max_value": 2.0, "axis": 0}}
+
+
 def test_regularizer_configs_and_errors():
     assert regularizers.serialize(regularizers.get({"class_name": "L2", "config": {"l2": 0.5}})) == \
         {"class_name": "L2", "config": {"l2": 0.5}}

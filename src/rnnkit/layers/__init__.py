@@ -82,6 +82,6 @@ def deserialize(config):
 # ---- built-in cells from one ops file each: one line per cell -------------------------------------
 LayerNormLSTMCell, LayerNormLSTM = register_cell("rnnkit.ops.layer_norm_lstm:LayerNormLSTM", "LayerNormLSTM")
 
-__all__ = sorted(set(_REGISTRY) | set(_ALIASES) | {"Layer", "Input", "InputLayer", "register", "register_cell", "get_class",
-                                    "serialize", "deserialize", "add", "subtract", "multiply", "average",
-                                    "maximum", "minimum", "concatenate", "dot"})
+__all__ = sorted(set(_REGISTRY) | set(_ALIASES) | {
+    "Layer", "Input", "InputLayer", "register", "register_cell", "get_class", "serialize", "deserialize", "add",
+    "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"})

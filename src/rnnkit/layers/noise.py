@@ -41,7 +41,8 @@ class SpatialDropout1D(Dropout):
 
 
 def _rate(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value < 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value)
+            or value < 0):
         raise ValueError(f"Argument `{argument}` must be a non-negative number. Received: {value!r}")
     return float(value)
 

@@ -45,7 +45,8 @@ class BatchNormalization(WeightPenalties, Layer):
     Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance (non-trainable:
     they change only in the forward pass of training). A frozen layer (`trainable=False`) runs in
     inference mode even in training, as Keras 2 does. The mask is passed on; the batch statistics
-    take every step (tf_keras's rule).
+    take every step, masked or not (Keras 3 weights them by the mask; no fixture pins which rule
+    tf_keras 2.21 follows with a mask, so this is the unmasked one).
     """
 
     supports_masking = True

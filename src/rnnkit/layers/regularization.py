@@ -37,7 +37,8 @@ class WeightPenalties:
         self.activity_regularizer = regularizers_module.get(activity_regularizer, "activity_regularizer")
 
     def _penalty_config(self):
-        config = {f"{name}_regularizer": regularizers_module.serialize(r) for name, r in self.weight_regularizers.items()}
+        config = {f"{name}_regularizer": regularizers_module.serialize(r)
+                  for name, r in self.weight_regularizers.items()}
         config["activity_regularizer"] = regularizers_module.serialize(self.activity_regularizer)
         config.update({f"{name}_constraint": constraints_module.serialize(c)
                        for name, c in self.weight_constraints.items()})

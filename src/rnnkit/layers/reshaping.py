@@ -48,7 +48,8 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         if not isinstance(target_shape, (list, tuple)) or any(
-                isinstance(d, bool) or not isinstance(d, (int, np.integer)) or (d <= 0 and d != -1) for d in target_shape):
+                isinstance(d, bool) or not isinstance(d, (int, np.integer)) or (d <= 0 and d != -1)
+                for d in target_shape):
             raise ValueError(f"Argument `target_shape` must be a tuple of positive ints (one may be -1). "
                              f"Received: {target_shape!r}")
         if sum(1 for d in target_shape if d == -1) > 1:
@@ -93,7 +94,8 @@ class Permute(Layer):
     def __init__(self, dims, **kwargs):
         dims = tuple(dims) if isinstance(dims, (list, tuple)) else dims
         if not isinstance(dims, tuple) or sorted(dims) != list(range(1, len(dims) + 1)):
-            raise ValueError(f"Argument `dims` must be a permutation of 1..{len(dims) if isinstance(dims, tuple) else 'n'}"
+            count = len(dims) if isinstance(dims, tuple) else "n"
+            raise ValueError(f"Argument `dims` must be a permutation of 1..{count}"
                              f" (the batch axis is 0 and stays). Received: dims={dims!r}")
         self.dims = tuple(int(d) for d in dims)
         super().__init__(**kwargs)

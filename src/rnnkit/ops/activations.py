@@ -285,6 +285,9 @@ def backward_from_output(activation, y, dy):
     return dy * DERIVATIVE_FROM_OUTPUT[activation](y)
 
 
+_NOT_ELEMENTWISE = {"softmax", "log_softmax"}
+
+
 def needs_input(activation):
     """Whether the backward of `activation` needs its input z (not only its output)."""
     return isinstance(activation, str) and activation in DERIVATIVE_FROM_INPUT
@@ -304,7 +307,7 @@ def backward(activation, y, dy, z=None):
     if not has_gradient(activation):
         raise ValueError(f"Activation {getattr(activation, '__name__', activation)!r} has no derivative in rnnkit, "
                          f"so a layer using it cannot be trained. Use one of "
-                         f"{sorted(set(DERIVATIVE_FROM_OUTPUT) | set(DERIVATIVE_FROM_INPUT) | {'softmax', 'log_softmax'})}. "
+                         f"{sorted(set(DERIVATIVE_FROM_OUTPUT) | set(DERIVATIVE_FROM_INPUT) | _NOT_ELEMENTWISE)}. "
                          f"Received: activation={activation!r}")
     return backward_from_output(activation, y, dy)
 

@@ -59,7 +59,8 @@ def _grouped(matrix_rows, kernel, groups):
     rows, k, channels = matrix_rows.shape
     cg, filters = channels // groups, kernel.shape[2]
     p = matrix_rows.reshape(rows, k, groups, cg).transpose(2, 0, 1, 3).reshape(groups, rows, k * cg)
-    w = kernel.reshape(k, cg, groups, filters // groups).transpose(2, 0, 1, 3).reshape(groups, k * cg, filters // groups)
+    fg = filters // groups
+    w = kernel.reshape(k, cg, groups, fg).transpose(2, 0, 1, 3).reshape(groups, k * cg, fg)
     return p, w
 
 
@@ -112,7 +113,8 @@ def conv1d_backward(dy, cache, kernel, strides=1, dilation_rate=1, groups=1, act
     else:
         d_rows = np.matmul(dzg, w.transpose(0, 2, 1))                                # (g, R, k C/g)
         cg = channels // groups
-        d_rows = d_rows.reshape(groups, batch, length, k, cg).transpose(1, 2, 3, 0, 4).reshape(batch, length, k, channels)
+        d_rows = d_rows.reshape(groups, batch, length, k, cg).transpose(1, 2, 3, 0, 4)
+        d_rows = d_rows.reshape(batch, length, k, channels)
     dxp = np.zeros(padded_shape, dtype=dy.dtype)
     end = (length - 1) * strides + 1
     for j in range(k):

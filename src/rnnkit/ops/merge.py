@@ -63,6 +63,18 @@ def l2_normalize(x, axis):
     return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), _L2_EPSILON))
 
 
+def _subscripts(x_ndim, z_ndim, x_axis, z_axis):
+    """einsum subscripts of a per-sample dot: x's axis `x_axis` meets z's axis `z_axis`; the output
+    keeps the batch, then x's free axes, then z's."""
+    letters = "bcdefghijklmnopqrstuvw"
+    x_letters = ["a"] + [letters[i] for i in range(x_ndim - 1)]
+    z_letters = ["a"] + [letters[x_ndim - 1 + i] for i in range(z_ndim - 1)]
+    z_letters[z_axis] = x_letters[x_axis]
+    out_letters = [x_letters[0]] + [c for i, c in enumerate(x_letters) if i not in (0, x_axis)] + \
+        [c for i, c in enumerate(z_letters) if i not in (0, z_axis)]
+    return "".join(x_letters), "".join(z_letters), "".join(out_letters)
+
+
 def batch_dot(x, z, x_axis, z_axis, normalize=False):
     """Per-sample dot product of x and z over x's axis `x_axis` and z's axis `z_axis`.
 
@@ -71,13 +83,8 @@ def batch_dot(x, z, x_axis, z_axis, normalize=False):
     """
     if normalize:
         x, z = l2_normalize(x, x_axis), l2_normalize(z, z_axis)
-    letters = "bcdefghijklmnopqrstuvw"
-    x_letters = ["a"] + [letters[i] for i in range(x.ndim - 1)]
-    z_letters = ["a"] + [letters[x.ndim - 1 + i] for i in range(z.ndim - 1)]
-    z_letters[z_axis] = x_letters[x_axis]
-    out_letters = [x_letters[0]] + [c for i, c in enumerate(x_letters) if i not in (0, x_axis)] + \
-        [c for i, c in enumerate(z_letters) if i not in (0, z_axis)]
-    y = np.einsum(f"{''.join(x_letters)},{''.join(z_letters)}->{''.join(out_letters)}", x, z)
+    x_sub, z_sub, out_sub = _subscripts(x.ndim, z.ndim, x_axis, z_axis)
+    y = np.einsum(f"{x_sub},{z_sub}->{out_sub}", x, z)
     return y.reshape(y.shape + (1,)) if y.ndim == 1 else y
 
 
@@ -121,14 +128,8 @@ def _l2_normalize_backward(d_normalized, x, axis):
 def batch_dot_gradients(d_out, x, z, x_axis, z_axis, normalize=False):
     """(dx, dz) of `batch_dot` (see the top of this module)."""
     xn, zn = (l2_normalize(x, x_axis), l2_normalize(z, z_axis)) if normalize else (x, z)
-    letters = "bcdefghijklmnopqrstuvw"
-    x_letters = ["a"] + [letters[i] for i in range(x.ndim - 1)]
-    z_letters = ["a"] + [letters[x.ndim - 1 + i] for i in range(z.ndim - 1)]
-    z_letters[z_axis] = x_letters[x_axis]
-    out_letters = [x_letters[0]] + [c for i, c in enumerate(x_letters) if i not in (0, x_axis)] + \
-        [c for i, c in enumerate(z_letters) if i not in (0, z_axis)]
-    d = d_out.reshape(d_out.shape[:-1]) if len(out_letters) == 1 else d_out
-    x_sub, z_sub, out_sub = "".join(x_letters), "".join(z_letters), "".join(out_letters)
+    x_sub, z_sub, out_sub = _subscripts(x.ndim, z.ndim, x_axis, z_axis)
+    d = d_out.reshape(d_out.shape[:-1]) if len(out_sub) == 1 else d_out
     dxn = np.einsum(f"{out_sub},{z_sub}->{x_sub}", d, zn)
     dzn = np.einsum(f"{out_sub},{x_sub}->{z_sub}", d, xn)
     if normalize:

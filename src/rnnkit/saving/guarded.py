@@ -302,36 +302,53 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
     return cast
 
 
-def read_string_attribute(obj, name, filename, h5path):
-    """A scalar string attribute, after checking its type and size; None if absent."""
-    h5py = _h5py()
+def _inspect_attribute(obj, name, filename, h5path, with_size=True):
+    """(where, type class, shape, storage size or None) of an attribute before it is read; None if
+    absent. (libhdf5 has no storage size for an empty attribute, so a list asks for none.)"""
     where = f"{h5path}@{name}" if h5path else f"@{name}"
     try:
         if name not in obj.attrs:
             return None
         attribute = obj.attrs.get_id(name)
-        kind = attribute.get_type().get_class()
-        shape = attribute.shape
-        size = attribute.get_storage_size()
+        size = attribute.get_storage_size() if with_size else None
+        return where, attribute.get_type().get_class(), attribute.shape, size
     except (KeyError, OSError, ValueError, RuntimeError, TypeError) as error:
         raise FileFormatError(filename, where, f"cannot be inspected ({error}). Received: a damaged attribute") \
             from None
+
+
+def _read_attribute(obj, name, filename, where):
+    try:
+        return obj.attrs[name]
+    except (OSError, ValueError, RuntimeError, TypeError, UnicodeDecodeError) as error:
+        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a damaged attribute") from None
+
+
+def _text(value, filename, where, what):
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FileFormatError(filename, where, f"{what} not UTF-8 text. Received: undecodable bytes") from None
+    return value
+
+
+def read_string_attribute(obj, name, filename, h5path):
+    """A scalar string attribute, after checking its type and size; None if absent."""
+    h5py = _h5py()
+    inspected = _inspect_attribute(obj, name, filename, h5path)
+    if inspected is None:
+        return None
+    where, kind, shape, size = inspected
     if kind != h5py.h5t.STRING or shape not in ((), (1,)):
         raise FileFormatError(filename, where, f"must be one string. Received: an attribute of class {kind} and "
                                                f"shape {shape}")
     if size > MAX_STRING_ATTRIBUTE:
         raise FileFormatError(filename, where, f"is larger than {MAX_STRING_ATTRIBUTE} bytes. Received: {size} bytes")
-    try:
-        value = obj.attrs[name]
-    except (OSError, ValueError, RuntimeError, TypeError, UnicodeDecodeError) as error:
-        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a damaged attribute") from None
+    value = _read_attribute(obj, name, filename, where)
     if isinstance(value, np.ndarray):
         value = value.reshape(-1)[0]
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise FileFormatError(filename, where, "is not UTF-8 text. Received: undecodable bytes") from None
+    value = _text(value, filename, where, "is")
     if not isinstance(value, str):
         raise FileFormatError(filename, where, f"must be a string. Received: {type(value).__name__}")
     return value
@@ -340,33 +357,14 @@ def read_string_attribute(obj, name, filename, h5path):
 def read_string_list_attribute(obj, name, filename, h5path):
     """A 1-D list-of-strings attribute (`layer_names`, `weight_names`); None if absent."""
     h5py = _h5py()
-    where = f"{h5path}@{name}" if h5path else f"@{name}"
-    try:
-        if name not in obj.attrs:
-            return None
-        attribute = obj.attrs.get_id(name)
-        kind = attribute.get_type().get_class()
-        shape = attribute.shape
-    except (KeyError, OSError, ValueError, RuntimeError, TypeError) as error:
-        raise FileFormatError(filename, where, f"cannot be inspected ({error}). Received: a damaged attribute") \
-            from None
+    inspected = _inspect_attribute(obj, name, filename, h5path, with_size=False)
+    if inspected is None:
+        return None
+    where, kind, shape, _ = inspected
     # h5py writes an empty list as a float64 array of shape (0,).
     if shape == (0,):
         return []
     if kind != h5py.h5t.STRING or len(shape) != 1 or shape[0] > MAX_NAME_COUNT:
         raise FileFormatError(filename, where, f"must be a list of at most {MAX_NAME_COUNT} strings. Received: an "
                                                f"attribute of class {kind} and shape {shape}")
-    try:
-        values = obj.attrs[name]
-    except (OSError, ValueError, RuntimeError, TypeError, UnicodeDecodeError) as error:
-        raise FileFormatError(filename, where, f"cannot be read ({error}). Received: a damaged attribute") from None
-    result = []
-    for value in values:
-        if isinstance(value, bytes):
-            try:
-                value = value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise FileFormatError(filename, where, "holds a name that is not UTF-8. Received: undecodable "
-                                                       "bytes") from None
-        result.append(str(value))
-    return result
+    return [str(_text(value, filename, where, "holds a name")) for value in _read_attribute(obj, name, filename, where)]

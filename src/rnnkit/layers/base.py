@@ -145,6 +145,12 @@ class Cache:
             if self._release is not None:
                 self._release()
 
+    def __deepcopy__(self, memo):
+        return None             # a copy of a layer or model starts with no pending call
+
+    def __reduce__(self):
+        return type(None), ()
+
     def __del__(self):
         if self._state == "open":
             try:

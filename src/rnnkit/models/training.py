@@ -72,6 +72,17 @@ def _check_finite(array, argument):
             raise ValueError(f"Argument `{argument}` must hold finite numbers. Received: NaN or inf values")
 
 
+def _check_layers_trainable(layers):
+    """Asks every layer (and the layers a wrapper holds) whether it can train: a recurrent layer
+    whose cell has no `backward` raises ValueError naming it."""
+    for layer in layers:
+        check = getattr(layer, "check_trainable", None)
+        if check is not None:
+            check()
+        inner = [getattr(layer, key, None) for key in ("forward_layer", "backward_layer", "layer")]
+        _check_layers_trainable([sub for sub in inner if sub is not None and sub is not layer])
+
+
 class _ThreadGuard:
     """Which threads run a model right now.
 
@@ -223,6 +234,7 @@ class TrainingMixin:
         if loss_weights is not None:
             raise ValueError("Argument `loss_weights` is for models with several outputs; a Sequential has one. "
                              f"Received: loss_weights={loss_weights!r}")
+        _check_layers_trainable(self._layers)  # a user cell without backward is refused here, not mid-epoch
         new_optimizer = optimizers_module.get(optimizer)
         new_loss = losses_module.get(loss)
         metric_ids = metrics_module.check_names(metrics, "metrics")

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import rnnkit
 from conftest import FIXTURES
@@ -104,3 +105,13 @@ def test_summary_of_a_savedmodel_folder_and_a_functional_file(capsys):
     assert main(["summary", str(folders[0])]) == 0
     assert main(["summary", str(FIXTURES / "keras2_graph" / "multi_input_lstm_dense_concat.h5")]) == 0
     assert "Connected to" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path,says", [("keras2/lstm_stack.h5", "Read a Keras 2 HDF5 (.h5) model written by Keras 2.21.0."),
+                                       ("keras3/lstm_stack.keras", "Read a Keras 3 archive (.keras) written by Keras 3.15.1."),
+                                       ("wild/k204_lab9_emb_gru.h5", "written by Keras 2.0.4.")])
+def test_summary_says_which_format_and_keras_wrote_the_file(capsys, path, says):
+    from conftest import FIXTURES
+    from rnnkit.cli import main
+    assert main(["summary", str(FIXTURES / path)]) == 0
+    assert says in capsys.readouterr().out

@@ -72,11 +72,23 @@ def _summary(args):
         rnnkit_format_check(args.plot)
     model = load_model(_model_path(args.file))
     model.summary()
+    print(_source_line(model))
     if args.plot:
         from rnnkit.utils import plot_model
         plot_model(model, to_file=args.plot, show_shapes=True)
         print(f"wrote {args.plot}")
     return 0
+
+
+_FORMAT_NAMES = {"keras2": "a Keras 2 HDF5 (.h5) model", "keras3": "a Keras 3 archive (.keras)",
+                 "savedmodel": "a TensorFlow SavedModel folder"}
+
+
+def _source_line(model):
+    source = getattr(model, "source", None) or {}
+    kind = _FORMAT_NAMES.get(source.get("format"), "an rnnkit .npz model")
+    version = source.get("keras_version")
+    return f"Read {kind}" + (f" written by Keras {version}" if version else "") + "."
 
 
 def rnnkit_format_check(path):

@@ -533,6 +533,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     stored = keras_files.read_model(path, build)
     model = built["model"]
+    # rnnkit's extension: which file format and which Keras wrote it (what `rnnkit summary` tells).
+    model.source = {"path": path, "format": stored.get("format"), "keras_version": stored.get("keras_version")}
     if stored.get("graph") is not None or not isinstance(model, Sequential):
         model.set_layer_weights_from_file(path, {spec["config"]["name"]: arrays
                                                  for spec, arrays in zip(stored["layers"], stored["weights"])})

@@ -206,7 +206,7 @@ def _read_archive(path, build):
                                                                      "model.weights.h5/", weights)
     compile_config = config.get("compile_config") if isinstance(config, dict) else None
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
-            "weights": weights, "format": "keras3", "graph": graph,
+            "weights": weights, "format": "keras3", "graph": graph, "keras_version": version,
             "compile": _compile_state(compile_config, optimizer, "keras3", optimizer_problem)}
 
 
@@ -247,7 +247,7 @@ def _read_legacy_model(path, build):
         compile_config = guarded.parse_json(training_config, path, "@training_config") \
             if training_config is not None else None
     return {"name": _name_of(config), "layers": specs, "locations": locations, "input_shape": input_shape,
-            "weights": weights, "format": "keras2", "graph": graph,
+            "weights": weights, "format": "keras2", "graph": graph, "keras_version": version,
             "compile": _compile_state(compile_config, optimizer, "tf_keras", optimizer_problem)}
 
 

@@ -350,7 +350,7 @@ def read_model(path, build):
         for f, _ in opened:
             f.close()
     return {"name": name, "layers": specs, "locations": locations, "input_shape": input_shape, "weights": weights,
-            "format": "savedmodel"}
+            "format": "savedmodel", "keras_version": version if isinstance(version, str) else None}
 
 
 def _read_weights(folder, specs, locations, expected, table, index_where, opened):

@@ -71,10 +71,16 @@ def main():
 
 
 def _inputs_and_reference(npz):
+    """(x, first reference output); x is a list when the model has several inputs."""
     data = np.load(npz)
-    x = data["x0"] if "x0" in data else data["x"]
+    inputs = [data[f"x{i}"] for i in range(sum(1 for key in data.files if key.startswith("x") and key != "x"))]
+    x = (inputs if len(inputs) > 1 else inputs[0]) if inputs else data["x"]
     y = data["y0"] if "y0" in data else data["y"]
     return x, y
+
+
+def _first(outputs):
+    return np.asarray(outputs[0] if isinstance(outputs, list) else outputs)
 
 
 def _as_model_input(model_first_layer_class, x):
@@ -119,8 +125,7 @@ def _cudnn_files(folder):
 
 def converted_table():
     """Markdown rows: source file, rnnkit vs reference, Keras 3 (.keras) and tf_keras (.h5) vs reference."""
-    from rnnkit.models import load_model
-    from rnnkit.saving import convert
+    from rnnkit.models import convert, load_model   # Sequential and functional models alike
     folder = pathlib.Path(tempfile.mkdtemp())
     sources = [p for p in sorted((FIXTURES / "wild").iterdir()) if p.suffix in (".h5", ".keras")]
     local = ROOT / "tests" / "fixtures_local" / "savedmodel"
@@ -148,8 +153,8 @@ def converted_table():
             rows.append(f"| {source.name} | not loaded: {str(error).split(': ', 1)[-1][:70]} | | | |")
             continue
         x, y = _inputs_and_reference(npz)
-        x = _as_model_input(type(model.layers[0]).__name__, x)
-        ours = float(np.abs(model.predict(x, verbose=0) - y).max())
+        x = _as_model_input(type(model.layers[0]).__name__, x) if not isinstance(x, list) else x
+        ours = float(np.abs(_first(model.predict(x, verbose=0)) - y).max())
         cells = []
         stem = source.name.split(".")[0]
         report = convert(source, folder / f"{stem}.keras", check=True, force=True)
@@ -161,7 +166,7 @@ def converted_table():
                 continue
             try:
                 theirs = module.models.load_model(path, compile=False)
-                cells.append(f"{float(np.abs(np.asarray(theirs.predict(x, verbose=0)) - y).max()):.1e}")
+                cells.append(f"{float(np.abs(_first(theirs.predict(x, verbose=0)) - y).max()):.1e}")
             except Exception as error:  # noqa: BLE001
                 cells.append(f"FAILED: {type(error).__name__}: {str(error)[:80]}")
         rows.append(f"| {source.name} | {ours:.1e} | " + " | ".join(cells) + " |")

@@ -24,11 +24,13 @@ def convert(in_path, out_path, check=False, force=False):
 
 
 def _sample_inputs(model, rng):
-    """One small batch per input: whole numbers 1..3 for integer (token) inputs, normal values else."""
+    """One small batch per input: token ids (whole numbers 1..3, in the input's own dtype, which
+    may be float) for an integer input or one an Embedding reads, normal values else."""
+    read_by_embedding = {id(node.inputs) for node in model._nodes if type(node.layer).__name__ == "Embedding"}
     samples = []
     for tensor in model.inputs:
         shape = tuple(2 if d is None else d for d in tensor.shape)
-        if tensor.dtype.startswith(("int", "uint")):
+        if tensor.dtype.startswith(("int", "uint")) or id(tensor) in read_by_embedding:
             samples.append(rng.integers(1, 4, size=shape).astype(tensor.dtype))
         else:
             samples.append(rng.normal(size=shape).astype(tensor.dtype))

@@ -275,6 +275,13 @@ MUTATIONS = [
     ("keras2_loader_transposes_square_kernels", "loaders (Keras 2 layout)", LOAD,
      "    return _read_all(datasets, wanted, filename, spec, where)",
      f"    return [{_SQUARE_T}(a) for a in _read_all(datasets, wanted, filename, spec, where)]"),
+    # ---- regularizers and constraints in the training loop --------------------------------------
+    ("penalty_gradients_dropped", "weight regularizers (gradient)",
+     ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py"]],
+     "                    layer.grads[name] = layer.grads[name] + grad", "                    pass"),
+    ("constraints_not_applied", "constraints (after the update)",
+     ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py"]],
+     "            layer.apply_constraints()", "            pass"),
     # ---- the functional graph's backward -------------------------------------------------------
     ("fan_out_gradients_overwrite", "functional graph (fan-out sums)", GRAPH,
      "grads[id(tensor)] = grad if id(tensor) not in grads else grads[id(tensor)] + grad",

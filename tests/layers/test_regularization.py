@@ -104,12 +104,45 @@ def test_layers_hold_penalties_and_apply_constraints(make, shape):
         backend.set_floatx("float32")
 
 
-def test_training_a_layer_with_penalties_is_refused_until_the_loop_applies_them():
-    model = Sequential([Input(shape=(4,)), Dense(2, kernel_regularizer="l2")])
+def test_the_training_loop_adds_weight_penalties_and_applies_constraints_as_tf_keras_does():
+    # One SGD step, computed independently in NumPy from tf_keras's rules: the reported loss is the
+    # data loss plus l2 * sum(W^2) + l1 * sum(|b|) on the weights before the update; the gradient
+    # adds 2 l2 W and l1 sign(b); after the update MaxNorm(0.5) projects W's columns and NonNeg b.
+    backend.set_floatx("float64")
+    try:
+        model = Sequential([Input(shape=(4,)), Dense(3, kernel_regularizer=regularizers.L2(0.05),
+                                                     bias_regularizer=regularizers.L1(0.02),
+                                                     kernel_constraint=constraints.MaxNorm(0.5),
+                                                     bias_constraint=constraints.NonNeg())])
+        rng = np.random.default_rng(0)
+        w, b = rng.normal(size=(4, 3)), rng.normal(size=3)
+        model.set_weights([w, b])
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+        loss = model.train_on_batch(x, y)
+        out = x @ w + b
+        expected_loss = np.mean((out - y) ** 2) + 0.05 * np.sum(w ** 2) + 0.02 * np.sum(np.abs(b))
+        d_out = 2 * (out - y) / out.size
+        w_new = w - 0.1 * (x.T @ d_out + 2 * 0.05 * w)
+        b_new = b - 0.1 * (d_out.sum(axis=0) + 0.02 * np.sign(b))
+        norms = np.sqrt(np.sum(w_new ** 2, axis=0, keepdims=True))
+        w_new = w_new * np.clip(norms, 0, 0.5) / (1e-7 + norms)
+        b_new = b_new * (b_new >= 0)
+        assert loss == pytest.approx(expected_loss, rel=1e-12)
+        np.testing.assert_allclose(model.get_weights()[0], w_new, rtol=1e-12)
+        np.testing.assert_allclose(model.get_weights()[1], b_new, rtol=1e-12, atol=1e-15)
+        assert model.evaluate(x, y, verbose=0) == pytest.approx(
+            np.mean((x @ w_new + b_new - y) ** 2) + 0.05 * np.sum(w_new ** 2) + 0.02 * np.sum(np.abs(b_new)))
+    finally:
+        backend.set_floatx("float32")
+
+
+def test_an_activity_regularizer_is_refused_in_training_until_the_loop_applies_it():
+    model = Sequential([Input(shape=(4,)), Dense(2, activity_regularizer="l2")])
     model.compile("sgd", "mse")
     x = np.ones((3, 4), "float32")
     before = model.get_weights()
-    with pytest.raises(NotImplementedError, match="kernel_regularizer"):
+    with pytest.raises(NotImplementedError, match="activity_regularizer"):
         model.train_on_batch(x, np.zeros((3, 2), "float32"))
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)

@@ -7,14 +7,16 @@
     dL/dy    += activity_regularizer.gradient(y) / batch
     after each optimizer update: w_k <- constraint_k(w_k)
 
-The layer itself only holds them; the loop that owns the loss calls these methods. Until that
-loop does (`LOOP_APPLIES_PENALTIES`), a training call of a layer holding any of them is refused:
-training without them would silently differ from Keras. Prediction ignores them, as Keras does.
+The layer itself only holds them; the loop that owns the loss calls these methods
+(models/training.py adds the weight penalties to the loss and their gradients, and projects the
+constrained weights after each update). Activity regularizers are not applied by the loop yet, so
+a training call of a layer holding one is refused: training without it would silently differ
+from Keras. Prediction ignores them all, as Keras does.
 """
 
 # Set to True by a training loop that adds the penalties and applies the constraints (the hook of
 # models/training.py, issue 13): until then training a layer that holds them raises.
-LOOP_APPLIES_PENALTIES = False
+LOOP_APPLIES_PENALTIES = True   # weight penalties and constraints; activity regularizers not yet
 
 from rnnkit import constraints as constraints_module
 from rnnkit import regularizers as regularizers_module
@@ -50,14 +52,12 @@ class WeightPenalties:
                 or any(c is not None for c in self.weight_constraints.values()))
 
     def forward_with_cache(self, x, mask=None, training=False, **kwargs):
-        if training and not LOOP_APPLIES_PENALTIES and self.has_penalties():
-            names = [f"{k}_regularizer" for k, r in self.weight_regularizers.items() if r is not None]
-            names += [f"{k}_constraint" for k, c in self.weight_constraints.items() if c is not None]
-            names += ["activity_regularizer"] if self.activity_regularizer is not None else []
+        if training and self.activity_regularizer is not None:
             raise NotImplementedError(
-                f"Layer \"{self.name}\": training with regularizers or constraints needs the training loop to add "
-                f"their penalties and apply the constraints, which rnnkit's fit does not do yet (issue 13); "
-                f"predict ignores them, as Keras does. Received: {', '.join(names)}")
+                f"Layer \"{self.name}\": training with an activity_regularizer needs the loop to add the penalty of "
+                "the layer's output, which rnnkit's fit does not do yet (issue 13); weight regularizers and "
+                "constraints are applied, and predict ignores all of them, as Keras does. Received: "
+                "activity_regularizer")
         return super().forward_with_cache(x, mask, training, **kwargs)
 
     def regularization_penalty(self):

@@ -516,12 +516,14 @@ class TrainingMixin:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
             per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
         loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
+        loss += self._weight_penalty()          # tf_keras: on the weights before this step's update
         if not math.isfinite(loss):
             self._drop_caches()
             return loss, output, metric_mask, metric_weights
         if weights is not None:
             d_output = d_output * weights.astype(output.dtype)[..., None]
         self._backward(d_output)
+        self._add_penalty_gradients()
         pairs = self._trainable_pairs()
         if not all(math.isfinite(g.sum()) for g, _ in pairs):
             return float("nan"), output, metric_mask, metric_weights
@@ -529,7 +531,23 @@ class TrainingMixin:
             self.optimizer.apply_gradients(pairs, variable_names=self._trainable_names())
         else:
             self.optimizer.apply_gradients(pairs)
+        for layer in self._penalized_layers():  # Keras projects constrained weights after each update
+            layer.apply_constraints()
         return loss, output, metric_mask, metric_weights
+
+    def _penalized_layers(self):
+        return [layer for layer in self._layers if getattr(layer, "has_penalties", None) and layer.has_penalties()]
+
+    def _weight_penalty(self):
+        """The weight regularizers' penalties (L1/L2 of kernels, biases, ...), which tf_keras adds to
+        the loss it reports and trains on."""
+        return float(sum(layer.regularization_penalty() for layer in self._penalized_layers() if layer.trainable))
+
+    def _add_penalty_gradients(self):
+        for layer in self._penalized_layers():
+            if layer.trainable:
+                for name, grad in layer.regularization_gradients().items():
+                    layer.grads[name] = layer.grads[name] + grad
 
     @staticmethod
     def _logs(loss_total, seen, metrics):
@@ -571,6 +589,7 @@ class TrainingMixin:
             metrics = self._fresh_metrics(y, self.output_shape_for(x.shape))
             output, mask = self._run(x)
             loss, _, metric_mask, metric_weights = self._masked_loss(y, output, mask, sample_weight=sw)
+            loss += self._weight_penalty()
             self._update_metrics(metrics, y, output, metric_mask, metric_weights)
             return self._result(self._logs(loss, 1, metrics), return_dict)
 
@@ -829,6 +848,7 @@ class TrainingMixin:
                 callback_list.on_test_batch_begin(step, {})
             output, mask = self._run(x_batch)
             loss, _, metric_mask, metric_weights = self._masked_loss(y_batch, output, mask, sample_weight=sw_batch)
+            loss += self._weight_penalty()
             loss_total += loss * len(x_batch)
             seen += len(x_batch)
             self._update_metrics(metrics, y_batch, output, metric_mask, metric_weights)

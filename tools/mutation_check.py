@@ -280,7 +280,8 @@ MUTATIONS = [
      ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py"]],
      "                    layer.grads[name] = layer.grads[name] + grad", "                    pass"),
     ("constraints_not_applied", "constraints (after the update)",
-     ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py"]],
+     ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py",
+                                        "tests/training/test_functional_training_replay.py"]],
      "            layer.apply_constraints()", "            pass"),
     # ---- the functional graph's backward -------------------------------------------------------
     ("fan_out_gradients_overwrite", "functional graph (fan-out sums)", GRAPH,

@@ -267,7 +267,8 @@ def test_lambda_layer_is_refused_without_running_anything(tmp_path):
 
 def test_unsupported_option_is_named(tmp_path):
     def regularize(config):
-        config["config"]["layers"][1]["config"]["kernel_regularizer"] = {"class_name": "L2", "config": {"l2": 0.1}}
+        config["config"]["layers"][1]["config"]["kernel_regularizer"] = {"class_name": "OrthogonalRegularizer",
+                                                                          "config": {"factor": 0.1}}
     with pytest.raises(ValueError, match="kernel_regularizer"):
         load_model(rewrite_config(tmp_path, regularize))
 

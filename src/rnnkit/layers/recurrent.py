@@ -13,6 +13,7 @@ import numpy as np
 from rnnkit.layers.base import Layer, as_real_array, cast_checked
 from rnnkit.layers.cells import (Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, cell_output_size,
                                  cell_state_sizes, check_cell, draw_dropout_masks)
+from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import scaffold
 
 
@@ -413,8 +414,12 @@ def _delegate(name):
                     lambda self, value: setattr(self.cell, name, value))
 
 
-class _CellLayer(RNN):
-    """SimpleRNN, LSTM, GRU: `RNN` with a new cell built from the cell's arguments."""
+_PENALIZED = ("kernel", "recurrent", "bias")   # Keras's argument prefixes; `recurrent` is recurrent_kernel
+
+
+class _CellLayer(WeightPenalties, RNN):
+    """SimpleRNN, LSTM, GRU: `RNN` with a new cell built from the cell's arguments. The layer holds
+    the cell's regularizers and constraints (the training loop asks layers for them)."""
 
     cell_class = None
 
@@ -422,8 +427,10 @@ class _CellLayer(RNN):
                  unroll=False, time_major=False, zero_output_for_mask=False, activity_regularizer=None,
                  name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
                  batch_size=None, input_dim=None, input_length=None, **cell_kwargs):
-        from rnnkit.layers.base import check_unsupported
-        check_unsupported(activity_regularizer=activity_regularizer)
+        penalties = {key: cell_kwargs.pop(f"{key}_regularizer", None) for key in _PENALIZED}
+        limits = {key: cell_kwargs.pop(f"{key}_constraint", None) for key in _PENALIZED}
+        self._set_penalties({_weight_of(k): v for k, v in penalties.items()},
+                            {_weight_of(k): v for k, v in limits.items()}, activity_regularizer)
         cell = self.cell_class(units, dtype=dtype, trainable=trainable, name=self.cell_name, **cell_kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll, time_major=time_major,
@@ -446,7 +453,8 @@ class _CellLayer(RNN):
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
         config.update(cell_config)
-        config["activity_regularizer"] = None
+        for key, value in self._penalty_config().items():   # kernel_..., recurrent_kernel_... -> Keras's names
+            config[key.replace("recurrent_kernel_", "recurrent_")] = value
         config.pop("zero_output_for_mask", None)    # Keras 2 writes it for RNN only
         return config
 
@@ -461,6 +469,10 @@ class _CellLayer(RNN):
 
 
 _CELL_KEYS = {"units", "use_bias", "reset_after"}
+
+
+def _weight_of(prefix):
+    return "recurrent_kernel" if prefix == "recurrent" else prefix
 
 
 class SimpleRNN(_CellLayer):

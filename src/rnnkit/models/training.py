@@ -79,8 +79,15 @@ def _check_layers_trainable(layers):
         check = getattr(layer, "check_trainable", None)
         if check is not None:
             check()
-        inner = [getattr(layer, key, None) for key in ("forward_layer", "backward_layer", "layer")]
-        _check_layers_trainable([sub for sub in inner if sub is not None and sub is not layer])
+        inner = [sub for sub in (getattr(layer, key, None) for key in ("forward_layer", "backward_layer", "layer"))
+                 if sub is not None and sub is not layer]
+        for sub in inner:
+            if getattr(sub, "has_penalties", None) and sub.has_penalties():
+                raise NotImplementedError(
+                    f"Layer \"{sub.name}\" inside \"{layer.name}\" holds regularizers or constraints, which the "
+                    "training loop applies to a model's own layers only so far. Received: a wrapped layer with "
+                    "penalties")
+        _check_layers_trainable(inner)
 
 
 class _ThreadGuard:

@@ -272,6 +272,21 @@ def _keras3_initializer(spec):
             "registered_name": None}
 
 
+def _enveloped(config, key, value):
+    """A regularizer or constraint config in Keras's module envelope (both Kerases write it so)."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    module = "keras.regularizers" if key.endswith("_regularizer") else "keras.constraints"
+    return {"module": module, "class_name": value["class_name"], "config": dict(value.get("config") or {}),
+            "registered_name": None}
+
+
+def _envelope_penalties(config):
+    for key, value in list(config.items()):
+        if key.endswith(("_regularizer", "_constraint")):
+            config[key] = _enveloped(config, key, value)
+
+
 def _keras2_initializer(spec):
     """tf_keras 2.21's form: Keras 3's envelope, Keras 2's config."""
     if not isinstance(spec, dict):
@@ -313,6 +328,7 @@ def to_keras2(spec, input_shape=None, nested=False):
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _keras2_initializer(value)
+    _envelope_penalties(config)
     if class_name == "Bidirectional":
         for key in ("layer", "backward_layer"):
             if config.get(key):
@@ -375,14 +391,15 @@ def to_keras3(spec, input_shape=None):
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _keras3_initializer(value)
+    _envelope_penalties(config)
     if class_name in ("SimpleRNN", "LSTM", "GRU"):
         config.setdefault("zero_output_for_mask", False)
         if class_name != "SimpleRNN":
             config.setdefault("seed", None)
     if class_name in ("Dense", "Embedding"):
         config["quantization_config"] = None
-    if class_name == "Dense":
-        config.pop("activity_regularizer", None)
+    if class_name == "Dense" and config.get("activity_regularizer") is None:
+        config.pop("activity_regularizer", None)   # Keras 3's Dense writes it only when set
     if class_name == "Bidirectional":
         inner = config["layer"]
         config["layer"] = to_keras3(inner, input_shape)

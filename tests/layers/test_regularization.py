@@ -137,16 +137,32 @@ def test_the_training_loop_adds_weight_penalties_and_applies_constraints_as_tf_k
         backend.set_floatx("float32")
 
 
-def test_an_activity_regularizer_is_refused_in_training_until_the_loop_applies_it():
-    model = Sequential([Input(shape=(4,)), Dense(2, activity_regularizer="l2")])
-    model.compile("sgd", "mse")
-    x = np.ones((3, 4), "float32")
-    before = model.get_weights()
-    with pytest.raises(NotImplementedError, match="activity_regularizer"):
-        model.train_on_batch(x, np.zeros((3, 2), "float32"))
-    for old, new in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(old, new)
-    assert model.predict(x, verbose=0).shape == (3, 2)      # prediction ignores them, as Keras does
+def test_an_activity_regularizer_enters_the_loss_and_its_gradient_as_tf_keras_does():
+    # One SGD step, computed independently: loss = mse(y_hat, y) + l2 * sum(h^2) / batch for the
+    # hidden layer's output h; dL/dh gains 2 l2 h / batch; prediction ignores the penalty.
+    backend.set_floatx("float64")
+    try:
+        model = Sequential([Input(shape=(4,)), Dense(3, activation="tanh", activity_regularizer=regularizers.L2(0.1)),
+                            Dense(2)])
+        rng = np.random.default_rng(1)
+        w1, b1, w2, b2 = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(3, 2)), rng.normal(size=2)
+        model.set_weights([w1, b1, w2, b2])
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+        h = np.tanh(x @ w1 + b1)
+        out = h @ w2 + b2
+        expected = np.mean((out - y) ** 2) + 0.1 * np.sum(h ** 2) / 5
+        assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-12)
+        assert model.train_on_batch(x, y) == pytest.approx(expected, rel=1e-12)
+        d_out = 2 * (out - y) / out.size
+        d_h = d_out @ w2.T + 2 * 0.1 * h / 5
+        d_pre = d_h * (1 - h ** 2)
+        np.testing.assert_allclose(model.get_weights()[0], w1 - 0.1 * x.T @ d_pre, rtol=1e-12)
+        np.testing.assert_allclose(model.get_weights()[2], w2 - 0.1 * h.T @ d_out, rtol=1e-12)
+        w1n, b1n, w2n, b2n = model.get_weights()
+        np.testing.assert_allclose(model.predict(x, verbose=0), np.tanh(x @ w1n + b1n) @ w2n + b2n, rtol=1e-12)
+    finally:
+        backend.set_floatx("float32")
 
 
 def test_constraints_applied_after_each_sgd_step_reproduce_tf_keras():

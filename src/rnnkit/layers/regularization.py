@@ -7,16 +7,16 @@
     dL/dy    += activity_regularizer.gradient(y) / batch
     after each optimizer update: w_k <- constraint_k(w_k)
 
-The layer itself only holds them; the loop that owns the loss calls these methods
-(models/training.py adds the weight penalties to the loss and their gradients, and projects the
-constrained weights after each update). Activity regularizers are not applied by the loop yet, so
-a training call of a layer holding one is refused: training without it would silently differ
-from Keras. Prediction ignores them all, as Keras does.
+The layer itself only holds them; the loop that owns the loss calls these methods:
+models/training.py adds the weight penalties (and their gradients), the activity penalties of the
+layer outputs of that call (and their gradients at those outputs, in the model's backward), and
+projects the constrained weights after each update. Prediction ignores them all, as Keras does;
+`evaluate` reports the loss with the penalties, as tf_keras does.
 """
 
 # Set to True by a training loop that adds the penalties and applies the constraints (the hook of
 # models/training.py, issue 13): until then training a layer that holds them raises.
-LOOP_APPLIES_PENALTIES = True   # weight penalties and constraints; activity regularizers not yet
+LOOP_APPLIES_PENALTIES = True   # models/training.py applies all of them
 
 from rnnkit import constraints as constraints_module
 from rnnkit import regularizers as regularizers_module
@@ -50,15 +50,6 @@ class WeightPenalties:
         """Whether any regularizer or constraint is set."""
         return (self.activity_regularizer is not None or any(r is not None for r in self.weight_regularizers.values())
                 or any(c is not None for c in self.weight_constraints.values()))
-
-    def forward_with_cache(self, x, mask=None, training=False, **kwargs):
-        if training and self.activity_regularizer is not None:
-            raise NotImplementedError(
-                f"Layer \"{self.name}\": training with an activity_regularizer needs the loop to add the penalty of "
-                "the layer's output, which rnnkit's fit does not do yet (issue 13); weight regularizers and "
-                "constraints are applied, and predict ignores all of them, as Keras does. Received: "
-                "activity_regularizer")
-        return super().forward_with_cache(x, mask, training, **kwargs)
 
     def regularization_penalty(self):
         """The weight penalties' sum for the current weights (0.0 without regularizers)."""

@@ -320,7 +320,7 @@ class Model(TrainingMixin):
                              f"{[len(a) for a in arrays]}")
         return arrays
 
-    def _run_graph(self, arrays, training=False):
+    def _run_graph(self, arrays, training=False, activity=None):
         """Every node in order; returns the outputs (list) and their masks (list). In training,
         each call's cache (and each tensor's value) is kept for `_backward`; inference writes
         nothing of the model's, so several threads may predict at once."""
@@ -354,6 +354,8 @@ class Model(TrainingMixin):
                 [out_mask] + [None] * (len(outs) - 1)
             for tensor, value, value_mask in zip(node.outputs, outs, masks):
                 values[id(tensor)] = (value, value_mask)
+            if activity is not None and getattr(node.layer, "activity_regularizer", None) is not None:
+                activity.append(node.layer.activity_penalty(outs[0]))
         if training:
             self._pending = (caches, {key: value for key, (value, _) in values.items()})
         results = [values[id(t)] for t in self.outputs]
@@ -373,6 +375,8 @@ class Model(TrainingMixin):
                 cache.close()    # nothing downstream of this call reaches the loss
                 continue
             d_outs = [d if d is not None else np.zeros_like(values[id(t)]) for d, t in zip(d_outs, node.outputs)]
+            if getattr(node.layer, "activity_regularizer", None) is not None:
+                d_outs[0] = d_outs[0] + node.layer.activity_gradient(values[id(node.outputs[0])])
             main = list(node.inputs) if isinstance(node.inputs, (list, tuple)) else [node.inputs]
             need = any(not isinstance(t.node.layer, InputLayer) for t in main)
             d_in = node.layer.backward(d_outs[0] if node.single else d_outs, cache, need_input_grad=need)
@@ -391,8 +395,8 @@ class Model(TrainingMixin):
             raise ValueError(f"Argument `{argument}` must hold at least one sample. Received: 0 samples")
         return arrays[0] if len(arrays) == 1 else GraphInputs(arrays)
 
-    def _run(self, x, training=False):
-        outputs, masks = self._run_graph(x.arrays if isinstance(x, GraphInputs) else [x], training)
+    def _run(self, x, training=False, activity=None):
+        outputs, masks = self._run_graph(x.arrays if isinstance(x, GraphInputs) else [x], training, activity)
         return outputs[0], masks[0]
 
     def output_shape_for(self, input_shape):

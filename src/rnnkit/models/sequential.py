@@ -275,19 +275,25 @@ class Sequential(TrainingMixin):
             shape = layer.compute_output_shape(shape)
         return shape
 
-    def _run(self, x, training=False):
+    def _run(self, x, training=False, activity=None):
         """Runs every layer, passing each one the mask the layer before it emitted. Returns the
         output and the last layer's mask (the loss honours it, as Keras's does). Writes nothing
-        of the model's: inference from several threads at once is safe."""
+        of the model's in inference: several threads may predict at once. `activity`, a list,
+        receives the activity regularizers' penalties of this call's layer outputs."""
         mask = None
-        caches = []
-        for layer in self._layers:
+        caches, regularized = [], {}
+        for index, layer in enumerate(self._layers):
             next_mask = layer.compute_mask(x, mask)
             x, cache = layer.forward_with_cache(x, mask=mask, training=training)
             caches.append(cache)
+            if getattr(layer, "activity_regularizer", None) is not None:
+                regularized[index] = x
+                if activity is not None:
+                    activity.append(layer.activity_penalty(x))
             mask = next_mask
         if training:        # the model owns its call's caches until `_backward` uses them
             self._pending_caches = caches
+            self._pending_activity = regularized
         return x, mask
 
     def _forward(self, x, training=False):
@@ -300,7 +306,10 @@ class Sequential(TrainingMixin):
         caches, self._pending_caches = self._pending_caches, None
         if caches is None:
             raise RuntimeError(f"Model \"{self.name}\": backward needs a training forward first. Received: none")
+        regularized, self._pending_activity = getattr(self, "_pending_activity", None) or {}, None
         for index in range(len(self._layers) - 1, -1, -1):
+            if index in regularized:    # the activity penalty's gradient joins the loss's at this output
+                d_out = d_out + self._layers[index].activity_gradient(regularized[index])
             d_out = self._layers[index].backward(d_out, caches[index], need_input_grad=index > 0)
         return d_out
 

@@ -519,11 +519,14 @@ class TrainingMixin:
     def _train_step(self, x, y, sample_weight=None):
         """Forward, loss, backward, update. Returns (loss, output, metric mask, metric weights);
         no update if the loss or a gradient is not finite."""
-        output, mask = self._run(x, training=True)
+        activity = []
+        output, mask = self._run(x, training=True, activity=activity)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
             per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
         loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
-        loss += self._weight_penalty()          # tf_keras: on the weights before this step's update
+        # tf_keras: weight penalties on the weights before this step's update, activity penalties of
+        # this call's layer outputs (each / batch size)
+        loss += self._weight_penalty() + float(sum(activity))
         if not math.isfinite(loss):
             self._drop_caches()
             return loss, output, metric_mask, metric_weights
@@ -594,9 +597,10 @@ class TrainingMixin:
             x, y, sw = self._check_batch(x, y, sample_weight, None)
             self._check_full_batch(x)
             metrics = self._fresh_metrics(y, self.output_shape_for(x.shape))
-            output, mask = self._run(x)
+            activity = []
+            output, mask = self._run(x, activity=activity)
             loss, _, metric_mask, metric_weights = self._masked_loss(y, output, mask, sample_weight=sw)
-            loss += self._weight_penalty()
+            loss += self._weight_penalty() + float(sum(activity))
             self._update_metrics(metrics, y, output, metric_mask, metric_weights)
             return self._result(self._logs(loss, 1, metrics), return_dict)
 
@@ -853,9 +857,10 @@ class TrainingMixin:
                 metrics = self._fresh_metrics(y_batch, self.output_shape_for(x_batch.shape))
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step, {})
-            output, mask = self._run(x_batch)
+            activity = []
+            output, mask = self._run(x_batch, activity=activity)
             loss, _, metric_mask, metric_weights = self._masked_loss(y_batch, output, mask, sample_weight=sw_batch)
-            loss += self._weight_penalty()
+            loss += self._weight_penalty() + float(sum(activity))
             loss_total += loss * len(x_batch)
             seen += len(x_batch)
             self._update_metrics(metrics, y_batch, output, metric_mask, metric_weights)

@@ -286,7 +286,7 @@ MUTATIONS = [
     ("activity_penalty_not_reported", "activity regularizers (loss)",
      ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py",
                                         "tests/training/test_functional_training_replay.py"]],
-     "        loss += self._weight_penalty() + float(sum(activity))", "        loss += self._weight_penalty()"),
+     "        return self._weight_penalty() + float(sum(activity))", "        return self._weight_penalty()"),
     ("constraints_not_applied", "constraints (after the update)",
      ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py",
                                         "tests/training/test_functional_training_replay.py"]],

@@ -526,7 +526,7 @@ class TrainingMixin:
         loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
         # tf_keras: weight penalties on the weights before this step's update, activity penalties of
         # this call's layer outputs (each / batch size)
-        loss += self._weight_penalty() + float(sum(activity))
+        loss += self._penalties(activity)
         if not math.isfinite(loss):
             self._drop_caches()
             return loss, output, metric_mask, metric_weights
@@ -547,6 +547,10 @@ class TrainingMixin:
 
     def _penalized_layers(self):
         return [layer for layer in self._layers if getattr(layer, "has_penalties", None) and layer.has_penalties()]
+
+    def _penalties(self, activity):
+        """What tf_keras adds to the data loss: the weight penalties and this call's activity penalties."""
+        return self._weight_penalty() + float(sum(activity))
 
     def _weight_penalty(self):
         """The weight regularizers' penalties (L1/L2 of kernels, biases, ...), which tf_keras adds to
@@ -600,7 +604,7 @@ class TrainingMixin:
             activity = []
             output, mask = self._run(x, activity=activity)
             loss, _, metric_mask, metric_weights = self._masked_loss(y, output, mask, sample_weight=sw)
-            loss += self._weight_penalty() + float(sum(activity))
+            loss += self._penalties(activity)
             self._update_metrics(metrics, y, output, metric_mask, metric_weights)
             return self._result(self._logs(loss, 1, metrics), return_dict)
 
@@ -860,7 +864,7 @@ class TrainingMixin:
             activity = []
             output, mask = self._run(x_batch, activity=activity)
             loss, _, metric_mask, metric_weights = self._masked_loss(y_batch, output, mask, sample_weight=sw_batch)
-            loss += self._weight_penalty() + float(sum(activity))
+            loss += self._penalties(activity)
             loss_total += loss * len(x_batch)
             seen += len(x_batch)
             self._update_metrics(metrics, y_batch, output, metric_mask, metric_weights)

@@ -292,6 +292,8 @@ MUTATIONS = [
                                         "tests/training/test_functional_training_replay.py"]],
      "            layer.apply_constraints()", "            pass"),
     # ---- the functional graph's backward -------------------------------------------------------
+    ("loss_weight_not_in_gradient", "several outputs (loss_weights)", GRAPH,
+     '            d_outputs.append(d_out * np.asarray(head["weight"], out.dtype))', "            d_outputs.append(d_out)"),
     ("fan_out_gradients_overwrite", "functional graph (fan-out sums)", GRAPH,
      "grads[id(tensor)] = grad if id(tensor) not in grads else grads[id(tensor)] + grad",
      "grads[id(tensor)] = grad"),

@@ -178,11 +178,40 @@ def test_a_symbolic_tensor_has_no_values():
         np.asarray(Input(shape=(3,)))
 
 
-def test_training_a_model_with_several_outputs_says_what_it_waits_for():
+def test_a_model_with_two_heads_fits_and_names_its_history_as_keras_2():
+    # Stated in advance: both heads learn their targets (each loss falls 5x), and History's keys
+    # are Keras 2's: loss, <output>_loss, <output>_<metric>, val_ of each.
+    keras.utils.set_random_seed(0)
+    x = Input(shape=(6, 2), name="series")
+    h = LSTM(8)(x)
+    model = Model(x, {"score": Dense(1, name="score")(h), "label": Dense(2, activation="softmax", name="label")(h)})
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss={"score": "mse", "label": "sparse_categorical_crossentropy"},
+                  loss_weights={"score": 1.0, "label": 0.5}, metrics={"label": ["accuracy"], "score": ["mae"]})
+    rng = np.random.default_rng(0)
+    series = rng.normal(size=(128, 6, 2))
+    score, label = series.sum(axis=(1, 2))[:, None] / 4, (series[:, :, 0].mean(axis=1) > 0).astype("int64")
+    history = model.fit(series, {"score": score, "label": label}, epochs=40, batch_size=32, verbose=0,
+                        validation_data=(series[:16], {"score": score[:16], "label": label[:16]}))
+    assert sorted(history.history) == sorted(["loss", "score_loss", "label_loss", "label_accuracy", "score_mae",
+                                              "val_loss", "val_score_loss", "val_label_loss", "val_label_accuracy",
+                                              "val_score_mae"])
+    for key in ("score_loss", "label_loss"):
+        assert history.history[key][-1] < history.history[key][0] / 5
+    total = history.history["loss"][-1]
+    assert total == pytest.approx(history.history["score_loss"][-1] + 0.5 * history.history["label_loss"][-1],
+                                  rel=0.05)
+
+
+def test_several_output_compile_errors_name_the_output():
     x = Input(shape=(3,))
-    model = Model(x, [Dense(1)(x), Dense(2)(x)])
-    with pytest.raises(NotImplementedError, match="several outputs"):
-        model.compile(optimizer="sgd", loss="mse")
+    model = Model(x, [Dense(1, name="a")(x), Dense(2, name="b")(x)])
+    with pytest.raises(ValueError, match="names no output.*'c'"):
+        model.compile(optimizer="sgd", loss={"a": "mse", "c": "mse"})
+    with pytest.raises(ValueError, match="one entry per output"):
+        model.compile(optimizer="sgd", loss=["mse"])
+    with pytest.raises(ValueError, match="gives no loss for output 'b'"):
+        model.compile(optimizer="sgd", loss={"a": "mse"})
+    assert model.optimizer is None
 
 
 # ---- files -------------------------------------------------------------------------------------------

@@ -368,7 +368,8 @@ class Model(TrainingMixin):
         if self._pending is None:
             raise RuntimeError(f"Model \"{self.name}\": backward needs a training forward first. Received: none")
         (caches, values), self._pending = self._pending, None
-        grads = {id(self.outputs[0]): d_out}
+        d_outs = d_out if isinstance(d_out, list) else [d_out]
+        grads = {id(t): d for t, d in zip(self.outputs, d_outs) if d is not None}
         for node, cache in reversed(caches):
             d_outs = [grads.pop(id(t), None) for t in node.outputs]
             if all(d is None for d in d_outs):
@@ -426,23 +427,225 @@ class Model(TrainingMixin):
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
-        """Configures training, as Sequential's `compile`, for a model with one output.
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                **kwargs):
+        """Configures training, as Sequential's `compile`; for several outputs, `loss`, `metrics`
+        and `loss_weights` may also be lists (in output order) or dicts keyed by output name, and
+        the total loss is sum_k loss_weight_k * loss_k (tf_keras's rule).
 
         Raises:
-            NotImplementedError: for a model with several outputs (per-output losses and
-                `loss_weights` are not in rnnkit yet).
+            ValueError / TypeError: for a loss, weight or metric that names no output, before
+                anything changes.
         """
-        if len(self.outputs) > 1 or loss_weights is not None or isinstance(loss, (list, dict)):
-            raise NotImplementedError(
-                "Training a model with several outputs (per-output losses, loss_weights) is not in rnnkit yet; "
-                "models with several inputs and one output train. Received: "
-                f"{len(self.outputs)} outputs" + (", loss_weights" if loss_weights is not None else ""))
         for node in self._nodes:
             if node.state_inputs and _state_gradients(node.layer, check_only=True) is None:
                 raise NotImplementedError(f"Layer \"{node.layer.name}\" takes initial states but gives no gradient "
                                           "for them, so this graph cannot train. Received: a graph that feeds it states")
-        return super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        if len(self.outputs) == 1 and loss_weights is None and not isinstance(loss, (list, dict)) \
+                and not isinstance(metrics, dict) and not isinstance(weighted_metrics, dict):
+            self._heads = None
+            return super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                                   weighted_metrics=weighted_metrics, **kwargs)
+        heads = _heads(self.output_names, loss, metrics, loss_weights, weighted_metrics)
+        super().compile(optimizer=optimizer, loss=heads[0]["loss_id"], **kwargs)   # optimizer, checks, guard
+        self._heads = heads
+
+    # ---- several outputs ----------------------------------------------------------------------------
+    def _as_target_list(self, y, argument="y"):
+        names = self.output_names
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(names))
+            if unknown or len(y) != len(names):
+                raise ValueError(f"Argument `{argument}` must be keyed by the output names {names}. Received: keys "
+                                 f"{sorted(y)}")
+            values = [y[n] for n in names]
+        elif isinstance(y, (list, tuple)) and len(y) == len(names):
+            values = list(y)
+        else:
+            raise ValueError(f"Argument `{argument}` must be a list of {len(names)} arrays (one per output {names}) "
+                             f"or a dict keyed by output name. Received: {type(y).__name__}")
+        return [as_real_array(v, f"{argument}[{n!r}]") for v, n in zip(values, names)]
+
+    def _head_metrics(self, ys, outputs):
+        """Fresh metric objects per output, named `<output>_<metric>` as Keras 2 names them."""
+        from rnnkit import metrics as metrics_module
+        plain, weighted = [], []
+        for head, y, out in zip(self._heads, ys, outputs):
+            for identifier in head["metrics"]:
+                metric = metrics_module.fresh_copy(metrics_module.get(identifier, head["loss"], y.shape, out.shape))
+                metric.name = f"{head['name']}_{metric.name}"
+                plain.append((head["index"], metric))
+            for identifier in head["weighted_metrics"]:
+                metric = metrics_module.fresh_copy(metrics_module.get(identifier, head["loss"], y.shape, out.shape))
+                metric.name = f"{head['name']}_weighted_{metric.name}"
+                weighted.append((head["index"], metric))
+        return plain, weighted
+
+    def _multi_step(self, x, ys, sample_weights, training):
+        """Losses of every output (and the update when `training`): the total, the per-output ones,
+        the outputs, and per output (metric mask, metric weights)."""
+        arrays = x.arrays if isinstance(x, GraphInputs) else [x]
+        activity = []
+        outputs, masks = self._run_graph(arrays, training=training, activity=activity)
+        total, losses, d_outputs, metric_args = 0.0, [], [], []
+        for head, out, mask, y, sw in zip(self._heads, outputs, masks, ys, sample_weights):
+            with np.errstate(over="ignore", invalid="ignore"):
+                per_sample, d_out = head["loss"].per_sample_and_gradient(y, out)
+            loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sw)
+            if weights is not None:
+                d_out = d_out * weights.astype(out.dtype)[..., None]
+            total += head["weight"] * loss
+            losses.append(loss)
+            d_outputs.append(d_out * np.asarray(head["weight"], out.dtype))
+            metric_args.append((metric_mask, metric_weights))
+        total += self._penalties(activity)
+        if training:
+            if not math.isfinite(total):
+                self._pending = None
+            else:
+                self._backward(d_outputs)
+                self._add_penalty_gradients()
+                pairs = self._trainable_pairs()
+                if all(math.isfinite(g.sum()) for g, _ in pairs):
+                    self.optimizer.apply_gradients(pairs)
+                    for layer in self._penalized_layers():
+                        layer.apply_constraints()
+        return total, losses, outputs, metric_args
+
+    def _multi_results(self, total, losses, metrics):
+        logs = {"loss": total}
+        logs.update({f"{head['name']}_loss": loss for head, loss in zip(self._heads, losses)})
+        logs.update({metric.name: metric.result() for _, metric in metrics[0] + metrics[1]})
+        return logs
+
+    def _multi_batch(self, x, y, sample_weight, training):
+        arrays = self._as_input_list(x)
+        ys = self._as_target_list(y)
+        sws = sample_weight if isinstance(sample_weight, (list, tuple)) else \
+            [sample_weight.get(n) for n in self.output_names] if isinstance(sample_weight, dict) else \
+            [sample_weight] * len(self.outputs)
+        batch = GraphInputs(arrays) if len(arrays) > 1 else arrays[0]
+        total, losses, outputs, metric_args = self._multi_step(batch, ys, sws, training)
+        metrics = self._head_metrics(ys, outputs)
+        for index, metric in metrics[0]:
+            metric.update_state(ys[index], outputs[index], metric_args[index][0])
+        for index, metric in metrics[1]:
+            weights = metric_args[index][1]
+            metric.update_state(ys[index], outputs[index], weights if weights is not None else metric_args[index][0])
+        return self._multi_results(total, losses, metrics)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
+        if getattr(self, "_heads", None) is None:
+            return super().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
+                                          reset_metrics=reset_metrics, return_dict=return_dict)
+        if class_weight is not None:
+            raise ValueError("Argument `class_weight` is not supported for a model with several outputs (as in "
+                             "Keras); pass sample weights per output. Received: class_weight")
+        with self._training("train_on_batch"):
+            logs = self._multi_batch(x, y, sample_weight, training=True)
+        return self._result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        if getattr(self, "_heads", None) is None:
+            return super().test_on_batch(x, y, sample_weight=sample_weight, reset_metrics=reset_metrics,
+                                         return_dict=return_dict)
+        with self._inference("test_on_batch"):
+            logs = self._multi_batch(x, y, sample_weight, training=False)
+        return self._result(logs, return_dict)
+
+    @property
+    def metrics_names(self):
+        if getattr(self, "_heads", None) is None:
+            return super().metrics_names
+        from rnnkit import metrics as metrics_module
+        names = ["loss"] + [f"{head['name']}_loss" for head in self._heads]
+        for key, prefix in (("metrics", ""), ("weighted_metrics", "weighted_")):
+            for head in self._heads:
+                for identifier in head[key]:
+                    label = identifier if isinstance(identifier, str) else metrics_module.get(identifier).name
+                    names.append(f"{head['name']}_{prefix}{label}")
+        return names
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, shuffle=True,
+            validation_data=None, sample_weight=None, **kwargs):
+        """`fit` of Sequential; for several outputs: arrays (lists or dicts of them), per-epoch
+        shuffling, validation data, callbacks, History named as Keras 2 names it
+        (`<output>_loss`, `<output>_<metric>`, `val_...`)."""
+        if getattr(self, "_heads", None) is None:
+            return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                               shuffle=shuffle, validation_data=validation_data, sample_weight=sample_weight,
+                               **kwargs)
+        from rnnkit import callbacks as callbacks_module
+        from rnnkit.models.training import _check_batch_size, _check_callbacks, _check_count, _check_verbose
+        if kwargs:
+            raise TypeError(f"fit of a model with several outputs takes arrays; not supported: {sorted(kwargs)}. "
+                            f"Received: {sorted(kwargs)}")
+        batch_size, verbose = _check_batch_size(batch_size), _check_verbose(verbose)
+        epochs = _check_count(epochs, "epochs", 0)
+        arrays, ys = self._as_input_list(x), self._as_target_list(y)
+        count = len(arrays[0])
+        if any(len(a) != count for a in ys):
+            raise ValueError(f"Arguments `x` and `y` must hold the same number of samples. Received: {count} and "
+                             f"{[len(a) for a in ys]}")
+        history = callbacks_module.History()
+        steps = math.ceil(count / batch_size)
+        hooks = callbacks_module.CallbackList(_check_callbacks(callbacks) + [history], self,
+                                              {"verbose": verbose, "epochs": epochs, "steps": steps})
+        self.stop_training = False
+        hooks.on_train_begin({})
+        with self._training("fit"):
+            for epoch in range(epochs):
+                hooks.on_epoch_begin(epoch, {})
+                order = backend.rng().permutation(count) if shuffle else np.arange(count)
+                bar = callbacks_module.Progbar(steps, verbose=verbose) if verbose else None
+                if verbose == 1:
+                    print(f"Epoch {epoch + 1}/{epochs}")
+                totals, seen = collections.Counter(), 0
+                for step in range(steps):
+                    index = order[step * batch_size:(step + 1) * batch_size]
+                    sw = None if sample_weight is None else [None if w is None else np.asarray(w)[index] for w in (
+                        sample_weight if isinstance(sample_weight, (list, tuple)) else
+                        [sample_weight.get(n) for n in self.output_names] if isinstance(sample_weight, dict)
+                        else [sample_weight] * len(self.outputs))]
+                    hooks.on_train_batch_begin(step, {})
+                    logs = self._multi_batch([a[index] for a in arrays], [a[index] for a in ys], sw, training=True)
+                    for key, value in logs.items():
+                        totals[key] += value * len(index)
+                    seen += len(index)
+                    hooks.on_train_batch_end(step, logs)
+                    if bar is not None:
+                        bar.update(step + 1, [(k, totals[k] / seen) for k in logs])
+                epoch_logs = {key: value / seen for key, value in totals.items()}
+                if validation_data is not None:
+                    val = self.evaluate(validation_data[0], validation_data[1], batch_size=batch_size, verbose=0,
+                                        return_dict=True)
+                    epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+                hooks.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+        hooks.on_train_end({})
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
+                 **kwargs):
+        if getattr(self, "_heads", None) is None:
+            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                                    return_dict=return_dict, **kwargs)
+        from rnnkit.models.training import _check_batch_size
+        batch_size = _check_batch_size(batch_size)
+        arrays, ys = self._as_input_list(x), self._as_target_list(y)
+        count = len(arrays[0])
+        totals, seen = collections.Counter(), 0
+        with self._inference("evaluate"):
+            for start in range(0, count, batch_size):
+                index = slice(start, start + batch_size)
+                logs = self._multi_batch([a[index] for a in arrays], [a[index] for a in ys], None, training=False)
+                size = len(arrays[0][index])
+                for key, value in logs.items():
+                    totals[key] += value * size
+                seen += size
+        return self._result({key: value / seen for key, value in totals.items()}, return_dict)
 
     def reset_states(self):
         for layer in self._layers:
@@ -607,6 +810,50 @@ class Model(TrainingMixin):
 
     def __repr__(self):
         return f"<Model name={self.name!r}, inputs={len(self.inputs)}, outputs={len(self.outputs)}>"
+
+
+def _per_output(value, names, what, default):
+    """A compile argument per output: one value for all, a list in output order, or a dict by name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"Argument `{what}` names no output: {unknown}. Received: keys {sorted(value)}; outputs "
+                             f"are {names}")
+        return [value.get(name, default) for name in names]
+    if isinstance(value, (list, tuple)) and what in ("loss", "loss_weights"):
+        if len(value) != len(names):
+            raise ValueError(f"Argument `{what}` must have one entry per output {names}. Received: {len(value)} "
+                             "entries")
+        return list(value)
+    return [value] * len(names)
+
+
+def _heads(names, loss, metrics, loss_weights, weighted_metrics):
+    """Per output: its name, loss object, loss weight and metric identifiers."""
+    from rnnkit import losses as losses_module
+    from rnnkit import metrics as metrics_module
+    if loss is None:
+        raise ValueError("Argument `loss` is required to train. Received: loss=None")
+    losses = _per_output(loss, names, "loss", None)
+    weights = _per_output(loss_weights, names, "loss_weights", 1.0) if loss_weights is not None else [1.0] * len(names)
+    metric_lists = _per_output(metrics, names, "metrics", None) if isinstance(metrics, dict) else [metrics] * len(names)
+    weighted_lists = _per_output(weighted_metrics, names, "weighted_metrics", None) \
+        if isinstance(weighted_metrics, dict) else [weighted_metrics] * len(names)
+    heads = []
+    for index, name in enumerate(names):
+        if losses[index] is None:
+            raise ValueError(f"Argument `loss` gives no loss for output {name!r}. Received: {loss!r}")
+        weight = weights[index]
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
+            raise ValueError(f"Argument `loss_weights` must hold finite numbers. Received: {weight!r} for {name!r}")
+        own = metric_lists[index]
+        heads.append({"index": index, "name": name, "loss_id": losses[index], "loss": losses_module.get(losses[index]),
+                      "weight": float(weight),
+                      "metrics": metrics_module.check_names([own] if isinstance(own, str) else own, "metrics"),
+                      "weighted_metrics": metrics_module.check_names(
+                          [weighted_lists[index]] if isinstance(weighted_lists[index], str) else weighted_lists[index],
+                          "weighted_metrics")})
+    return heads
 
 
 def _state_gradients(layer, check_only=False):

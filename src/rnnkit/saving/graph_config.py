@@ -41,6 +41,13 @@ def _keras3_tensor(value, path, where):
     return None
 
 
+def _required_tensor(value, path, where):
+    ref = _keras3_tensor(value, path, where)
+    if ref is None:
+        raise FileFormatError(path, where, f"must be a tensor. Received: {keras_config._short(value)}")
+    return ref
+
+
 def _keras3_call(call, path, where):
     if not isinstance(call, dict) or not isinstance(call.get("args", []), list):
         raise FileFormatError(path, where, "a call must be {'args': [...], 'kwargs': {...}}. Received: "
@@ -53,13 +60,7 @@ def _keras3_call(call, path, where):
     if single is not None:
         inputs = single
     elif isinstance(first, list):
-        inputs = []
-        for i, value in enumerate(first):
-            ref = _keras3_tensor(value, path, f"{where}.args[0][{i}]")
-            if ref is None:
-                raise FileFormatError(path, f"{where}.args[0][{i}]", "must be a tensor. Received: "
-                                                                     f"{keras_config._short(value)}")
-            inputs.append(ref)
+        inputs = [_required_tensor(value, path, f"{where}.args[0][{i}]") for i, value in enumerate(first)]
     else:
         raise FileFormatError(path, f"{where}.args[0]", f"must be a tensor or a list of tensors. Received: "
                                                         f"{keras_config._short(first)}")
@@ -74,12 +75,8 @@ def _keras3_call(call, path, where):
     for key, value in kwargs.items():
         if key == "initial_state":
             values = value if isinstance(value, list) else [value]
-            for i, item in enumerate(values):
-                ref = _keras3_tensor(item, path, f"{where}.kwargs.initial_state[{i}]")
-                if ref is None:
-                    raise FileFormatError(path, f"{where}.kwargs.initial_state[{i}]", "must be a tensor. Received: "
-                                                                                      f"{keras_config._short(item)}")
-                states.append(ref)
+            states += [_required_tensor(item, path, f"{where}.kwargs.initial_state[{i}]")
+                       for i, item in enumerate(values)]
         elif key == "mask" and value is not None:
             mask = _keras3_tensor(value, path, f"{where}.kwargs.mask")
             if mask is None:

@@ -330,3 +330,25 @@ def test_the_seq2seq_example_learns_to_reverse_and_decodes_the_same_after_reload
     spec.loader.exec_module(example)
     accuracy, same_after_reload = example.main(["--epochs", "30", "--samples", "4000", "--out", str(tmp_path)])
     assert accuracy > 0.9 and same_after_reload
+
+
+def test_a_functional_model_predicts_from_several_threads_exactly_as_from_one():
+    import threading
+    model = load_model(FIXTURES / "keras2_graph" / "shared_lstm_add_average_maximum_minimum.h5")
+    rng = np.random.default_rng(0)
+    batches = [[rng.normal(size=(5, 7, 4)).astype("float32") for _ in range(3)] for _ in range(8)]
+    alone = [model.predict(batch, verbose=0) for batch in batches]
+    results = [None] * len(batches)
+
+    def work(start):
+        for index in range(start, len(batches), 4):
+            for _ in range(3):
+                results[index] = model.predict(batches[index], verbose=0)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for ours, single in zip(results, alone):
+        np.testing.assert_array_equal(ours, single)

@@ -144,3 +144,27 @@ def test_plot_history_without_matplotlib_says_how_to_install(monkeypatch, tmp_pa
     assert not (tmp_path / "h.png").exists()
     with pytest.raises(ValueError, match="no epoch"):
         plot_history({}, tmp_path / "h.png")
+
+
+def test_take_gives_the_first_batches_as_tf_data_take():
+    # keras-io programs call dataset.take(n) on what timeseries_dataset_from_array returns.
+    ds = timeseries_dataset_from_array(np.arange(20), np.arange(20), sequence_length=3, batch_size=4)
+    everything = list(ds)
+    first = ds.take(1)
+    assert len(first) == 1
+    np.testing.assert_array_equal(first[0][0], everything[0][0])
+    np.testing.assert_array_equal(first[0][1], everything[0][1])
+    assert len(ds.take(100)) == len(ds) == len(ds.take(-1))
+    assert ds.take(0) == []
+    with pytest.raises(ValueError, match="count"):
+        ds.take(-2)
+    with pytest.raises(ValueError, match="count"):
+        ds.take(1.5)
+
+
+def test_keras_preprocessing_aliases_of_the_dataset_utilities():
+    # Keras 3 exports both under keras.preprocessing as well as keras.utils.
+    import rnnkit as keras
+
+    assert keras.preprocessing.timeseries_dataset_from_array is timeseries_dataset_from_array
+    assert keras.preprocessing.text_dataset_from_directory is text_dataset_from_directory

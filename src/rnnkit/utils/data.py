@@ -5,6 +5,7 @@ A dataset here is read lazily: iterating it builds one batch at a time from the 
 or files, so a dataset larger than memory can be trained on batch by batch.
 """
 
+import itertools
 import math
 import os
 
@@ -81,6 +82,13 @@ class _Batches:
             return
         for start in range(0, self._count, self.batch_size):
             yield self._make(np.arange(start, min(start + self.batch_size, self._count)), single=False)
+
+    def take(self, count):
+        """The first `count` elements (all of them if `count` is -1), as `tf.data.Dataset.take`,
+        which Keras programs call on these datasets (`for batch in dataset.take(1): ...`)."""
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < -1:
+            raise ValueError(f"Argument `count` must be an int >= -1. Received: count={count!r}")
+        return list(itertools.islice(iter(self), None if count == -1 else int(count)))
 
 
 class TimeseriesDataset(_Batches):

@@ -168,3 +168,12 @@ def test_keras_preprocessing_aliases_of_the_dataset_utilities():
 
     assert keras.preprocessing.timeseries_dataset_from_array is timeseries_dataset_from_array
     assert keras.preprocessing.text_dataset_from_directory is text_dataset_from_directory
+
+
+def test_dataset_batches_answer_numpy_as_tf_data_batches_do():
+    import numpy as np
+    from rnnkit.utils import timeseries_dataset_from_array
+    data = np.arange(20, dtype="float32")[:, None]
+    for x, y in timeseries_dataset_from_array(data, data[:, 0], sequence_length=3, batch_size=4).take(1):
+        assert type(x.numpy()) is np.ndarray and np.array_equal(x.numpy(), x)
+        assert np.array_equal(y.numpy(), [0, 1, 2, 3])

@@ -64,6 +64,22 @@ def _int_argument(value, argument, low, allow_none=False):
     return int(value)
 
 
+class EagerArray(np.ndarray):
+    """A NumPy array that also answers `.numpy()`, as the eager tensors of a `tf.data` batch do:
+    Keras programs call `batch.numpy()` on what a dataset yields."""
+
+    def numpy(self):
+        return np.asarray(self)
+
+
+def _eager(value):
+    if isinstance(value, tuple):
+        return tuple(_eager(v) for v in value)
+    if isinstance(value, list):
+        return [_eager(v) for v in value]
+    return value.view(EagerArray) if isinstance(value, np.ndarray) else value
+
+
 class _Batches:
     """A re-iterable of batches made by `make(index_array)` from a list of sample indices."""
 
@@ -78,10 +94,10 @@ class _Batches:
     def __iter__(self):
         if self.batch_size is None:
             for i in range(self._count):
-                yield self._make(np.array([i]), single=True)
+                yield _eager(self._make(np.array([i]), single=True))
             return
         for start in range(0, self._count, self.batch_size):
-            yield self._make(np.arange(start, min(start + self.batch_size, self._count)), single=False)
+            yield _eager(self._make(np.arange(start, min(start + self.batch_size, self._count)), single=False))
 
     def take(self, count):
         """The first `count` elements (all of them if `count` is -1), as `tf.data.Dataset.take`,

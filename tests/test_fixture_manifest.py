@@ -83,8 +83,12 @@ def test_supported_file_predicts_what_keras_predicted(name):
         np.testing.assert_allclose(ours, theirs, **tolerance(name))
 
 
-@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+# With nothing staged the parameter list holds None (an empty one would make pytest skip).
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED) or [None])
 def test_unsupported_file_fails_naming_the_feature_it_waits_for(name):
+    if name is None:
+        assert not UNSUPPORTED and len(SUPPORTED) == len(ALL_FILES)
+        return
     entry = UNSUPPORTED[name]
     with pytest.raises((FileFormatError, NotImplementedError, TypeError)) as caught:
         if name.startswith("train_graph/"):

@@ -74,6 +74,8 @@ INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
 GRAPH = ["src/rnnkit/models/functional.py", ["tests/models/test_functional_gradients.py",
                                            "tests/training/test_functional_training_replay.py"]]
 MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"]]
+MERGE_KERAS3 = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional.py"]]
+GRAPH_WRITE = ["src/rnnkit/saving/graph_config.py", ["tests/models/test_functional.py"]]
 GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
 AROUND = "tests/layers/test_layers_around_the_rnn.py"
@@ -306,6 +308,12 @@ MUTATIONS = [
     ("maximum_gradient_to_the_last", "merge backward (maximum ties and selection)", MERGE,
      "    return [np.where(chosen == k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]",
      "    return [np.where(chosen != k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]"),
+    ("keras3_maximum_ignores_masks", "Keras 3 merge under masks (maximum/minimum)", MERGE_KERAS3,
+     "            x = np.where(mask, x, output)", "            x = x"),
+    ("keras3_multiply_multiplies_masked_steps", "Keras 3 merge under masks (multiply)", MERGE_KERAS3,
+     "output * (x if mask is None else np.where(mask, x, 1))", "output * x"),
+    ("keras3_logical_or_written_as_a_list", "Keras 3 operation nodes written back", GRAPH_WRITE,
+     '_SPREAD_OPERATIONS = {"LogicalOr"}', "_SPREAD_OPERATIONS = set()"),
     # ---- file-loading safety ------------------------------------------------------------------
     ("external_storage_followed", "loading safety (external storage)", GUARD,
      "    if external:\n", "    if False:\n"),

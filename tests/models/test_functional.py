@@ -319,6 +319,31 @@ def test_keras_3_mask_rule_is_what_keras_3_computed():
     assert np.abs(model.predict([data["x0"], data["x1"]], verbose=0) - data["y0"]).max() > 1e-3
 
 
+def test_keras_3_merges_masked_inputs_by_its_own_rules_through_rnnkits_files(tmp_path):
+    # Maximum/Minimum/Multiply of masked branches: Keras 3 fills masked steps before merging, Keras 2
+    # merges the raw values. The graph keeps Keras 3's rule when rnnkit saves and reloads it.
+    path = FIXTURES / "keras3_graph" / "shared_embedding_masked_merge.keras"
+    data = np.load(FIXTURES / "keras3_graph" / "shared_embedding_masked_merge.npz")
+    inputs = [data["x0"], data["x1"]]
+    model = load_model(path)
+    model.save(tmp_path / "m.keras")
+    for candidate in (model, load_model(tmp_path / "m.keras")):
+        np.testing.assert_allclose(candidate.predict(inputs, verbose=0), data["y0"], atol=1e-5, rtol=0)
+    model.mask_rules = "keras2"
+    assert np.abs(model.predict(inputs, verbose=0) - data["y0"]).max() > 1e-5
+
+
+def test_training_a_keras_3_masked_merge_is_refused_before_any_weight_moves():
+    model = load_model(FIXTURES / "keras3_graph" / "shared_embedding_masked_merge.keras")
+    data = np.load(FIXTURES / "keras3_graph" / "shared_embedding_masked_merge.npz")
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(NotImplementedError, match="Keras 3's mask rules"):
+        model.fit([data["x0"], data["x1"]], data["y0"], epochs=1, verbose=0)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
 def test_the_seq2seq_example_learns_to_reverse_and_decodes_the_same_after_reloading(tmp_path):
     # Stated in advance: teacher-forced training reverses most unseen digit strings exactly, and
     # the saved encoder and decoder decode exactly what the trained ones did.

@@ -12,7 +12,7 @@ from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.masking import Masking
 from rnnkit.layers.noise import GaussianDropout, GaussianNoise, SpatialDropout1D
 from rnnkit.layers.normalization import BatchNormalization, LayerNormalization
-from rnnkit.layers.operations import NotEqual
+from rnnkit.layers.operations import Any, ConcatenateOperation, ExpandDims, LogicalOr, NotEqual, ZerosLike
 from rnnkit.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
                                  concatenate, dot, maximum, minimum, multiply, subtract)
 from rnnkit.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D,
@@ -31,7 +31,8 @@ def register(cls):
 
 
 for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Embedding,
-             Masking, Dropout, RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, NotEqual, Add, Subtract,
+             Masking, Dropout, RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, NotEqual, LogicalOr, ExpandDims,
+             ZerosLike, Any, ConcatenateOperation, Add, Subtract,
              Multiply, Average, Maximum, Minimum, Concatenate, Dot,
              # issue 13: the layers around the RNN
              Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,

@@ -62,8 +62,15 @@ class _Merge(Layer):
     def check_input(self, x):
         return np.asarray(x, dtype=self.dtype)
 
-    def _forward(self, x, mask, training):
+    def _forward(self, x, mask, training, mask_rule=None):
         xs = self._arrays(x)
+        if mask_rule == "keras3" and mask is not None and hasattr(self, "merge_keras3"):
+            if training:
+                raise NotImplementedError(f"Layer \"{self.name}\": training a masked {type(self).__name__} under "
+                                          "Keras 3's mask rules is not in rnnkit yet. Received: a Keras 3 graph")
+            masks = [None if m is None else np.broadcast_to(np.asarray(m, bool)[..., None], v.shape)
+                     for m, v in zip(mask, xs)]
+            return self.merge_keras3(xs, masks), None
         return self.merge(xs), (xs if training else None)
 
     def _backward(self, d_out, xs, need_input_grad):
@@ -106,6 +113,9 @@ class Multiply(_Merge):
     def merge_gradients(self, d_out, xs):
         return merge_ops.multiply_gradients(d_out, xs)
 
+    def merge_keras3(self, xs, masks):
+        return merge_ops.product_under_masks(xs, masks)
+
 
 class Average(_Merge):
     """Elementwise mean of its inputs."""
@@ -126,6 +136,9 @@ class Maximum(_Merge):
     def merge_gradients(self, d_out, xs):
         return merge_ops.select_gradients(d_out, xs, np.argmax)
 
+    def merge_keras3(self, xs, masks):
+        return merge_ops.running_under_masks(np.maximum, xs, masks)
+
 
 class Minimum(_Merge):
     """Elementwise minimum of its inputs."""
@@ -135,6 +148,9 @@ class Minimum(_Merge):
 
     def merge_gradients(self, d_out, xs):
         return merge_ops.select_gradients(d_out, xs, np.argmin)
+
+    def merge_keras3(self, xs, masks):
+        return merge_ops.running_under_masks(np.minimum, xs, masks)
 
 
 class Concatenate(_Merge):

@@ -169,6 +169,8 @@ def symbolic_call(layer, inputs, initial_state=None, **kwargs):
         _check_fits(layer, input_shape)
     output_shapes = layer.compute_output_shape(input_shape)
     dtype = getattr(layer, "output_dtype", None) or layer.dtype
+    if getattr(layer, "keeps_input_dtype", False):
+        dtype = (flat[0] if isinstance(inputs, (list, tuple)) else inputs).dtype
     node = Node(layer, inputs, states, output_shapes, dtype, constants, mask_input)
     return node.result()
 

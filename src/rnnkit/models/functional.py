@@ -343,6 +343,8 @@ class Model(TrainingMixin):
             elif self.mask_rules == "keras3" and node.state_inputs:
                 mask = None  # Keras 3 does not pass an RNN called with initial_state the mask of its input
             kwargs = dict(node.constants)
+            if self.mask_rules == "keras3" and hasattr(node.layer, "merge_keras3"):
+                kwargs["mask_rule"] = "keras3"   # Keras 3 merges masked inputs by its own rules
             if node.state_inputs:
                 kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
             out_mask = node.layer.compute_mask(x, mask)

@@ -12,6 +12,12 @@
                   dx[b] = dy[b] . z[b] over z's free axes (and dz likewise); through the
                   normalisation n = x / s, s = sqrt(max(sum_a x^2, eps)):
                   dx = (dn - n * sum_a(dn * n)) / s where sum_a x^2 > eps, else dn / s
+
+Keras 3 merges inputs under masks (m_k, True where valid) differently from Keras 2:
+    maximum/minimum:  out <- x_1; for k > 1: x_k <- x_k where m_k else out; out <- out where
+                      m_out else x_k; out <- op(out, x_k); m_out <- m_out or m_k
+                      (the op over the valid inputs; the first input where none is valid)
+    multiply:         prod_k (x_k where m_k else 1), and 0 where no input is valid
 """
 
 import numpy as np
@@ -135,3 +141,27 @@ def batch_dot_gradients(d_out, x, z, x_axis, z_axis, normalize=False):
     if normalize:
         return [_l2_normalize_backward(dxn, x, x_axis), _l2_normalize_backward(dzn, z, z_axis)]
     return [dxn, dzn]
+
+
+def running_under_masks(op, xs, masks):
+    """Keras 3's Maximum/Minimum under masks (see the top of this module)."""
+    output, output_mask = xs[0], masks[0]
+    for x, mask in zip(xs[1:], masks[1:]):
+        if mask is not None:
+            x = np.where(mask, x, output)
+        if output_mask is not None:
+            output = np.where(output_mask, output, x)
+        output_mask = np.logical_or(output_mask, mask) if mask is not None and output_mask is not None else None
+        output = op(output, x)
+    return output
+
+
+def product_under_masks(xs, masks):
+    """Keras 3's Multiply under masks (see the top of this module)."""
+    output = np.ones_like(xs[0])
+    for x, mask in zip(xs, masks):
+        output = output * (x if mask is None else np.where(mask, x, 1))
+    if any(mask is None for mask in masks):
+        return output
+    valid = np.logical_or.reduce(masks)
+    return np.where(valid, output, 0).astype(output.dtype)

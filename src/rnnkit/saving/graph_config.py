@@ -18,8 +18,12 @@ from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN")
 _CALL_KWARGS_IGNORED = {"training", "mask"}
-_KERAS3_RNN_CALL = {"training": False, "mask": None}
-_KERAS3_OPERATIONS = {"NotEqual": "keras.src.ops.numpy"}  # operations Keras 3 records as graph nodes  # what Keras 3 records for an RNN called without states
+_KERAS3_RNN_CALL = {"training": False, "mask": None}  # what Keras 3 records for an RNN called without states
+# Operations Keras 3 records as graph nodes: rnnkit class -> Keras's class name (all in keras.src.ops.numpy).
+_KERAS3_OPERATIONS = {"NotEqual": "NotEqual", "LogicalOr": "LogicalOr", "ExpandDims": "ExpandDims",
+                      "ZerosLike": "ZerosLike", "Any": "Any", "ConcatenateOperation": "Concatenate"}
+_KERAS3_OPERATIONS_MODULE = "keras.src.ops.numpy"
+_SPREAD_OPERATIONS = {"LogicalOr"}  # called as op(a, b) rather than op([a, b])
 
 
 def _ref(value, path, where):
@@ -65,6 +69,9 @@ def _keras3_call(call, path, where):
         raise FileFormatError(path, f"{where}.args[0]", f"must be a tensor or a list of tensors. Received: "
                                                         f"{keras_config._short(first)}")
     constants = []
+    more = [_keras3_tensor(value, path, f"{where}.args[{i}]") for i, value in enumerate(args[1:], start=1)]
+    if more and all(ref is not None for ref in more) and not isinstance(inputs, list):
+        return [inputs] + more, [], [], None   # an operation of several tensors (`logical_or(a, b)`)
     for i, value in enumerate(args[1:], start=1):
         # Operation layers take plain values after their tensor (`not_equal(x, 0)`).
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
@@ -131,6 +138,9 @@ def functional_layers(model_config, path, where, dialect="keras2", fix=None):
     specs, locations, calls, input_layers, names = [], [], [], {}, set()
     for index, entry in enumerate(inner["layers"]):
         location = f"{where}.config.layers[{index}]"
+        if isinstance(entry, dict) and entry.get("module") == _KERAS3_OPERATIONS_MODULE \
+                and entry.get("class_name") == "Concatenate":
+            entry = dict(entry, class_name="ConcatenateOperation")  # ops.concatenate, not the layer
         try:
             spec = keras_config.to_rnnkit(fix(entry) if fix else entry, "layer", dialect=dialect)
         except FileFormatError:
@@ -219,8 +229,9 @@ def keras3_functional_config(name, layers, inputs, outputs, single_output):
             entry = keras_config.keras3_input_layer(config["batch_input_shape"], config.get("dtype", "float32"),
                                                     config["name"])
         elif spec["class_name"] in _KERAS3_OPERATIONS:
-            entry = {"module": _KERAS3_OPERATIONS[spec["class_name"]], "class_name": spec["class_name"],
-                     "config": {"name": spec["config"]["name"]}, "registered_name": spec["class_name"]}
+            keras_name = _KERAS3_OPERATIONS[spec["class_name"]]
+            entry = {"module": _KERAS3_OPERATIONS_MODULE, "class_name": keras_name,
+                     "config": dict(spec["config"]), "registered_name": keras_name}
         else:
             shape = layer["input_shape"]
             entry = keras_config.to_keras3(spec, shape if not _is_shape_list(shape) else None)
@@ -241,7 +252,8 @@ def keras3_functional_config(name, layers, inputs, outputs, single_output):
                 else {"training": False} if spec["class_name"] in ("Dropout", "SpatialDropout1D") else {}
             if call.get("mask"):
                 kwargs["mask"] = _keras3_tensor_dict(call["mask"])
-            calls.append({"args": [first] + list(call.get("constants") or []), "kwargs": kwargs})
+            args = first if spec["class_name"] in _SPREAD_OPERATIONS else [first]
+            calls.append({"args": args + list(call.get("constants") or []), "kwargs": kwargs})
         entry["inbound_nodes"] = calls
         entries.append(entry)
     output_refs = [[r["name"], r["node"], r["tensor"]] for r in outputs]

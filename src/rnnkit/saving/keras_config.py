@@ -121,6 +121,7 @@ def _activation_name(value):
 
 
 _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
+_OPERATIONS = {"NotEqual", "LogicalOr", "ExpandDims", "ZerosLike", "Any", "ConcatenateOperation"}  # Keras 3 ops recorded as nodes
 # Python would take any truthy value here; a file must say true or false.
 _BOOLEAN_OPTIONS = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll", "use_bias",
                     "mask_zero", "unit_forget_bias", "reset_after", "trainable", "zero_output_for_mask",
@@ -186,7 +187,9 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     elif class_name == "Embedding" and _is_integer_dtype(config.get("dtype")):
         # Keras 2.0-2.1 stored the Embedding's input dtype (int32) as its own; its weights are float32.
         config.pop("dtype")
-    if "dtype" in config and class_name != "InputLayer":
+    if "dtype" in config and class_name in _OPERATIONS:
+        pass  # an operation's dtype is its output's (ZerosLike(dtype="bool") makes a mask)
+    elif "dtype" in config and class_name != "InputLayer":
         config["dtype"] = _dtype_name(config["dtype"], where)
     elif "dtype" in config and not _is_integer_dtype(config["dtype"]):
         config["dtype"] = _dtype_name(config["dtype"], where)

@@ -21,7 +21,7 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, nodes_of
-from rnnkit.models.training import TrainingMixin
+from rnnkit.models.training import TrainingMixin, refuse_symbolic_call
 
 
 class _InputShapes(tuple):
@@ -663,6 +663,7 @@ class Model(TrainingMixin):
 
     def __call__(self, x, training=False, mask=None):
         """Runs the model on arrays (eager)."""
+        refuse_symbolic_call(self, x)
         return self._structure(self._run_graph(self._as_input_list(x), training)[0])
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):

@@ -11,7 +11,8 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
-from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
+from rnnkit.models.training import (NESTING_NOT_SUPPORTED, TrainingMixin, as_real_array, cast_checked,
+                                    refuse_symbolic_call)
 
 
 def _is_multi(shape):
@@ -86,6 +87,9 @@ class Sequential(TrainingMixin):
             self._explicit_input = True
             self.built = True
             return
+        if isinstance(layer, TrainingMixin):
+            raise NotImplementedError(f"Sequential \"{self.name}\" was given model \"{layer.name}\" as a layer: "
+                                      f"{NESTING_NOT_SUPPORTED}. Received: layer={layer!r}")
         if not isinstance(layer, Layer):
             raise TypeError(
                 "The added layer must be an instance of class Layer. "
@@ -322,6 +326,7 @@ class Sequential(TrainingMixin):
     def __call__(self, x, training=False):
         """Runs the model on one batch and returns its output. Inference (training=False) is safe
         from several threads at once; training=True keeps caches and is one thread at a time."""
+        refuse_symbolic_call(self, x)
         guard = self._training("__call__(training=True)") if training else self._inference("__call__")
         with guard:
             x = self._prepare_input(x)

@@ -90,6 +90,20 @@ def _check_layers_trainable(layers):
         _check_layers_trainable(inner)
 
 
+NESTING_NOT_SUPPORTED = ("a Model used as a layer inside another model is not in rnnkit yet (its weights, "
+                         "gradients and files would need the inner graph spliced in). Call the inner "
+                         "model's layers on the outer tensors instead, or build one functional model")
+
+
+def refuse_symbolic_call(model, x):
+    """Models run on arrays; a symbolic call would nest one model inside another."""
+    from rnnkit.layers.symbolic import KerasTensor
+    parts = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
+    if any(isinstance(part, KerasTensor) for part in parts):
+        raise NotImplementedError(f"Model \"{model.name}\" was called on a symbolic tensor: "
+                                  f"{NESTING_NOT_SUPPORTED}. Received: x={x!r}")
+
+
 class _ThreadGuard:
     """Which threads run a model right now.
 

@@ -74,7 +74,8 @@ INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
 GRAPH = ["src/rnnkit/models/functional.py", ["tests/models/test_functional_gradients.py",
                                            "tests/training/test_functional_training_replay.py"]]
 MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"]]
-MERGE_KERAS3 = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional.py"]]
+MERGE_KERAS3 = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional.py",
+                                            "tests/models/test_functional_gradients.py"]]
 GRAPH_WRITE = ["src/rnnkit/saving/graph_config.py", ["tests/models/test_functional.py"]]
 GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
@@ -309,9 +310,14 @@ MUTATIONS = [
      "    return [np.where(chosen == k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]",
      "    return [np.where(chosen != k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]"),
     ("keras3_maximum_ignores_masks", "Keras 3 merge under masks (maximum/minimum)", MERGE_KERAS3,
-     "            x = np.where(mask, x, output)", "            x = x"),
+     "x, x_source = np.where(mask, x, output), np.where(mask, x_source, source)", "x, x_source = x, x_source"),
     ("keras3_multiply_multiplies_masked_steps", "Keras 3 merge under masks (multiply)", MERGE_KERAS3,
-     "output * (x if mask is None else np.where(mask, x, 1))", "output * x"),
+     "x if mask is None else np.where(mask, x, 1).astype(x.dtype)", "x"),
+    ("keras3_maximum_gradient_ignores_masks", "Keras 3 merge under masks backward (maximum/minimum)", MERGE_KERAS3,
+     "x, x_source = np.where(mask, x, output), np.where(mask, x_source, source)",
+     "x, x_source = np.where(mask, x, output), x_source"),
+    ("keras3_multiply_gradient_reaches_masked_steps", "Keras 3 merge under masks backward (multiply)", MERGE_KERAS3,
+     "            grad = np.where(mask, grad, 0)\n", "            pass\n"),
     ("keras3_logical_or_written_as_a_list", "Keras 3 operation nodes written back", GRAPH_WRITE,
      '_SPREAD_OPERATIONS = {"LogicalOr"}', "_SPREAD_OPERATIONS = set()"),
     # ---- file-loading safety ------------------------------------------------------------------

@@ -333,17 +333,6 @@ def test_keras_3_merges_masked_inputs_by_its_own_rules_through_rnnkits_files(tmp
     assert np.abs(model.predict(inputs, verbose=0) - data["y0"]).max() > 1e-5
 
 
-def test_training_a_keras_3_masked_merge_is_refused_before_any_weight_moves():
-    model = load_model(FIXTURES / "keras3_graph" / "shared_embedding_masked_merge.keras")
-    data = np.load(FIXTURES / "keras3_graph" / "shared_embedding_masked_merge.npz")
-    model.compile(optimizer="sgd", loss="mse")
-    before = [w.copy() for w in model.get_weights()]
-    with pytest.raises(NotImplementedError, match="Keras 3's mask rules"):
-        model.fit([data["x0"], data["x1"]], data["y0"], epochs=1, verbose=0)
-    for old, new in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(old, new)
-
-
 def test_the_seq2seq_example_learns_to_reverse_and_decodes_the_same_after_reloading(tmp_path):
     # Stated in advance: teacher-forced training reverses most unseen digit strings exactly, and
     # the saved encoder and decoder decode exactly what the trained ones did.

@@ -116,3 +116,46 @@ def test_functional_training_learns_a_copy_task():
     xa, xb = rng.normal(size=(64, 6, 2)), rng.normal(size=(64, 6, 2))
     history = model.fit([xa, xb], xa, epochs=60, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0] / 10
+
+
+def test_keras_3_masked_merges_backward_is_their_forwards_derivative():
+    # Under Keras 3's rules a masked step of one branch takes the running value (Maximum/Minimum)
+    # or 1 (Multiply), and a step no branch keeps is 0 for Multiply; the gradient must follow.
+    left_tokens, right_tokens = Input(shape=(5,), dtype="int32"), Input(shape=(5,), dtype="int32")
+    left = keras.layers.Embedding(6, 3, mask_zero=True)(left_tokens)
+    right = keras.layers.Embedding(6, 3, mask_zero=True)(right_tokens)
+    merged = keras.layers.concatenate([keras.layers.maximum([left, right]), keras.layers.minimum([left, right]),
+                                       keras.layers.multiply([left, right])])
+    model = Model([left_tokens, right_tokens], Dense(2)(LSTM(3)(merged)))
+    model.mask_rules = "keras3"
+    left_ids = np.array([[1, 0, 2, 0, 3], [0, 4, 5, 1, 0]])
+    right_ids = np.array([[2, 3, 0, 0, 1], [5, 0, 1, 0, 0]])   # steps where both are 0: none valid
+    check_model(model, [left_ids, right_ids])
+
+
+@pytest.mark.parametrize("merge", ["maximum", "minimum", "multiply"])
+def test_keras_3_masked_merge_ops_backward_is_their_forwards_derivative_at_every_step(merge):
+    # Judged directly, so steps no input keeps (where an RNN after the merge would look away) count.
+    from rnnkit.ops import merge as merge_ops
+    rng = np.random.default_rng(3)
+    xs = [rng.normal(size=(2, 6, 3)) for _ in range(3)]
+    keep = rng.random(size=(3, 2, 6, 1)) < 0.5
+    keep[:, 0, 0] = False                                   # one step that no input keeps
+    masks = [np.broadcast_to(k, x.shape) for k, x in zip(keep, xs)]
+    if merge == "multiply":
+        def forward():
+            return merge_ops.product_under_masks(xs, masks)
+
+        def backward(weights):
+            grads = merge_ops.product_under_masks_gradients(weights[0], xs, masks)
+            return {f"x{k}": g for k, g in enumerate(grads)}
+    else:
+        op = np.maximum if merge == "maximum" else np.minimum
+
+        def forward():
+            return merge_ops.running_under_masks(op, xs, masks)
+
+        def backward(weights):
+            grads = merge_ops.running_under_masks_gradients(weights[0], op, xs, masks)
+            return {f"x{k}": g for k, g in enumerate(grads)}
+    assert_gradients(forward, backward, {f"x{k}": x for k, x in enumerate(xs)})

@@ -12,6 +12,13 @@ from rnnkit.layers.base import Layer
 from rnnkit.ops import merge as merge_ops
 
 
+class _UnderMasks:
+    """What a merge under Keras 3's mask rules keeps for its backward: inputs and their masks."""
+
+    def __init__(self, arrays, masks):
+        self.arrays, self.masks = arrays, masks
+
+
 class _Merge(Layer):
     """Base of the merge layers: a list of at least two tensors of one shape (Subtract: two)."""
 
@@ -65,15 +72,14 @@ class _Merge(Layer):
     def _forward(self, x, mask, training, mask_rule=None):
         xs = self._arrays(x)
         if mask_rule == "keras3" and mask is not None and hasattr(self, "merge_keras3"):
-            if training:
-                raise NotImplementedError(f"Layer \"{self.name}\": training a masked {type(self).__name__} under "
-                                          "Keras 3's mask rules is not in rnnkit yet. Received: a Keras 3 graph")
             masks = [None if m is None else np.broadcast_to(np.asarray(m, bool)[..., None], v.shape)
                      for m, v in zip(mask, xs)]
-            return self.merge_keras3(xs, masks), None
+            return self.merge_keras3(xs, masks), (_UnderMasks(xs, masks) if training else None)
         return self.merge(xs), (xs if training else None)
 
     def _backward(self, d_out, xs, need_input_grad):
+        if isinstance(xs, _UnderMasks):
+            return self.merge_keras3_gradients(d_out, xs.arrays, xs.masks), {}
         return self.merge_gradients(d_out, xs), {}
 
     def get_config(self):
@@ -116,6 +122,9 @@ class Multiply(_Merge):
     def merge_keras3(self, xs, masks):
         return merge_ops.product_under_masks(xs, masks)
 
+    def merge_keras3_gradients(self, d_out, xs, masks):
+        return merge_ops.product_under_masks_gradients(d_out, xs, masks)
+
 
 class Average(_Merge):
     """Elementwise mean of its inputs."""
@@ -139,6 +148,9 @@ class Maximum(_Merge):
     def merge_keras3(self, xs, masks):
         return merge_ops.running_under_masks(np.maximum, xs, masks)
 
+    def merge_keras3_gradients(self, d_out, xs, masks):
+        return merge_ops.running_under_masks_gradients(d_out, np.maximum, xs, masks)
+
 
 class Minimum(_Merge):
     """Elementwise minimum of its inputs."""
@@ -151,6 +163,9 @@ class Minimum(_Merge):
 
     def merge_keras3(self, xs, masks):
         return merge_ops.running_under_masks(np.minimum, xs, masks)
+
+    def merge_keras3_gradients(self, d_out, xs, masks):
+        return merge_ops.running_under_masks_gradients(d_out, np.minimum, xs, masks)
 
 
 class Concatenate(_Merge):

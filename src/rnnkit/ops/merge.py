@@ -18,6 +18,11 @@ Keras 3 merges inputs under masks (m_k, True where valid) differently from Keras
                       m_out else x_k; out <- op(out, x_k); m_out <- m_out or m_k
                       (the op over the valid inputs; the first input where none is valid)
     multiply:         prod_k (x_k where m_k else 1), and 0 where no input is valid
+and backward:
+    maximum/minimum:  each output element came from one input (followed through the fills above,
+                      the running value on a tie); dx_k = dy where it came from x_k, else 0
+    multiply:         dx_k = dy * prod_{j != k} (x_j where m_j else 1) where m_k and some input
+                      is valid, else 0
 """
 
 import numpy as np
@@ -143,25 +148,62 @@ def batch_dot_gradients(d_out, x, z, x_axis, z_axis, normalize=False):
     return [dxn, dzn]
 
 
-def running_under_masks(op, xs, masks):
-    """Keras 3's Maximum/Minimum under masks (see the top of this module)."""
+def running_under_masks(op, xs, masks, with_sources=False):
+    """Keras 3's Maximum/Minimum under masks (see the top of this module). With `with_sources`,
+    also which input each output element came from (the running value's on a tie, as the pairwise
+    op's gradient picks its first argument)."""
     output, output_mask = xs[0], masks[0]
-    for x, mask in zip(xs[1:], masks[1:]):
+    source = np.zeros(np.shape(output), np.intp)
+    for k, (x, mask) in enumerate(zip(xs[1:], masks[1:]), start=1):
+        x_source = np.full(source.shape, k)
         if mask is not None:
-            x = np.where(mask, x, output)
+            x, x_source = np.where(mask, x, output), np.where(mask, x_source, source)
         if output_mask is not None:
-            output = np.where(output_mask, output, x)
+            output, source = np.where(output_mask, output, x), np.where(output_mask, source, x_source)
         output_mask = np.logical_or(output_mask, mask) if mask is not None and output_mask is not None else None
-        output = op(output, x)
-    return output
+        merged = op(output, x)
+        source = np.where(merged == output, source, x_source)
+        output = merged
+    return (output, source) if with_sources else output
+
+
+def running_under_masks_gradients(d_out, op, xs, masks):
+    """Each output element's gradient goes to the one input it came from."""
+    _, source = running_under_masks(op, xs, masks, with_sources=True)
+    return [np.where(source == k, d_out, 0).astype(d_out.dtype) for k in range(len(xs))]
+
+
+def _factors_under_masks(xs, masks):
+    return [x if mask is None else np.where(mask, x, 1).astype(x.dtype) for x, mask in zip(xs, masks)]
+
+
+def _no_valid_input(masks):
+    return None if any(mask is None for mask in masks) else ~np.logical_or.reduce(masks)
 
 
 def product_under_masks(xs, masks):
     """Keras 3's Multiply under masks (see the top of this module)."""
     output = np.ones_like(xs[0])
-    for x, mask in zip(xs, masks):
-        output = output * (x if mask is None else np.where(mask, x, 1))
-    if any(mask is None for mask in masks):
-        return output
-    valid = np.logical_or.reduce(masks)
-    return np.where(valid, output, 0).astype(output.dtype)
+    for factor in _factors_under_masks(xs, masks):
+        output = output * factor
+    none_valid = _no_valid_input(masks)
+    return output if none_valid is None else np.where(none_valid, 0, output).astype(output.dtype)
+
+
+def product_under_masks_gradients(d_out, xs, masks):
+    """dx_k = dy * prod_{j != k} f_j where x_k counts (m_k) and some input is valid; 0 elsewhere,
+    with f_j = x_j where m_j else 1."""
+    factors = _factors_under_masks(xs, masks)
+    none_valid = _no_valid_input(masks)
+    grads = []
+    for k, mask in enumerate(masks):
+        grad = np.array(d_out, copy=True)
+        for j, factor in enumerate(factors):
+            if j != k:
+                grad *= factor
+        if mask is not None:
+            grad = np.where(mask, grad, 0)
+        if none_valid is not None:
+            grad = np.where(none_valid, 0, grad)
+        grads.append(grad.astype(d_out.dtype))
+    return grads

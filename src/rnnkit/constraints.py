@@ -11,6 +11,8 @@ eps = 1e-7, as tf_keras:
 
 import numpy as np
 
+from rnnkit import named_objects
+
 EPSILON = 1e-7
 
 
@@ -94,31 +96,7 @@ def get(identifier, argument="constraint"):
         ValueError: for an unknown name or class (a custom constraint cannot come from a file).
         TypeError: for anything else.
     """
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _BY_CLASS.get(identifier)
-        if cls is None:
-            raise ValueError(f"Argument `{argument}` must be one of {sorted(_BY_NAME)}, a Constraint or a config "
-                             f"dict. Received: {identifier!r}")
-        return cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _BY_CLASS.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(f"Argument `{argument}` names a constraint class rnnkit does not have (custom ones "
-                             f"cannot be loaded from a file); known: {sorted(_BY_CLASS)}. "
-                             f"Received: {identifier['class_name']!r}")
-        config = dict(identifier.get("config") or {})
-        try:
-            return cls.from_config(config)
-        except TypeError:
-            raise ValueError(f"Argument `{argument}`: {identifier['class_name']} takes {sorted(cls().get_config())}. "
-                             f"Received: config={config!r}") from None
-    raise TypeError(f"Argument `{argument}` must be a name, a Constraint or a config dict. Received: {identifier!r}")
+    return named_objects.resolve(identifier, argument, Constraint, _BY_NAME, _BY_CLASS)
 
 
-def serialize(constraint):
-    """Keras 2's config form, or None."""
-    if constraint is None:
-        return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+serialize = named_objects.serialize  # Keras 2's config form, or None

@@ -10,6 +10,8 @@ The string forms "l1", "l2", "l1_l2" use Keras's default factor 0.01.
 
 import numpy as np
 
+from rnnkit import named_objects
+
 
 def _factor(value, argument):
     if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
@@ -94,30 +96,7 @@ def get(identifier, argument="regularizer"):
         ValueError: for an unknown name or class (a custom regularizer cannot come from a file).
         TypeError: for anything else.
     """
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME and identifier not in _BY_CLASS:
-            raise ValueError(f"Argument `{argument}` must be one of {sorted(_BY_NAME)}, a Regularizer or a config "
-                             f"dict. Received: {identifier!r}")
-        return (_BY_NAME.get(identifier) or _BY_CLASS[identifier])()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _BY_CLASS.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(f"Argument `{argument}` names a regularizer class rnnkit does not have (custom ones "
-                             f"cannot be loaded from a file); known: {sorted(_BY_CLASS)}. "
-                             f"Received: {identifier['class_name']!r}")
-        config = dict(identifier.get("config") or {})
-        try:
-            return cls.from_config(config)
-        except TypeError:
-            raise ValueError(f"Argument `{argument}`: {identifier['class_name']} takes {sorted(cls().get_config())}. "
-                             f"Received: config={config!r}") from None
-    raise TypeError(f"Argument `{argument}` must be a name, a Regularizer or a config dict. Received: {identifier!r}")
+    return named_objects.resolve(identifier, argument, Regularizer, _BY_NAME, _BY_CLASS)
 
 
-def serialize(regularizer):
-    """Keras 2's config form, or None."""
-    if regularizer is None:
-        return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+serialize = named_objects.serialize  # Keras 2's config form, or None

@@ -383,3 +383,20 @@ def test_a_model_used_as_a_layer_is_refused_naming_what_is_missing_and_what_to_d
             attempt()
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
     assert inner(x).shape == (2, 4) and stack(x).shape == (2, 2)  # called on arrays they still run
+
+
+def test_stacked_cells_take_initial_states_of_each_cells_own_size():
+    # RNN(StackedRNNCells([LSTMCell(8), LSTMCell(4)])) holds states of sizes [8, 8, 4, 4]; the
+    # symbolic call must check each given state against its own cell, not the last cell's units.
+    import rnnkit as keras
+    sequence = keras.Input((5, 3))
+    states = [keras.Input((8,)), keras.Input((8,)), keras.Input((4,)), keras.Input((4,))]
+    layer = keras.layers.RNN(keras.layers.StackedRNNCells([keras.layers.LSTMCell(8), keras.layers.LSTMCell(4)]))
+    model = keras.Model([sequence] + states, layer(sequence, initial_state=states))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    given = [rng.normal(size=(2, size)).astype("float32") for size in (8, 8, 4, 4)]
+    np.testing.assert_allclose(model.predict([x] + given, verbose=0),
+                               layer(x, initial_state=given), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match=r"\(batch, 8\)"):
+        layer(sequence, initial_state=states[::-1])

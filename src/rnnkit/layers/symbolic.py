@@ -100,9 +100,8 @@ def _state_sizes(layer):
     if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
         forward, backward = _state_sizes(layer.forward_layer), _state_sizes(layer.backward_layer)
         return None if forward is None or backward is None else forward + backward
-    if hasattr(layer, "state_count") and hasattr(layer, "units"):
-        return [layer.units] * layer.state_count
-    return None
+    sizes = getattr(layer, "state_sizes", None)  # the RNN's own account: stacked cells differ in size
+    return None if sizes is None else list(sizes)
 
 
 def _check_state_shapes(layer, states):

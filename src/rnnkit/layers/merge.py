@@ -64,7 +64,7 @@ class _Merge(Layer):
             raise TypeError(f"Layer \"{self.name}\" ({type(self).__name__}) must be called on a list of arrays. "
                             f"Received: {type(x).__name__}")
         self._check_shapes([np.shape(v) for v in x])
-        return [self.check_input(v) if hasattr(self, "check_input") else np.asarray(v) for v in x]
+        return [self.check_input(v) for v in x]
 
     def check_input(self, x):
         return np.asarray(x, dtype=self.dtype)

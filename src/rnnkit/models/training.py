@@ -23,8 +23,8 @@ from rnnkit import losses as losses_module
 from rnnkit import metrics as metrics_module
 from rnnkit import optimizers as optimizers_module
 from rnnkit.layers.base import as_real_array, cast_checked
-from rnnkit.utils.data_adapter import (RAN_OUT, ArraySource, check_class_weight, check_steps, class_sample_weights,
-                                       is_batch_source, source_of, unpack)
+from rnnkit.utils.data_adapter import (RAN_OUT, ArraySource, check_class_weight, check_count, check_steps,
+                                       class_sample_weights, is_batch_source, source_of, unpack)
 
 
 def _check_batch_size(batch_size, argument="batch_size"):
@@ -43,11 +43,7 @@ def _check_verbose(verbose):
     return int(verbose)
 
 
-def _check_count(value, argument, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        kind = "a non-negative" if low == 0 else "a positive"
-        raise ValueError(f"Argument `{argument}` must be {kind} int. Received: {value!r}")
-    return int(value)
+_check_count = check_count  # one rule for counts, here and in the data adapter
 
 
 def _check_callbacks(callbacks):

@@ -196,10 +196,6 @@ def _count(spec):
 
 
 # ---- Keras 2 legacy layout ------------------------------------------------------------------------
-def _text(value):
-    return value.decode("utf8") if isinstance(value, bytes) else str(value)
-
-
 def legacy_datasets(group, filename, prefix=""):
     """{layer name: [(dataset, its HDF5 path)] in weight_names order} from a Keras 2 legacy
     weights group, without reading any data."""

@@ -240,7 +240,6 @@ class GRUResetBefore(_GRU):
         from_drh_to_dzr *= h_prev                            # h_{t-1} m_h ra'(r)
         if m_ht is not None:
             from_drh_to_dzr *= m_ht
-        r_dropped = r if m_ht is None else r * m_ht          # d(rh) reaches h_{t-1} through r m_h
         from_gh_to_dzz, from_gh_to_dzh, direct = self._factors(run, kept, h_prev, spare)
         dz = buffer(workspace, "dz", (T, 3 * H, B), dtype)
         dh_next = np.zeros((H, B), dtype)
@@ -257,9 +256,9 @@ class GRUResetBefore(_GRU):
             np.dot(recurrent_h, d[HH], out=d_rh)
             np.multiply(d_rh, from_drh_to_dzr[t], out=d[R])
             np.dot(recurrent_zr, d[ZR], out=dh_next)
+            dh_next += np.multiply(d_rh, r[t], out=scratch)   # d(rh) reaches h_{t-1} m_h through r
             if m_ht is not None:
-                dh_next *= m_ht
-            dh_next += np.multiply(d_rh, r_dropped[t], out=scratch)
+                dh_next *= m_ht                             # (U_zr dzr + r d_rh) m_h
             dh_next += np.multiply(gh, direct[t], out=scratch)
         kept["spare_by_feature"] = from_gh_to_dzz
         return dz, run.z, [dh_next]

@@ -71,7 +71,7 @@ class _Merge(Layer):
 
     def _forward(self, x, mask, training, mask_rule=None):
         xs = self._arrays(x)
-        if mask_rule == "keras3" and mask is not None and hasattr(self, "merge_keras3"):
+        if mask_rule == "keras3" and mask is not None:   # the graph asks only merges with merge_keras3
             masks = [None if m is None else np.broadcast_to(np.asarray(m, bool)[..., None], v.shape)
                      for m, v in zip(mask, xs)]
             return self.merge_keras3(xs, masks), (_UnderMasks(xs, masks) if training else None)

@@ -174,7 +174,8 @@ MUTATIONS = [
     ("stacked_cells_mask_not_reversed", "stacked cells (go_backwards + mask)", RECURRENT_LAYER,
      "cell_mask = mask if k == 0 or mask is None or not self.go_backwards else mask[:, ::-1]", "cell_mask = mask"),
     ("gru_before_dh_misses_rh_path", "GRU reset_after=False (dh_{t-1})", GRU,
-     "            dh_next += np.multiply(d_rh, r_dropped[t], out=scratch)", "            pass"),
+     "            dh_next += np.multiply(d_rh, r[t], out=scratch)   # d(rh) reaches h_{t-1} m_h through r",
+     "            pass"),
     # ---- masks -------------------------------------------------------------------------------
     ("mask_not_reversed_for_go_backwards", "masks", SEQ,
      "np.asarray(mask, dtype=bool).T[_steps(go_backwards)])", "np.asarray(mask, dtype=bool).T)"),

@@ -258,3 +258,16 @@ def test_load_weights_refuses_a_hostile_weights_file_and_keeps_the_weights(tmp_p
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
     assert isinstance(Sequential, type)
+
+
+def test_a_variable_length_string_attribute_over_the_limit_is_refused_naming_it(tmp_path, monkeypatch):
+    # h5py stores str attributes as variable-length strings, whose storage size is a reference's,
+    # so the limit is checked on the text read; a smaller limit stands in for a 64 MiB config.
+    from rnnkit.saving import guarded
+    path = tmp_path / "big_config.h5"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": []}})
+    monkeypatch.setattr(guarded, "MAX_STRING_ATTRIBUTE", 16)
+    with h5py.File(path, "r") as handle:
+        with pytest.raises(FileFormatError, match=r"big_config\.h5.*model_config.*larger than 16 bytes"):
+            guarded.read_string_attribute(handle, "model_config", str(path), "/")

@@ -40,7 +40,7 @@ MAX_JSON_BYTES = 64 * 2**20          # config.json / model_config: the largest r
 MAX_JSON_DEPTH = 64                  # Keras configs nest ~10 deep (Bidirectional > LSTM > initializer)
 MAX_ENTRY_BYTES = 4 * 2**30          # one zip entry once inflated (the weights file)
 MAX_INFLATION = 1000                 # declared size / compressed size of a zip entry
-MAX_STRING_ATTRIBUTE = 64 * 2**20    # fixed-size string attributes
+MAX_STRING_ATTRIBUTE = 64 * 2**20    # string attributes (fixed-size: before reading; variable: after)
 MAX_NAME_COUNT = 100_000             # entries of layer_names / weight_names
 MAX_FILTER_INFLATION = 1000          # declared bytes / stored bytes of a compressed HDF5 dataset
 
@@ -351,6 +351,9 @@ def read_string_attribute(obj, name, filename, h5path):
     value = _text(value, filename, where, "is")
     if not isinstance(value, str):
         raise FileFormatError(filename, where, f"must be a string. Received: {type(value).__name__}")
+    if len(value) > MAX_STRING_ATTRIBUTE:   # a variable-length string's storage size is its reference's
+        raise FileFormatError(filename, where, f"is larger than {MAX_STRING_ATTRIBUTE} bytes. Received: "
+                                               f"{len(value)} characters")
     return value
 
 

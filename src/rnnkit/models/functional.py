@@ -20,8 +20,9 @@ import numpy as np
 from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
-from rnnkit.layers.symbolic import KerasTensor, nodes_of
-from rnnkit.models.training import TrainingMixin, refuse_symbolic_call
+from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
+from rnnkit.models.nesting import ModelAsLayer
+from rnnkit.models.training import TrainingMixin
 
 
 class _InputShapes(tuple):
@@ -81,7 +82,7 @@ def _flatten(structure, argument):
     return values, kind, keys
 
 
-class Model(TrainingMixin):
+class Model(ModelAsLayer, TrainingMixin):
     """A model given by its input and output tensors (Keras's functional API).
 
     Args:
@@ -94,6 +95,8 @@ class Model(TrainingMixin):
         ValueError: for an output that needs an input not given, an input that is not a
             `keras.Input`, or two layers with one name; raised when the model is made.
     """
+
+    keras_class_name = "Functional"    # what Keras 2.9+ prints and saves for a graph model
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         if inputs is None or outputs is None:
@@ -274,7 +277,7 @@ class Model(TrainingMixin):
         return int(sum(w.size for w in self.get_weights()))
 
     # ---- running --------------------------------------------------------------------------------
-    def _as_input_list(self, x, argument="x"):
+    def _as_input_list(self, x, argument="x", symbolic=False):
         if self._input_kind == "dict" or isinstance(x, dict):
             if not isinstance(x, dict):
                 raise TypeError(f"Argument `{argument}` must be a dict keyed by input name. Received: "
@@ -288,6 +291,8 @@ class Model(TrainingMixin):
             if missing:
                 raise ValueError(f"Argument `{argument}` lacks inputs {missing}. Received: keys {sorted(x)}")
             values = [x[n] for n in names]
+            if symbolic:
+                return values
         elif len(self.inputs) == 1 and not (isinstance(x, (list, tuple)) and len(x) == 1
                                             and not np.isscalar(x[0]) and np.ndim(x[0]) == len(self.inputs[0].shape)):
             values = [x]
@@ -324,24 +329,48 @@ class Model(TrainingMixin):
         """Every node in order; returns the outputs (list) and their masks (list). In training,
         each call's cache (and each tensor's value) is kept for `_backward`; inference writes
         nothing of the model's, so several threads may predict at once."""
+        outputs, masks, token = self._nested_forward(arrays, [None] * len(arrays), training, activity)
+        if training:
+            self._pending = token
+        return outputs, masks
+
+    def _nested_inputs(self):
+        return self.inputs
+
+    def _nested_forward(self, arrays, input_masks, training, activity):
+        """The graph run on `arrays` whose masks are `input_masks`: (outputs, masks, token), the
+        token (None unless training) holding every call's cache and every tensor's value."""
         values = {}
-        for tensor, array in zip(self.inputs, arrays):
-            values[id(tensor)] = (array, None)
+        for tensor, array, mask in zip(self.inputs, arrays, input_masks):
+            values[id(tensor)] = (array, mask)
         caches = [] if training else None
-        for node in self._nodes:
-            if isinstance(node.layer, InputLayer):
-                continue
-            if isinstance(node.inputs, (list, tuple)):
-                x = [values[id(t)][0] for t in node.inputs]
-                mask = [values[id(t)][1] for t in node.inputs]
-                if all(m is None for m in mask):
-                    mask = None
-            else:
-                x, mask = values[id(node.inputs)]
-            if node.mask_input is not None:
-                mask = values[id(node.mask_input)][0]
-            elif self.mask_rules == "keras3" and node.state_inputs:
-                mask = None  # Keras 3 does not pass an RNN called with initial_state the mask of its input
+        try:
+            for node in self._nodes:
+                if not isinstance(node.layer, InputLayer):
+                    self._run_node(node, values, training, activity, caches)
+        except BaseException:
+            for _, cache in caches or ():
+                cache.close()        # a failed call leaves no inner cache pending
+            raise
+        token = (caches, {key: value for key, (value, _) in values.items()}) if training else None
+        results = [values[id(t)] for t in self.outputs]
+        return [r[0] for r in results], [r[1] for r in results], token
+
+    def _run_node(self, node, values, training, activity, caches):
+        if isinstance(node.inputs, (list, tuple)):
+            x = [values[id(t)][0] for t in node.inputs]
+            mask = [values[id(t)][1] for t in node.inputs]
+            if all(m is None for m in mask):
+                mask = None
+        else:
+            x, mask = values[id(node.inputs)]
+        if node.mask_input is not None:
+            mask = values[id(node.mask_input)][0]
+        elif self.mask_rules == "keras3" and node.state_inputs:
+            mask = None  # Keras 3 does not pass an RNN called with initial_state the mask of its input
+        if getattr(node.layer, "masks_from_forward", False):     # a nested model
+            out, out_mask, cache = node.layer.forward_with_masks(x, mask, training, activity)
+        else:
             kwargs = dict(node.constants)
             if self.mask_rules == "keras3" and hasattr(node.layer, "merge_keras3"):
                 kwargs["mask_rule"] = "keras3"   # Keras 3 merges masked inputs by its own rules
@@ -349,30 +378,42 @@ class Model(TrainingMixin):
                 kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
             out_mask = node.layer.compute_mask(x, mask)
             out, cache = node.layer.forward_with_cache(x, mask=mask, training=training, **kwargs)
-            if training:
-                caches.append((node, cache))
-            outs = [out] if node.single else list(out)
-            masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs) if node.single else \
-                [out_mask] + [None] * (len(outs) - 1)
-            for tensor, value, value_mask in zip(node.outputs, outs, masks):
-                values[id(tensor)] = (value, value_mask)
-            if activity is not None and getattr(node.layer, "activity_regularizer", None) is not None:
-                activity.append(node.layer.activity_penalty(outs[0]))
         if training:
-            self._pending = (caches, {key: value for key, (value, _) in values.items()})
-        results = [values[id(t)] for t in self.outputs]
-        return [r[0] for r in results], [r[1] for r in results]
+            caches.append((node, cache))
+        outs = [out] if node.single else list(out)
+        masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs) if node.single else \
+            [out_mask] + [None] * (len(outs) - 1)
+        for tensor, value, value_mask in zip(node.outputs, outs, masks):
+            values[id(tensor)] = (value, value_mask)
+        if activity is not None and getattr(node.layer, "activity_regularizer", None) is not None:
+            activity.append(node.layer.activity_penalty(outs[0]))
 
     def _backward(self, d_out):
-        """Backward through the nodes in reverse order, each with its call's cache: a tensor read by
-        several calls (a fan-out, a shared layer) gets the sum of their gradients, and a shared
-        layer's weight gradients sum over its calls (its caches share one ledger)."""
+        """Backward through the last training forward (`_run_graph`)."""
         if self._pending is None:
             raise RuntimeError(f"Model \"{self.name}\": backward needs a training forward first. Received: none")
-        (caches, values), self._pending = self._pending, None
-        d_outs = d_out if isinstance(d_out, list) else [d_out]
+        token, self._pending = self._pending, None
+        self._nested_backward(token, d_out if isinstance(d_out, list) else [d_out], need_input_grad=False)
+        return None
+
+    @staticmethod
+    def _nested_release(token):
+        for _, cache in token[0]:
+            cache.close()
+
+    def _nested_backward(self, token, d_outs, need_input_grad):
+        """Backward through the nodes in reverse order, each with its call's cache: a tensor read by
+        several calls (a fan-out, a shared layer) gets the sum of their gradients, and a shared
+        layer's weight gradients sum over its calls (its caches share one ledger). Returns
+        dL/d(input) per model input when `need_input_grad` (the model nested in another)."""
+        caches, values = token
         grads = {id(t): d for t, d in zip(self.outputs, d_outs) if d is not None}
-        for node, cache in reversed(caches):
+
+        def wanted(tensor):
+            return need_input_grad or not isinstance(tensor.node.layer, InputLayer)
+
+        for position in range(len(caches) - 1, -1, -1):
+            node, cache = caches[position]
             d_outs = [grads.pop(id(t), None) for t in node.outputs]
             if all(d is None for d in d_outs):
                 cache.close()    # nothing downstream of this call reaches the loss
@@ -381,15 +422,17 @@ class Model(TrainingMixin):
             if getattr(node.layer, "activity_regularizer", None) is not None:
                 d_outs[0] = d_outs[0] + node.layer.activity_gradient(values[id(node.outputs[0])])
             main = list(node.inputs) if isinstance(node.inputs, (list, tuple)) else [node.inputs]
-            need = any(not isinstance(t.node.layer, InputLayer) for t in main)
+            need = any(wanted(t) for t in main)
             d_in = node.layer.backward(d_outs[0] if node.single else d_outs, cache, need_input_grad=need)
             pairs = list(zip(main, d_in if isinstance(node.inputs, (list, tuple)) else [d_in])) if need else []
             if node.state_inputs:
                 pairs += list(zip(node.state_inputs, _state_gradients(node.layer)))
             for tensor, grad in pairs:
-                if grad is not None and not isinstance(tensor.node.layer, InputLayer):
+                if grad is not None and wanted(tensor):
                     grads[id(tensor)] = grad if id(tensor) not in grads else grads[id(tensor)] + grad
-        return None
+        if not need_input_grad:
+            return None
+        return [grads[id(t)] if id(t) in grads else np.zeros_like(values[id(t)]) for t in self.inputs]
 
     # ---- the training loop's view of the graph (TrainingMixin) -------------------------------------
     def _prepare_input(self, x, argument="x", allow_empty=True):
@@ -406,8 +449,18 @@ class Model(TrainingMixin):
         """The first output's shape for inputs of these concrete shapes (every input's, when the
         model has several), by shape inference through the graph: a decoder's time axis comes
         from the decoder's input, not from the first input's."""
+        return self._output_shapes(getattr(input_shape, "every", [input_shape]))[0]
+
+    def compute_output_shape(self, input_shape):
+        """The outputs' shapes for inputs of `input_shape` (a list of shapes for several inputs):
+        what the model gives as a layer of another model."""
+        several = len(self.inputs) > 1
+        shapes = self._output_shapes(list(input_shape) if several else [input_shape])
+        return shapes[0] if self._output_kind == "single" else shapes
+
+    def _output_shapes(self, input_shapes):
         shapes = {}
-        for tensor, shape in zip(self.inputs, getattr(input_shape, "every", [input_shape])):
+        for tensor, shape in zip(self.inputs, input_shapes):
             shapes[id(tensor)] = tuple(shape)
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
@@ -417,7 +470,19 @@ class Model(TrainingMixin):
             out = node.layer.compute_output_shape(given)
             for tensor, shape in zip(node.outputs, [out] if node.single else out):
                 shapes[id(tensor)] = tuple(shape)
-        return shapes[id(self.outputs[0])]
+        return [shapes[id(t)] for t in self.outputs]
+
+    @property
+    def batch_input_shape(self):
+        return self.input_shape
+
+    @property
+    def output_dtype(self):
+        return self.outputs[0].dtype
+
+    @property
+    def dtype(self):
+        return self.outputs[0].dtype
 
     @property
     def input_shape(self):
@@ -650,7 +715,7 @@ class Model(TrainingMixin):
         return self._result({key: value / seen for key, value in totals.items()}, return_dict)
 
     def reset_states(self):
-        for layer in self._layers:
+        for layer in self._leaf_layers():
             if getattr(layer, "stateful", False):
                 layer.reset_states()
 
@@ -662,8 +727,13 @@ class Model(TrainingMixin):
         return list(outputs)
 
     def __call__(self, x, training=False, mask=None):
-        """Runs the model on arrays (eager)."""
-        refuse_symbolic_call(self, x)
+        """Runs the model on arrays (eager); on symbolic tensors, records the model as one layer of
+        another model."""
+        if isinstance(x, dict) and any(isinstance(v, KerasTensor) for v in x.values()):
+            x = self._as_input_list(x, "inputs", symbolic=True)
+        if is_symbolic(x):
+            return symbolic_call(self, x[0] if isinstance(x, list) and len(self.inputs) == 1 else x, mask=mask,
+                                 training=training)
         return self._structure(self._run_graph(self._as_input_list(x), training)[0])
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):

@@ -9,17 +9,17 @@ from rnnkit import backend
 from rnnkit.layers.base import Layer, shape_to_tuple
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
-from rnnkit.layers.symbolic import KerasTensor
+from rnnkit.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
-from rnnkit.models.training import (NESTING_NOT_SUPPORTED, TrainingMixin, as_real_array, cast_checked,
-                                    refuse_symbolic_call)
+from rnnkit.models.nesting import ModelAsLayer
+from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
 
 def _is_multi(shape):
     return isinstance(shape, list)
 
 
-class Sequential(TrainingMixin):
+class Sequential(ModelAsLayer, TrainingMixin):
     """A linear stack of layers.
 
     Args:
@@ -87,10 +87,12 @@ class Sequential(TrainingMixin):
             self._explicit_input = True
             self.built = True
             return
-        if isinstance(layer, TrainingMixin):
-            raise NotImplementedError(f"Sequential \"{self.name}\" was given model \"{layer.name}\" as a layer: "
-                                      f"{NESTING_NOT_SUPPORTED}. Received: layer={layer!r}")
-        if not isinstance(layer, Layer):
+        if isinstance(layer, ModelAsLayer) and layer.takes_several_inputs:
+            raise ValueError(f"A Sequential model's layers take one input; model \"{layer.name}\" takes "
+                             f"{len(layer._nested_inputs())}. Received: layer={layer!r}")
+        if isinstance(layer, ModelAsLayer) and layer is self:
+            raise ValueError(f"Sequential \"{self.name}\" cannot hold itself. Received: layer={layer!r}")
+        if not isinstance(layer, (Layer, ModelAsLayer)):
             raise TypeError(
                 "The added layer must be an instance of class Layer. "
                 f"Received: layer={layer!r} of type {type(layer).__name__}")
@@ -284,21 +286,42 @@ class Sequential(TrainingMixin):
         output and the last layer's mask (the loss honours it, as Keras's does). Writes nothing
         of the model's in inference: several threads may predict at once. `activity`, a list,
         receives the activity regularizers' penalties of this call's layer outputs."""
-        mask = None
-        caches, regularized = [], {}
-        for index, layer in enumerate(self._layers):
-            next_mask = layer.compute_mask(x, mask)
-            x, cache = layer.forward_with_cache(x, mask=mask, training=training)
-            caches.append(cache)
-            if getattr(layer, "activity_regularizer", None) is not None:
-                regularized[index] = x
-                if activity is not None:
-                    activity.append(layer.activity_penalty(x))
-            mask = next_mask
+        outputs, masks, token = self._nested_forward([x], [None], training, activity)
         if training:        # the model owns its call's caches until `_backward` uses them
-            self._pending_caches = caches
-            self._pending_activity = regularized
-        return x, mask
+            self._pending_caches = token
+        return outputs[0], masks[0]
+
+    def _nested_inputs(self):
+        return [self._input_shape]
+
+    def _nested_forward(self, arrays, input_masks, training, activity):
+        """([output], [output mask], token): the layers run in order on `arrays[0]`; the token
+        (None unless training) holds each layer's cache and the outputs activity penalties need."""
+        x, mask = arrays[0], input_masks[0]
+        caches, regularized = [], {}
+        try:
+            for index, layer in enumerate(self._layers):
+                if getattr(layer, "masks_from_forward", False):      # a nested model
+                    x, next_mask, cache = layer.forward_with_masks(x, mask, training, activity)
+                else:
+                    next_mask = layer.compute_mask(x, mask)
+                    x, cache = layer.forward_with_cache(x, mask=mask, training=training)
+                caches.append(cache)
+                if getattr(layer, "activity_regularizer", None) is not None:
+                    regularized[index] = x
+                    if activity is not None:
+                        activity.append(layer.activity_penalty(x))
+                mask = next_mask
+        except BaseException:
+            self._nested_release((caches, regularized))      # a failed call leaves no cache pending
+            raise
+        return [x], [mask], ((caches, regularized) if training else None)
+
+    @staticmethod
+    def _nested_release(token):
+        for cache in token[0]:
+            if cache is not None:
+                cache.close()
 
     def _forward(self, x, training=False):
         """`_run`'s output alone."""
@@ -307,26 +330,43 @@ class Sequential(TrainingMixin):
     def _backward(self, d_out):
         """Backward through every layer in reverse, each with its cache of the last training `_run`;
         the first layer skips dL/dx, which nothing needs."""
-        caches, self._pending_caches = self._pending_caches, None
-        if caches is None:
+        token, self._pending_caches = self._pending_caches, None
+        if token is None:
             raise RuntimeError(f"Model \"{self.name}\": backward needs a training forward first. Received: none")
-        regularized, self._pending_activity = getattr(self, "_pending_activity", None) or {}, None
+        return self._nested_backward(token, [d_out], need_input_grad=False)[0]
+
+    def _nested_backward(self, token, d_outs, need_input_grad):
+        caches, regularized = token
+        d_out = d_outs[0]
         for index in range(len(self._layers) - 1, -1, -1):
             if index in regularized:    # the activity penalty's gradient joins the loss's at this output
                 d_out = d_out + self._layers[index].activity_gradient(regularized[index])
-            d_out = self._layers[index].backward(d_out, caches[index], need_input_grad=index > 0)
-        return d_out
+            d_out = self._layers[index].backward(d_out, caches[index], need_input_grad=index > 0 or need_input_grad)
+        return [d_out]
+
+    def compute_output_shape(self, input_shape):
+        return self.output_shape_for(input_shape)
+
+    @property
+    def batch_input_shape(self):
+        return self._input_shape
+
+    @property
+    def dtype(self):
+        return self._layers[-1].dtype if self._layers else backend.floatx()
 
     def reset_states(self):
         """Zeros the states of every stateful layer."""
-        for layer in self._layers:
+        for layer in self._leaf_layers():
             if getattr(layer, "stateful", False):
                 layer.reset_states()
 
-    def __call__(self, x, training=False):
+    def __call__(self, x, training=False, mask=None):
         """Runs the model on one batch and returns its output. Inference (training=False) is safe
-        from several threads at once; training=True keeps caches and is one thread at a time."""
-        refuse_symbolic_call(self, x)
+        from several threads at once; training=True keeps caches and is one thread at a time. On
+        symbolic tensors, records the model as one layer of another model."""
+        if is_symbolic(x):
+            return symbolic_call(self, x, mask=mask, training=training)
         guard = self._training("__call__(training=True)") if training else self._inference("__call__")
         with guard:
             x = self._prepare_input(x)

@@ -43,6 +43,11 @@ def _format_row(fields, positions, nested_level=0, first_column_margin=0):
     return lines
 
 
+def class_name_of(layer):
+    """The class name Keras prints: a functional model nested in another is "Functional"."""
+    return getattr(layer, "keras_class_name", None) or type(layer).__name__
+
+
 def summary_rows(layers, expand_nested=False):
     """One row per layer for `summary_lines`: (name, class name, output shape, param count,
     trainable, nested rows). Nested rows are filled only with `expand_nested`, and only for entries
@@ -50,7 +55,7 @@ def summary_rows(layers, expand_nested=False):
     rows = []
     for layer in layers:
         inner = getattr(layer, "layers", None) if expand_nested and not isinstance(layer, Layer) else None
-        rows.append((layer.name, type(layer).__name__, layer.output_shape, layer.count_params(),
+        rows.append((layer.name, class_name_of(layer), layer.output_shape, layer.count_params(),
                      bool(layer.trainable), summary_rows(inner, True) if inner else []))
     return rows
 
@@ -163,7 +168,7 @@ def functional_rows(model):
         else:
             shape_text = "multiple"
         connections = [f"{t.node.layer.name}[{t.node.index}][{t.index}]" for n in nodes for t in n.flat_inputs]
-        rows.append((layer.name, type(layer).__name__, shape_text, layer.count_params(), connections,
+        rows.append((layer.name, class_name_of(layer), shape_text, layer.count_params(), connections,
                      bool(layer.trainable)))
     return rows
 

@@ -86,20 +86,6 @@ def _check_layers_trainable(layers):
         _check_layers_trainable(inner)
 
 
-NESTING_NOT_SUPPORTED = ("a Model used as a layer inside another model is not in rnnkit yet (its weights, "
-                         "gradients and files would need the inner graph spliced in). Call the inner "
-                         "model's layers on the outer tensors instead, or build one functional model")
-
-
-def refuse_symbolic_call(model, x):
-    """Models run on arrays; a symbolic call would nest one model inside another."""
-    from rnnkit.layers.symbolic import KerasTensor
-    parts = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
-    if any(isinstance(part, KerasTensor) for part in parts):
-        raise NotImplementedError(f"Model \"{model.name}\" was called on a symbolic tensor: "
-                                  f"{NESTING_NOT_SUPPORTED}. Received: x={x!r}")
-
-
 class _ThreadGuard:
     """Which threads run a model right now.
 
@@ -251,7 +237,7 @@ class TrainingMixin:
         if loss_weights is not None:
             raise ValueError("Argument `loss_weights` is for models with several outputs; a Sequential has one. "
                              f"Received: loss_weights={loss_weights!r}")
-        _check_layers_trainable(self._layers)  # a user cell without backward is refused here, not mid-epoch
+        _check_layers_trainable(self._leaf_layers())  # a user cell without backward is refused here, not mid-epoch
         new_optimizer = optimizers_module.get(optimizer)
         new_loss = losses_module.get(loss)
         metric_ids = metrics_module.check_names(metrics, "metrics")
@@ -324,7 +310,7 @@ class TrainingMixin:
 
     # ---- threads --------------------------------------------------------------------------------
     def _is_stateful(self):
-        return any(getattr(layer, "stateful", False) for layer in self._layers)
+        return any(getattr(layer, "stateful", False) for layer in self._leaf_layers())
 
     def _inference(self, call):
         """The guard of an inference call: shared between threads, except on a stateful model."""
@@ -396,7 +382,7 @@ class TrainingMixin:
         """The batch size to use. A stateful model runs only full batches of the size it was built
         for: that size is the default, another one is refused, and so is any sample count that
         is not a multiple of it, all before the first step changes a state or a weight."""
-        fixed = next((layer.input_shape[0] for layer in self._layers if getattr(layer, "stateful", False)), None)
+        fixed = next((layer.input_shape[0] for layer in self._leaf_layers() if getattr(layer, "stateful", False)), None)
         if fixed is None:
             return batch_size
         if given is not None and batch_size != fixed:
@@ -414,7 +400,7 @@ class TrainingMixin:
 
     def _check_full_batch(self, x, argument="x"):
         """A stateful model's single-batch calls take exactly its batch size."""
-        fixed = next((layer.input_shape[0] for layer in self._layers if getattr(layer, "stateful", False)), None)
+        fixed = next((layer.input_shape[0] for layer in self._leaf_layers() if getattr(layer, "stateful", False)), None)
         if fixed is not None and len(x) != fixed:
             raise ValueError(
                 f"Argument `{argument}` must hold exactly one batch of the model: model \"{self.name}\" is "
@@ -469,7 +455,7 @@ class TrainingMixin:
         `trainable_weights` only (a BatchNormalization's moving statistics get no slots and no
         weight decay; a frozen layer none at all)."""
         keys = []
-        for layer in self._layers:
+        for layer in self._leaf_layers():
             trainable = {id(w) for w in layer.trainable_weights}
             keys += [(layer, key) for key, w in layer.weights.items() if id(w) in trainable]
         return keys
@@ -486,6 +472,7 @@ class TrainingMixin:
 
     def _drop_caches(self):
         self._pending_caches = None     # the caches give their buffers back to the layers
+        self._pending = None
 
 
     def _weighted_loss(self, per_sample, mask, sample_weight):
@@ -556,7 +543,13 @@ class TrainingMixin:
         return loss, output, metric_mask, metric_weights
 
     def _penalized_layers(self):
-        return [layer for layer in self._layers if getattr(layer, "has_penalties", None) and layer.has_penalties()]
+        return [layer for layer in self._leaf_layers() if getattr(layer, "has_penalties", None) and layer.has_penalties()]
+
+    def _leaf_layers(self):
+        """The layers that own weights, nested models opened: what the optimizer, the penalties and
+        the stateful rules see."""
+        from rnnkit.models.nesting import leaf_layers
+        return leaf_layers(self._layers)
 
     def _penalties(self, activity):
         """What tf_keras adds to the data loss: the weight penalties and this call's activity penalties."""

@@ -21,7 +21,7 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
-from rnnkit.models.nesting import ModelAsLayer
+from rnnkit.models.nesting import ModelAsLayer, refuse_nested_in_files
 from rnnkit.models.training import TrainingMixin
 
 
@@ -800,6 +800,7 @@ class Model(ModelAsLayer, TrainingMixin):
 
     def get_config(self):
         """Keras 2's functional config: layers with their `inbound_nodes`, input and output layers."""
+        refuse_nested_in_files(self, "get_config")
         from rnnkit.saving import graph_config
         layers, inputs, outputs = self._file_layers()
         for layer in layers:
@@ -820,6 +821,7 @@ class Model(ModelAsLayer, TrainingMixin):
         return model_from_json(json.dumps({"class_name": "Functional", "config": config}))
 
     def to_json(self, **kwargs):
+        refuse_nested_in_files(self, "to_json")
         import json
         return json.dumps({"class_name": "Functional", "config": self.get_config(),
                            "keras_version": "2.21.0", "backend": "tensorflow"}, **kwargs)
@@ -827,6 +829,7 @@ class Model(ModelAsLayer, TrainingMixin):
     def save(self, filepath):
         """Saves the graph and weights: `.keras` (Keras 3), `.h5` (tf_keras 2.21) or `.npz`
         (rnnkit's own), atomically."""
+        refuse_nested_in_files(self, "save")
         from rnnkit.models.sequential import _checked_path
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):
@@ -840,6 +843,7 @@ class Model(ModelAsLayer, TrainingMixin):
 
     def save_weights(self, filepath):
         """`.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or `.npz`, atomically."""
+        refuse_nested_in_files(self, "save_weights")
         from rnnkit.models.sequential import _checked_path
         path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):

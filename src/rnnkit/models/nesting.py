@@ -142,3 +142,13 @@ class ModelAsLayer:
         if not need_input_grad:
             return None
         return d_inputs if len(d_inputs) > 1 else d_inputs[0]
+
+
+def refuse_nested_in_files(model, call):
+    """Files of models holding models are not written yet: refuse before anything is written."""
+    nested = [layer.name for layer in model._layers if isinstance(layer, ModelAsLayer)]
+    if nested:
+        raise ValueError(f"Model \"{model.name}\" holds the model(s) {nested} as layers; rnnkit runs nested models "
+                         f"but does not write them to files yet, so `{call}` is refused before anything is written. "
+                         "Save the inner models separately, or build one model from their layers. Received: a "
+                         "nested model")

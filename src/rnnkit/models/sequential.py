@@ -11,7 +11,7 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
-from rnnkit.models.nesting import ModelAsLayer
+from rnnkit.models.nesting import ModelAsLayer, refuse_nested_in_files
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
 
@@ -399,6 +399,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
 
     def get_config(self):
         """Keras's Sequential config: the name and each layer's {"class_name", "config"}."""
+        refuse_nested_in_files(self, "get_config")
         from rnnkit import layers as layers_module
         config = {"name": self.name, "layers": [layers_module.serialize(layer) for layer in self._layers]}
         if self._explicit_input and self._input_shape is not None:
@@ -442,6 +443,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         Raises:
             ValueError: for another extension or an unbuilt model.
         """
+        refuse_nested_in_files(self, "save")
         self._require_built()
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
         if extra_entries and not path.endswith(".keras"):
@@ -485,6 +487,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
 
     def to_json(self, **kwargs):
         """The model's architecture as Keras's `model.to_json()` writes it (Keras 2 form)."""
+        refuse_nested_in_files(self, "to_json")
         import json
         return json.dumps({"class_name": "Sequential", "config": self.get_config(), "keras_version": "2.21.0",
                            "backend": "tensorflow"}, **kwargs)
@@ -492,6 +495,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
     def save_weights(self, filepath):
         """Saves the weights: `.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or
         `.npz` (rnnkit's), atomically."""
+        refuse_nested_in_files(self, "save_weights")
         self._require_built()
         path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):

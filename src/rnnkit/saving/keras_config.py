@@ -129,6 +129,10 @@ _BOOLEAN_OPTIONS = {"return_sequences", "return_state", "go_backwards", "statefu
 MAX_WRAPPER_DEPTH = 4  # TimeDistributed(Bidirectional(LSTM)) is 2; deeper is a crafted file
 
 
+# Keras's class names of a whole model written where a layer stands (a model nested in another).
+NESTED_MODEL_CLASSES = ("Functional", "Model", "Sequential")
+
+
 def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     """A Keras 2 or Keras 3 layer spec -> {"class_name", "config"} that rnnkit's registry takes.
 
@@ -146,6 +150,10 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
                          f"Received: {_short(spec)}")
     if not isinstance(spec.get("config", {}), (dict, type(None))):
         raise ValueError(f"{where}: a layer's 'config' must be a JSON object. Received: {_short(spec['config'])}")
+    if spec["class_name"] in NESTED_MODEL_CLASSES:
+        raise ValueError(f"{where}: layer {spec.get('name') or (spec.get('config') or {}).get('name')!r} is a "
+                         f"{spec['class_name']} model nested inside this one. rnnkit runs nested models but does not "
+                         "read them from files yet. Received: a nested model")
     from rnnkit.layers import get_class  # the one registry of layer classes
 
     class_name = spec["class_name"]

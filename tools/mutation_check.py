@@ -92,6 +92,11 @@ REGS = ["src/rnnkit/regularizers.py", ["tests/layers/test_regularization.py"]]
 CONSTR = ["src/rnnkit/constraints.py", ["tests/layers/test_regularization.py"]]
 PENALTIES = ["src/rnnkit/layers/regularization.py", ["tests/layers/test_regularization.py"]]
 
+NESTED_TESTS = ["tests/models/test_nested_models.py"]
+NESTED_GRAPH = ["src/rnnkit/models/functional.py", NESTED_TESTS]
+NESTING = ["src/rnnkit/models/nesting.py", NESTED_TESTS]
+NESTED_STACK = ["src/rnnkit/models/sequential.py", NESTED_TESTS]
+
 _SQUARE_T = "(lambda a: a.T if a.ndim == 2 and a.shape[0] == a.shape[1] else a)"
 
 # (name, area, [file, tests], old, new)
@@ -409,6 +414,15 @@ MUTATIONS = [
      "return (w * (np.clip(n, self.max_value, None) / (EPSILON + n))).astype(w.dtype)"),
     ("activity_penalty_not_per_batch", "activity regularizer / batch", PENALTIES,
      "return self.activity_regularizer(outputs) / max(len(outputs), 1)", "return self.activity_regularizer(outputs)"),
+    # ---- a model nested in another --------------------------------------------------------------
+    ("nested_model_drops_input_gradient", "nested model backward", NESTED_GRAPH,
+     "        return [grads[id(t)] if id(t) in grads else np.zeros_like(values[id(t)]) for t in self.inputs]",
+     "        return [np.zeros_like(values[id(t)]) for t in self.inputs]"),
+    ("nested_model_loses_outer_mask", "nested model masks", NESTING,
+     "        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(arrays)",
+     "        masks = [None] * len(arrays)"),
+    ("nested_sequential_skips_first_input_gradient", "nested Sequential backward", NESTED_STACK,
+     "need_input_grad=index > 0 or need_input_grad)", "need_input_grad=index > 0)"),
 ]
 
 

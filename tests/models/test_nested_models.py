@@ -84,7 +84,7 @@ def test_functional_encoder_inside_a_functional_model_matches_the_flat_graph():
 def test_nested_backward_by_finite_differences_with_a_sequential_inside():
     inner = Sequential([Input(shape=(4, 3)), SimpleRNN(3, return_sequences=True), Dense(2)], name="inner_stack")
     x = Input(shape=(4, 3))
-    model = Model(x, GRU(2)(inner(x)))
+    model = Model(x, GRU(2)(inner(Dense(3)(x))))
     check_by_differences(model, [np.random.default_rng(1).normal(size=(2, 4, 3))])
 
 

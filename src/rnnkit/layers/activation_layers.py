@@ -12,7 +12,7 @@
 import numpy as np
 
 from rnnkit import activations, initializers
-from rnnkit.layers.base import Layer
+from rnnkit.layers.base import Layer, own_weight_groups
 from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import activations as act_ops
 
@@ -191,6 +191,10 @@ class PReLU(WeightPenalties, Layer):
                        "alpha_regularizer": self._penalty_config()["alpha_regularizer"],
                        "alpha_constraint": self._penalty_config()["alpha_constraint"], "shared_axes": self.shared_axes})
         return config
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return own_weight_groups(["alpha"])
 
 
 class Softmax(Layer):

@@ -19,6 +19,8 @@ A used cache, another layer's cache or no cache at all raise RuntimeError; no ca
 overwritten by a later call (each holds its own buffers).
 """
 
+from typing import NamedTuple, Optional
+
 import numpy as np
 
 from rnnkit import backend
@@ -157,6 +159,64 @@ class Cache:
                 self.close()
             except Exception:  # noqa: BLE001 - interpreter shutdown
                 pass
+
+
+class KerasWeightGroup(NamedTuple):
+    """One `vars` group of a layer in Keras's files: how a layer declares where Keras keeps its
+    weights (`Layer.keras_weight_groups`), so that `saving/` asks the layer and names no class.
+
+    path: the group under the layer's own Keras 3 group: `vars` (Dense), `cell/vars` (LSTM),
+        `forward_layer/cell/vars` (Bidirectional), `cell/cells/lstm_cell/vars` (stacked cells).
+    name: that group's `name` attribute in Keras 3 files: the object owning the weights
+        (`lstm_cell`); None leaves it as written (a layer's own `vars` carries the layer's name).
+    weights: the weight names in get_weights() order; empty for an object without weights (its
+        group is still written: Keras 3 gives every object one).
+    keras2_scope: what Keras 2 puts between the layer's name and a weight's
+        (`lstm/lstm_cell/kernel:0`); None: the same as `name`; "" for nothing (`dense/kernel:0`).
+    """
+
+    path: str
+    name: Optional[str]
+    weights: tuple
+    keras2_scope: Optional[str] = None
+
+    @property
+    def scope(self):
+        """The Keras 2 scope as a string ("" for none)."""
+        return (self.name or "") if self.keras2_scope is None else self.keras2_scope
+
+    def keras2_names(self, layer_name):
+        """Keras 2's dataset names of these weights in a layer called `layer_name`."""
+        return ["/".join(part for part in (layer_name, self.scope, f"{weight}:0") if part) for weight in self.weights]
+
+
+def own_weight_groups(weight_names):
+    """The declaration of a layer keeping `weight_names` in its own `vars` (Dense, Conv1D, ...)."""
+    return [KerasWeightGroup("vars", None, tuple(weight_names))] if weight_names else []
+
+
+def kernel_and_bias_groups(config):
+    """The declaration of a layer with `kernel` and, when `use_bias` (default True), `bias`."""
+    return own_weight_groups(["kernel"] + (["bias"] if config.get("use_bias", True) else []))
+
+
+def nested_weight_groups(attribute, name, spec, keras2_scope, keep_inner_scopes=True):
+    """The groups of the layer or cell `spec` ({"class_name", "config"}) kept under `attribute`
+    of an outer object (Bidirectional's `forward_layer`, RNN's `cell`), as the outer one declares
+    them: the inner object's own `vars` first (`name`: its name attribute), then its inner groups.
+
+    keras2_scope: what Keras 2 puts before the inner object's weights (`forward_lstm`, or "").
+    keep_inner_scopes: False drops the inner object's own Keras 2 scopes (TimeDistributed).
+    """
+    from rnnkit.layers import get_class   # the registry lives in the package, one file up
+    inner = [KerasWeightGroup(*group) for group in get_class(spec["class_name"]).keras_weight_groups(spec["config"])]
+    own = [group.weights for group in inner if group.path == "vars"]
+    groups = [KerasWeightGroup(f"{attribute}/vars", name, own[0] if own else (), keras2_scope)]
+    for group in inner:
+        if group.path != "vars":
+            scope = "/".join(part for part in (keras2_scope, group.scope) if part) if keep_inner_scopes else ""
+            groups.append(KerasWeightGroup(f"{attribute}/{group.path}", group.name, group.weights, scope))
+    return groups
 
 
 class Layer:
@@ -311,6 +371,14 @@ class Layer:
     @property
     def non_trainable_weights(self):
         return [] if self.trainable else list(self.weights.values())
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        """Where Keras keeps the weights of a layer of this class built from `config` (the
+        layer's `get_config()`): a list of `KerasWeightGroup`, weights in get_weights() order.
+        `saving/` reads and writes Keras files from this alone. The default is a layer without
+        weights; a layer with weights declares them (`own_weight_groups` for its own `vars`)."""
+        return []
 
     def count_params(self):
         return int(sum(w.size for w in self.weights.values()))

@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from rnnkit.layers.base import Layer
+from rnnkit.layers.base import Layer, nested_weight_groups
 from rnnkit.layers.recurrent import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -230,6 +230,21 @@ class Bidirectional(Layer):
         layer = deserialize(config.pop("layer"))
         backward = config.pop("backward_layer", None)
         return cls(layer, backward_layer=None if backward is None else deserialize(backward), **config)
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        """The forward layer's groups under `forward_layer`, then the backward layer's under
+        `backward_layer`. Keras 2 scopes them `forward_<name>` and `backward_<name>` (an explicit
+        backward layer: its own name); the Keras 3 `vars` name of a backward layer made from
+        `layer` is written as rnnkit always wrote it, the inner layer's name."""
+        inner = config["layer"]
+        inner_name = inner["config"]["name"]
+        backward = config.get("backward_layer")
+        backward_keras2 = backward["config"]["name"] if backward else "backward_" + inner_name
+        backward = backward or inner
+        return (nested_weight_groups("forward_layer", "forward_" + inner_name, inner, "forward_" + inner_name)
+                + nested_weight_groups("backward_layer", backward["config"].get("name", "backward_" + inner_name),
+                                       backward, backward_keras2))
 
     @staticmethod
     def _inner_config(layer, original_name):

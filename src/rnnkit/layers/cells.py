@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from rnnkit import activations, backend, initializers
-from rnnkit.layers.base import Layer, check_positive_int, check_unsupported
+from rnnkit.layers.base import Layer, check_positive_int, check_unsupported, nested_weight_groups, own_weight_groups
 from rnnkit.ops import gru as gru_ops
 from rnnkit.ops import lstm as lstm_ops
 from rnnkit.ops import scaffold
@@ -238,6 +238,10 @@ class Cell(Layer):
         probe = cls(**{k: v for k, v in config.items() if k not in ("name", "seed", "time_major")})
         return list(probe.math.weight_shapes(1, probe.use_bias))
 
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return own_weight_groups(cls.weight_names(config))
+
     def get_config(self):
         config = super().get_config()
         config.pop("batch_input_shape", None)
@@ -407,6 +411,19 @@ class StackedRNNCells(Layer):
         return config
 
     @classmethod
+    def keras_weight_groups(cls, config):
+        """Keras 3 keeps each cell under `cells/<snake class name>[_<n>]` (numbered per class);
+        Keras 2 names each cell's weights by the cell's name alone."""
+        groups, seen = [], {}
+        for spec in config["cells"]:
+            key = backend.to_snake_case(spec["class_name"])
+            seen[key] = seen.get(key, -1) + 1
+            name = cell_object_name(spec)
+            groups += nested_weight_groups(f"cells/{key}" if seen[key] == 0 else f"cells/{key}_{seen[key]}", name,
+                                           spec, name)
+        return groups
+
+    @classmethod
     def from_config(cls, config):
         from rnnkit.layers import deserialize
         config = dict(config)
@@ -458,6 +475,11 @@ def check_cell(cell):
         raise TypeError("An RNN cell must have a `call(inputs, states)` method and a `state_size` attribute "
                         f"(see docs/cells.md). Received: {cell!r}")
     return cell
+
+
+def cell_object_name(spec):
+    """The name a cell of `spec` goes by in Keras's files: its own, else its snake-case class name."""
+    return spec["config"].get("name") or backend.to_snake_case(spec["class_name"])
 
 
 def cell_state_sizes(cell):

@@ -1,7 +1,7 @@
 """Conv1D: a temporal convolution, `activation(conv(x, kernel) + bias)` (math in ops/conv1d.py)."""
 
 from rnnkit import activations, initializers
-from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.base import Layer, check_positive_int, kernel_and_bias_groups
 from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import conv1d as conv_ops
 
@@ -115,6 +115,10 @@ class Conv1D(WeightPenalties, Layer):
             **self._penalty_config(),
         })
         return config
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return kernel_and_bias_groups(config)
 
 
 Convolution1D = Conv1D

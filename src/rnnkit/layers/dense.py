@@ -1,7 +1,7 @@
 """Dense: `activation(x @ kernel + bias)` on the last axis of 2-D or 3-D input."""
 
 from rnnkit import activations, initializers
-from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.base import Layer, check_positive_int, kernel_and_bias_groups
 from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import dense as dense_ops
 
@@ -71,3 +71,7 @@ class Dense(WeightPenalties, Layer):
             **self._penalty_config(),
         })
         return config
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return kernel_and_bias_groups(config)

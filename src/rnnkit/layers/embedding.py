@@ -3,7 +3,7 @@
 import numpy as np
 
 from rnnkit import initializers
-from rnnkit.layers.base import Layer, check_positive_int
+from rnnkit.layers.base import Layer, check_positive_int, own_weight_groups
 from rnnkit.layers.regularization import WeightPenalties
 
 
@@ -95,3 +95,7 @@ class Embedding(WeightPenalties, Layer):
             "mask_zero": self.mask_zero, "input_length": self.input_length,
         })
         return config
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return own_weight_groups(["embeddings"])

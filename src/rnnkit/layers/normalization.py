@@ -3,7 +3,7 @@
 import numpy as np
 
 from rnnkit import initializers
-from rnnkit.layers.base import Layer, check_unsupported
+from rnnkit.layers.base import Layer, check_unsupported, own_weight_groups
 from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import normalization as norm_ops
 
@@ -165,6 +165,10 @@ class BatchNormalization(WeightPenalties, Layer):
         })
         return config
 
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return own_weight_groups(_gamma_and_beta(config) + ["moving_mean", "moving_variance"])
+
 
 class LayerNormalization(WeightPenalties, Layer):
     """Normalizes each sample over `axis` (default the last): `gamma * (x - mean) / sqrt(var +
@@ -253,3 +257,12 @@ class LayerNormalization(WeightPenalties, Layer):
             **{k: v for k, v in self._penalty_config().items() if k != "activity_regularizer"},
         })
         return config
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        return own_weight_groups(_gamma_and_beta(config))
+
+
+def _gamma_and_beta(config):
+    """The scale and offset weights a normalization of `config` has, in Keras's order."""
+    return (["gamma"] if config.get("scale", True) else []) + (["beta"] if config.get("center", True) else [])

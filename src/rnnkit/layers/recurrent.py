@@ -10,9 +10,9 @@ cell (`call(x_t, states)` and a step `backward`, see docs/cells.md) runs step by
 
 import numpy as np
 
-from rnnkit.layers.base import Layer, as_real_array, cast_checked
+from rnnkit.layers.base import KerasWeightGroup, Layer, as_real_array, cast_checked, nested_weight_groups
 from rnnkit.layers.cells import (Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, cell_output_size,
-                                 cell_state_sizes, check_cell, draw_dropout_masks)
+                                 cell_object_name, cell_state_sizes, check_cell, draw_dropout_masks)
 from rnnkit.layers.regularization import WeightPenalties
 from rnnkit.ops import scaffold
 
@@ -366,12 +366,14 @@ class RNN(Layer):
 
     @classmethod
     def keras_weight_groups(cls, config):
-        """Where Keras keeps this layer's weights (issue 11: saving asks the layer): a list of
-        (Keras 3 vars path under the layer, Keras 2 name scope, [weight names in order])."""
+        """The cell's groups under `cell` (Keras 3: `cell/vars`, a stack's `cell/cells/...`); Keras 2
+        names a cell's weights `<layer>/<cell name>/<weight>:0`, a stack's by each cell's name."""
         cell = config["cell"]
         if isinstance(cell, list):
             cell = {"class_name": "StackedRNNCells", "config": {"cells": cell}}
-        return keras_cell_groups(cell)
+        if cell["class_name"] == "StackedRNNCells":     # a stack's own vars carry no name (as before)
+            return nested_weight_groups("cell", None, cell, "")
+        return nested_weight_groups("cell", cell_object_name(cell), cell, cell_object_name(cell))
 
     @classmethod
     def from_config(cls, config):
@@ -380,26 +382,6 @@ class RNN(Layer):
         cell = config.pop("cell")
         cell = [deserialize(c) for c in cell] if isinstance(cell, list) else deserialize(cell)
         return cls(cell, **config)
-
-
-def keras_cell_groups(cell_spec, stacked_path="cell"):
-    """[(Keras 3 vars path, cell name, [weight names])] for a cell spec, StackedRNNCells included:
-    Keras 3 saves a cell under `cell/vars` and a stack's cells under `cell/cells/<snake class
-    name>[_<n>]/vars`."""
-    from rnnkit.backend import to_snake_case
-    from rnnkit.layers import get_class
-    if cell_spec["class_name"] == "StackedRNNCells":
-        groups, seen = [], {}
-        for inner in cell_spec["config"]["cells"]:
-            key = to_snake_case(inner["class_name"])
-            seen[key] = seen.get(key, -1) + 1
-            key = key if seen[key] == 0 else f"{key}_{seen[key]}"
-            groups += [(f"{stacked_path}/cells/{key}/vars", name, names)
-                       for _, name, names in keras_cell_groups(inner, "?")]
-        return groups
-    cell_class = get_class(cell_spec["class_name"])
-    names = cell_class.weight_names(cell_spec["config"])
-    return [(f"{stacked_path}/vars", cell_spec["config"].get("name") or to_snake_case(cell_spec["class_name"]), names)]
 
 
 def _release_all(releases):
@@ -465,7 +447,7 @@ class _CellLayer(WeightPenalties, RNN):
     @classmethod
     def keras_weight_groups(cls, config):
         cell_config = {k: v for k, v in config.items() if k in _CELL_KEYS}
-        return [("cell/vars", cls.cell_name, cls.cell_class.weight_names(cell_config))]
+        return [KerasWeightGroup("cell/vars", cls.cell_name, tuple(cls.cell_class.weight_names(cell_config)))]
 
 
 _CELL_KEYS = {"units", "use_bias", "reset_after"}

@@ -1,6 +1,6 @@
 """TimeDistributed: applies one layer to every time step (the same weights at each step)."""
 
-from rnnkit.layers.base import Layer
+from rnnkit.layers.base import Layer, nested_weight_groups
 
 
 class TimeDistributed(Layer):
@@ -65,3 +65,10 @@ class TimeDistributed(Layer):
         from rnnkit.layers import deserialize  # the registry lives one file up, on this floor
         config = dict(config)
         return cls(deserialize(config.pop("layer")), **config)
+
+    @classmethod
+    def keras_weight_groups(cls, config):
+        """The inner layer's groups under `layer`; Keras 2 names them as the wrapper's own
+        (`time_distributed/kernel:0`), without the inner layer's scopes."""
+        inner = config["layer"]
+        return nested_weight_groups("layer", inner["config"]["name"], inner, "", keep_inner_scopes=False)

@@ -314,3 +314,13 @@ def backward(activation, y, dy, z=None):
 
 def has_gradient(activation):
     return activation in ("softmax", "log_softmax") or activation in DERIVATIVE_FROM_OUTPUT
+
+
+def check_gradients_known(activation, recurrent_activation):
+    """Raises ValueError unless both activations of a recurrent cell have an elementwise
+    derivative from their output (what the fused backward loops use)."""
+    for name, value in (("activation", activation), ("recurrent_activation", recurrent_activation)):
+        if value not in DERIVATIVE_FROM_OUTPUT:
+            raise ValueError(
+                f"Argument `{name}` has no elementwise hand-derived gradient, so this layer cannot be "
+                f"trained. Use one of {sorted(DERIVATIVE_FROM_OUTPUT)}. Received: {value!r}")

@@ -28,7 +28,7 @@ the weight-gradient products. With the default activations the z and r rows are 
 import numpy as np
 
 from rnnkit.ops import activations, scaffold
-from rnnkit.ops.lstm import check_gradients_known
+from rnnkit.ops.activations import check_gradients_known
 from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, end_step, gates, sigmoid_prescale,
                                  states_by_step, zero_held)
 

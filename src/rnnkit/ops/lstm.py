@@ -28,6 +28,7 @@ import functools
 import numpy as np
 
 from rnnkit.ops import activations, scaffold
+from rnnkit.ops.activations import check_gradients_known
 from rnnkit.ops.sequence import augmented_kernel_t, buffer, end_step, gates, sigmoid_prescale, zero_held
 
 
@@ -36,14 +37,6 @@ def _internal_order(H):
     """Row indices taking Keras's gates (i, f, c, o) to (i, f, o, c), and back."""
     order = np.concatenate([np.arange(0, 2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
     return order, np.argsort(order)
-
-
-def check_gradients_known(activation, recurrent_activation):
-    for name, value in (("activation", activation), ("recurrent_activation", recurrent_activation)):
-        if value not in activations.DERIVATIVE_FROM_OUTPUT:
-            raise ValueError(
-                f"Argument `{name}` has no elementwise hand-derived gradient, so this layer cannot be "
-                f"trained. Use one of {sorted(activations.DERIVATIVE_FROM_OUTPUT)}. Received: {value!r}")
 
 
 class LSTM:

@@ -12,73 +12,37 @@ where <key> is the snake-case class name, made unique within the model in layer 
 Keras 2 legacy layout (`model.save('x.h5')` under `model_weights/`, or `save_weights('x.h5')`
 at the root): attribute `layer_names`; one group per layer name whose attribute `weight_names`
 lists its datasets in `get_weights()` order, e.g. `lstm/lstm_cell/kernel:0`.
+
+Which groups and names a layer has is the layer's own declaration (`keras_weight_groups` on its
+class, see `layers.base.KerasWeightGroup`); this module names no layer class.
 """
 
 from rnnkit.backend import to_snake_case
+from rnnkit.layers.base import KerasWeightGroup
 from rnnkit.saving import cudnn, guarded
 from rnnkit.saving.errors import FileFormatError
 
-_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
+def weight_groups(spec):
+    """Where Keras keeps the arrays of the layer `spec` ({"class_name", "config"}): what its class
+    declares (`Layer.keras_weight_groups`), a list of `KerasWeightGroup` in get_weights() order.
 
-def _declared(spec):
-    """The Keras weight layout a layer class declares itself (`keras_weight_groups(config)`: issue
-    11, saving asks layers), or None. Used for the classes the chains below do not name (RNN with
-    any cell, LayerNormLSTM, the next cell); the chains can go once every layer declares."""
+    Raises:
+        ValueError: for a class rnnkit does not know.
+    """
     from rnnkit.layers import get_class
+    class_name = spec["class_name"]
     try:
-        declare = getattr(get_class(spec["class_name"]), "keras_weight_groups", None)
+        layer_class = get_class(class_name)
     except ValueError:
-        return None
-    return None if declare is None else declare(spec["config"])
-_NO_WEIGHTS = ("InputLayer", "Dropout", "Masking",
-               # issue 13: layers without weights
-               "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "Flatten",
-               "Reshape", "Permute", "RepeatVector", "UpSampling1D", "ZeroPadding1D", "Cropping1D", "Activation",
-               "LeakyReLU", "ReLU", "ELU", "Softmax", "SpatialDropout1D", "GaussianNoise", "GaussianDropout")
-
-
-def _plain_weight_names(spec):
-    """The weight names, in get_weights() order, of a layer keeping them directly in its own `vars`
-    (Keras 3) and as `<layer name>/<weight>:0` (Keras 2), or None for other classes."""
-    class_name, config = spec["class_name"], spec["config"]
-    if class_name == "Dense":
-        return ["kernel"] + (["bias"] if config.get("use_bias", True) else [])
-    if class_name == "Embedding":
-        return ["embeddings"]
-    if class_name == "Conv1D":
-        return ["kernel"] + (["bias"] if config.get("use_bias", True) else [])
-    if class_name == "BatchNormalization":
-        return ((["gamma"] if config.get("scale", True) else []) + (["beta"] if config.get("center", True) else [])
-                + ["moving_mean", "moving_variance"])
-    if class_name == "LayerNormalization":
-        return (["gamma"] if config.get("scale", True) else []) + (["beta"] if config.get("center", True) else [])
-    if class_name == "PReLU":
-        return ["alpha"]
-    return None
-_CELL_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+        raise ValueError(f"rnnkit does not know where Keras keeps the weights of a {class_name!r} layer. "
+                         f"Received: class_name={class_name!r}") from None
+    return [KerasWeightGroup(*group) for group in layer_class.keras_weight_groups(spec["config"])]
 
 
 def keras3_var_groups(spec):
-    """The sub-paths of a layer's `vars` groups, in get_weights() order."""
-    class_name, config = spec["class_name"], spec["config"]
-    if class_name in _RECURRENT:
-        return ["cell/vars"]
-    if _plain_weight_names(spec) is not None:
-        return ["vars"]
-    if class_name in _NO_WEIGHTS:
-        return []
-    if class_name == "Bidirectional":
-        backward = config.get("backward_layer") or config["layer"]
-        return (["forward_layer/" + p for p in keras3_var_groups(config["layer"])]
-                + ["backward_layer/" + p for p in keras3_var_groups(backward)])
-    if class_name == "TimeDistributed":
-        return ["layer/" + p for p in keras3_var_groups(config["layer"])]
-    declared = _declared(spec)
-    if declared is not None:
-        return [path for path, _, _ in declared]
-    raise ValueError(f"rnnkit does not know where Keras keeps the weights of a {class_name!r} layer. "
-                     f"Received: class_name={class_name!r}")
+    """The sub-paths of a layer's `vars` groups that hold its arrays, in get_weights() order."""
+    return [group.path for group in weight_groups(spec) if group.weights]
 
 
 def keras3_layer_keys(layer_specs):
@@ -133,66 +97,21 @@ def _read_all(datasets, wanted, filename, spec, where):
             for (dataset, path), (shape, dtype) in zip(datasets, wanted)]
 
 
-def _cell_name(class_name):
-    return to_snake_case(class_name) + "_cell"
-
-
 def write_keras3(h5, model_name, layer_specs, per_layer_arrays):
     """Writes the Keras 3 layout into an open, empty HDF5 file."""
     h5.create_group("vars").attrs["name"] = model_name
     layers = h5.create_group("layers")
     for spec, key, arrays in zip(layer_specs, keras3_layer_keys(layer_specs), per_layer_arrays):
         group = layers.create_group(key)
-        _write_object(group, spec, list(arrays), spec["config"].get("name", key))
-
-
-def _write_object(group, spec, arrays, name):
-    class_name, config = spec["class_name"], spec["config"]
-    group.create_group("vars").attrs["name"] = name
-    if class_name in _RECURRENT:
-        cell = group.create_group("cell").create_group("vars")
-        cell.attrs["name"] = _cell_name(class_name)
-        for i in range(len(arrays)):
-            cell.create_dataset(str(i), data=arrays[i])
-    elif _plain_weight_names(spec) is not None:
-        for i, array in enumerate(arrays):
-            group["vars"].create_dataset(str(i), data=array)
-    elif class_name == "Bidirectional":
-        inner_name = config["layer"]["config"]["name"]
-        backward = config.get("backward_layer") or config["layer"]
-        half = _count(config["layer"])
-        _write_object(group.create_group("forward_layer"), config["layer"], arrays[:half], "forward_" + inner_name)
-        _write_object(group.create_group("backward_layer"), backward, arrays[half:],
-                      backward["config"].get("name", "backward_" + inner_name))
-    elif class_name == "TimeDistributed":
-        _write_object(group.create_group("layer"), config["layer"], arrays, config["layer"]["config"]["name"])
-    elif _declared(spec) is not None:
-        start = 0
-        for path, cell_name, names in _declared(spec):
-            if "/cells/" in path:               # a StackedRNNCells has its own (empty) vars group too
-                group.require_group(path.split("/cells/")[0] + "/vars")
-            vars_group = group.require_group(path)
-            vars_group.attrs["name"] = cell_name
-            for i in range(len(names)):
-                vars_group.create_dataset(str(i), data=arrays[start + i])
-            start += len(names)
-
-
-def _count(spec):
-    """How many arrays a layer has, from its config alone."""
-    class_name, config = spec["class_name"], spec["config"]
-    if class_name in _RECURRENT:
-        return 3 if config.get("use_bias", True) else 2
-    if _plain_weight_names(spec) is not None:
-        return len(_plain_weight_names(spec))
-    if class_name in _NO_WEIGHTS:
-        return 0
-    if class_name == "Bidirectional":
-        return _count(config["layer"]) + _count(config.get("backward_layer") or config["layer"])
-    if class_name == "TimeDistributed":
-        return _count(config["layer"])
-    declared = _declared(spec)
-    return 0 if declared is None else sum(len(names) for _, _, names in declared)
+        group.create_group("vars").attrs["name"] = spec["config"].get("name", key)
+        arrays, start = list(arrays), 0
+        for declared in weight_groups(spec):
+            vars_group = group.require_group(declared.path)
+            if declared.name is not None:
+                vars_group.attrs["name"] = declared.name
+            for index in range(len(declared.weights)):
+                vars_group.create_dataset(str(index), data=arrays[start + index])
+            start += len(declared.weights)
 
 
 # ---- Keras 2 legacy layout ------------------------------------------------------------------------
@@ -240,24 +159,8 @@ def read_legacy_layer(datasets, wanted, filename, spec, where):
 
 def keras2_weight_names(spec, layer_name=None):
     """The dataset names Keras 2 gives a layer's arrays, e.g. `lstm/lstm_cell/kernel:0`."""
-    class_name, config = spec["class_name"], spec["config"]
-    name = layer_name or config["name"]
-    if class_name in _RECURRENT:
-        count = _count(spec)
-        return [f"{name}/{_cell_name(class_name)}/{w}:0" for w in _CELL_WEIGHTS[:count]]
-    if _plain_weight_names(spec) is not None:
-        return [f"{name}/{weight}:0" for weight in _plain_weight_names(spec)]
-    if class_name == "Bidirectional":
-        inner = config["layer"]
-        backward = config.get("backward_layer") or dict(inner, config=dict(
-            inner["config"], name="backward_" + inner["config"]["name"]))
-        forward_names = keras2_weight_names(inner, "forward_" + inner["config"]["name"])
-        backward_names = keras2_weight_names(backward, backward["config"]["name"])
-        return [f"{name}/{n}" for n in forward_names + backward_names]
-    if class_name == "TimeDistributed":
-        return [f"{name}/{n.split('/')[-1]}" for n in keras2_weight_names(config["layer"], "x")]
-    declared = _declared(spec)
-    return [] if declared is None else [f"{name}/{scope}/{w}:0" for _, scope, names in declared for w in names]
+    name = layer_name or spec["config"]["name"]
+    return [weight for group in weight_groups(spec) for weight in group.keras2_names(name)]
 
 
 def h5py_string_dtype():

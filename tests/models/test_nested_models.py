@@ -193,34 +193,3 @@ def test_bad_nesting_is_refused_clearly():
     with pytest.raises(ValueError, match="cannot hold itself"):
         stack.add(stack)
 
-
-def test_files_of_nested_models_are_refused_before_anything_is_written(tmp_path):
-    inner_in = Input(shape=(4, 2))
-    inner = Model(inner_in, LSTM(3)(inner_in), name="inner")
-    x = Input(shape=(4, 2))
-    model = Model(x, Dense(1)(inner(x)))
-    stack = Sequential([Input(shape=(4, 2)), inner, Dense(1)])
-    for owner in (model, stack):
-        for name in ("m.keras", "m.h5", "m.npz"):
-            with pytest.raises(ValueError, match=r"holds the model\(s\) \['inner'\].*Received: a nested model"):
-                owner.save(tmp_path / name)
-        with pytest.raises(ValueError, match="nested"):
-            owner.save_weights(tmp_path / "w.weights.h5")
-        with pytest.raises(ValueError, match="nested"):
-            owner.to_json()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_keras_config_with_a_nested_model_is_refused_naming_its_place():
-    # The layout tf_keras 2.21 writes for Model(x, Dense(enc(x))): the nested entry is a whole config.
-    nested = {"class_name": "Functional", "name": "enc", "inbound_nodes": [[["input_2", 0, 0, {}]]],
-              "config": {"name": "enc", "layers": [], "input_layers": [], "output_layers": []}}
-    config = {"class_name": "Functional", "config": {
-        "name": "model", "layers": [
-            {"class_name": "InputLayer", "name": "input_2", "inbound_nodes": [],
-             "config": {"batch_input_shape": [None, 5, 3], "dtype": "float32", "name": "input_2"}},
-            nested],
-        "input_layers": [["input_2", 0, 0]], "output_layers": [["enc", 1, 0]]}}
-    import json
-    with pytest.raises(ValueError, match=r"layers\[1\].*'enc' is a Functional model nested.*Received"):
-        keras.models.model_from_json(json.dumps(config))

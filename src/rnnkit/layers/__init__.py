@@ -62,6 +62,9 @@ def get_class(class_name):
     Raises:
         ValueError: naming the unknown class and the known ones.
     """
+    if class_name in ("Functional", "Model", "Sequential"):   # a whole model where a layer stands
+        from rnnkit import models
+        return models.Sequential if class_name == "Sequential" else models.Model
     if class_name not in _REGISTRY:
         raise ValueError(
             f"Unknown layer class {class_name!r}: rnnkit knows {sorted(_REGISTRY)}. "
@@ -70,6 +73,9 @@ def get_class(class_name):
 
 
 def serialize(layer):
+    file_spec = getattr(layer, "file_spec", None)      # a model nested in another describes itself
+    if file_spec is not None:
+        return file_spec()
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 

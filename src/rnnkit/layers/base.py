@@ -173,12 +173,16 @@ class KerasWeightGroup(NamedTuple):
         group is still written: Keras 3 gives every object one).
     keras2_scope: what Keras 2 puts between the layer's name and a weight's
         (`lstm/lstm_cell/kernel:0`); None: the same as `name`; "" for nothing (`dense/kernel:0`).
+    keras2_named_by_inner_layer: the weights of a model nested in another: Keras 2 names them by the
+        inner layer alone (`lstm/lstm_cell/kernel:0` in the group of model `encoder`), so the scope
+        is the whole name and the nested model's own name is left out.
     """
 
     path: str
     name: Optional[str]
     weights: tuple
     keras2_scope: Optional[str] = None
+    keras2_named_by_inner_layer: bool = False
 
     @property
     def scope(self):
@@ -187,7 +191,8 @@ class KerasWeightGroup(NamedTuple):
 
     def keras2_names(self, layer_name):
         """Keras 2's dataset names of these weights in a layer called `layer_name`."""
-        return ["/".join(part for part in (layer_name, self.scope, f"{weight}:0") if part) for weight in self.weights]
+        owner = "" if self.keras2_named_by_inner_layer else layer_name
+        return ["/".join(part for part in (owner, self.scope, f"{weight}:0") if part) for weight in self.weights]
 
 
 def own_weight_groups(weight_names):

@@ -21,7 +21,7 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
-from rnnkit.models.nesting import ModelAsLayer, refuse_nested_in_files
+from rnnkit.models.nesting import ModelAsLayer
 from rnnkit.models.training import TrainingMixin
 
 
@@ -798,9 +798,18 @@ class Model(ModelAsLayer, TrainingMixin):
                            else (list(shape) if shape is not None else None)})
         return layers, [ref(t) for t in self.inputs], [ref(t) for t in self.outputs]
 
+    def file_spec(self):
+        """This model's spec for the writers of a model it is nested in (saving/nested_models.py)."""
+        from rnnkit.saving import graph_config
+        layers, inputs, outputs = self._file_layers()
+        specs = [layer["spec"] for layer in layers]
+        return self._nested_spec(graph_config.keras2_functional_config(self.name, layers, inputs, outputs),
+                                 graph_config.keras3_functional_config(self.name, layers, inputs, outputs,
+                                                                       self._output_kind == "single"),
+                                 [spec for spec in specs if spec["class_name"] != "InputLayer"], specs)
+
     def get_config(self):
         """Keras 2's functional config: layers with their `inbound_nodes`, input and output layers."""
-        refuse_nested_in_files(self, "get_config")
         from rnnkit.saving import graph_config
         layers, inputs, outputs = self._file_layers()
         for layer in layers:
@@ -821,7 +830,6 @@ class Model(ModelAsLayer, TrainingMixin):
         return model_from_json(json.dumps({"class_name": "Functional", "config": config}))
 
     def to_json(self, **kwargs):
-        refuse_nested_in_files(self, "to_json")
         import json
         return json.dumps({"class_name": "Functional", "config": self.get_config(),
                            "keras_version": "2.21.0", "backend": "tensorflow"}, **kwargs)
@@ -829,7 +837,6 @@ class Model(ModelAsLayer, TrainingMixin):
     def save(self, filepath):
         """Saves the graph and weights: `.keras` (Keras 3), `.h5` (tf_keras 2.21) or `.npz`
         (rnnkit's own), atomically."""
-        refuse_nested_in_files(self, "save")
         from rnnkit.models.sequential import _checked_path
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):
@@ -843,7 +850,6 @@ class Model(ModelAsLayer, TrainingMixin):
 
     def save_weights(self, filepath):
         """`.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or `.npz`, atomically."""
-        refuse_nested_in_files(self, "save_weights")
         from rnnkit.models.sequential import _checked_path
         path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):
@@ -951,6 +957,7 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
 
     from rnnkit import layers as layers_module
     from rnnkit.layers.symbolic import input_tensor
+    from rnnkit.saving import nested_models
     from rnnkit.saving.errors import FileFormatError
 
     def refuse(location, error):
@@ -975,7 +982,11 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
             tensors[(layer_name, 0, 0)] = input_tensor(layer)
         for spec, location in zip(specs, locations):
             try:
-                layers[spec["config"]["name"]] = (layers_module.deserialize(spec), location)
+                layers[spec["config"]["name"]] = (nested_models.build(spec, path, placeholders)
+                                                  if nested_models.is_nested(spec) else layers_module.deserialize(spec),
+                                                  location)
+            except FileFormatError:
+                raise
             except Exception as error:  # noqa: BLE001
                 raise refuse(location, error) from None
         pending, made = list(graph["calls"]), collections.Counter()

@@ -41,6 +41,7 @@ class ModelAsLayer:
     node; run by an outer model it keeps one cache per call."""
 
     supports_masking = True
+    keras_class_name = None
     call_arguments = ()
     # An outer model asks the call itself for the output masks: they come from the inner graph.
     masks_from_forward = True
@@ -99,6 +100,22 @@ class ModelAsLayer:
             start += count
         return checked
 
+    @classmethod
+    def keras_weight_groups(cls, config):
+        """Where Keras keeps the inner layers' weights (saving/nested_models.py)."""
+        from rnnkit.saving import nested_models
+        return nested_models.weight_groups(config)
+
+    def _nested_spec(self, keras2, keras3, specs, key_specs):
+        """The spec a file writer takes for this model nested in another (saving/nested_models.py)."""
+        for entry in (keras2, keras3):
+            entry.pop("compile_config", None)
+            entry["config"]["trainable"] = self.trainable
+        return {"class_name": self.keras_class_name or "Sequential", "config": {
+            "name": self.name, "trainable": self.trainable,
+            "nested": {"specs": specs, "key_specs": key_specs, "keras2": keras2, "keras3": keras3,
+                       "starts_from_input": True}}}
+
     def compute_mask(self, x, mask=None):
         """Only the call knows the inner graph's output mask: see `forward_with_masks`."""
         raise TypeError(f"Model \"{self.name}\" gives its output mask with its outputs; call "
@@ -143,12 +160,3 @@ class ModelAsLayer:
             return None
         return d_inputs if len(d_inputs) > 1 else d_inputs[0]
 
-
-def refuse_nested_in_files(model, call):
-    """Files of models holding models are not written yet: refuse before anything is written."""
-    nested = [layer.name for layer in model._layers if isinstance(layer, ModelAsLayer)]
-    if nested:
-        raise ValueError(f"Model \"{model.name}\" holds the model(s) {nested} as layers; rnnkit runs nested models "
-                         f"but does not write them to files yet, so `{call}` is refused before anything is written. "
-                         "Save the inner models separately, or build one model from their layers. Received: a "
-                         "nested model")

@@ -11,7 +11,7 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
-from rnnkit.models.nesting import ModelAsLayer, refuse_nested_in_files
+from rnnkit.models.nesting import ModelAsLayer
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
 
@@ -399,9 +399,11 @@ class Sequential(ModelAsLayer, TrainingMixin):
 
     def get_config(self):
         """Keras's Sequential config: the name and each layer's {"class_name", "config"}."""
-        refuse_nested_in_files(self, "get_config")
         from rnnkit import layers as layers_module
-        config = {"name": self.name, "layers": [layers_module.serialize(layer) for layer in self._layers]}
+        from rnnkit.saving import nested_models
+        specs = [layers_module.serialize(layer) for layer in self._layers]
+        config = {"name": self.name, "layers": [nested_models.keras_entry(spec, "keras2")
+                                                if nested_models.is_nested(spec) else spec for spec in specs]}
         if self._explicit_input and self._input_shape is not None:
             config["layers"].insert(0, {"class_name": "InputLayer", "config": {
                 "batch_input_shape": list(self._input_shape), "dtype": self._layers[0].dtype
@@ -426,6 +428,15 @@ class Sequential(ModelAsLayer, TrainingMixin):
         return cls(built, name=config.get("name"))
 
     # ---- files ----------------------------------------------------------------------------------
+    def file_spec(self):
+        """This model's spec for the writers of a model it is nested in (saving/nested_models.py)."""
+        from rnnkit.saving import keras_files
+        self._require_built()
+        specs = self._layer_specs()
+        arguments = (self.name, specs, self._input_shape, self.dtype, [list(layer.input_shape) for layer in self._layers])
+        return self._nested_spec(keras_files.keras2_config(*arguments), keras_files.keras3_config(*arguments),
+                                 specs, specs)
+
     def _layer_specs(self):
         from rnnkit import layers as layers_module
         return [layers_module.serialize(layer) for layer in self._layers]
@@ -443,7 +454,6 @@ class Sequential(ModelAsLayer, TrainingMixin):
         Raises:
             ValueError: for another extension or an unbuilt model.
         """
-        refuse_nested_in_files(self, "save")
         self._require_built()
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
         if extra_entries and not path.endswith(".keras"):
@@ -487,7 +497,6 @@ class Sequential(ModelAsLayer, TrainingMixin):
 
     def to_json(self, **kwargs):
         """The model's architecture as Keras's `model.to_json()` writes it (Keras 2 form)."""
-        refuse_nested_in_files(self, "to_json")
         import json
         return json.dumps({"class_name": "Sequential", "config": self.get_config(), "keras_version": "2.21.0",
                            "backend": "tensorflow"}, **kwargs)
@@ -495,7 +504,6 @@ class Sequential(ModelAsLayer, TrainingMixin):
     def save_weights(self, filepath):
         """Saves the weights: `.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or
         `.npz` (rnnkit's), atomically."""
-        refuse_nested_in_files(self, "save_weights")
         self._require_built()
         path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):
@@ -654,6 +662,7 @@ def _model_from_file_config(path, name, specs, locations, input_shape, placehold
     FileFormatError naming the file and the layer's place in the config."""
     from rnnkit import backend
     from rnnkit import layers as layers_module
+    from rnnkit.saving import nested_models
     from rnnkit.saving.errors import FileFormatError
 
     def refuse(location, error):
@@ -672,7 +681,10 @@ def _model_from_file_config(path, name, specs, locations, input_shape, placehold
             model.add(layers_module.InputLayer(batch_input_shape=_file_input_shape(path, input_shape)))
         for spec, location in zip(specs, locations):
             try:
-                model.add(layers_module.deserialize(spec))
+                model.add(nested_models.build(spec, path, placeholders) if nested_models.is_nested(spec)
+                          else layers_module.deserialize(spec))
+            except FileFormatError:
+                raise
             except Exception as error:  # noqa: BLE001 - a stranger's config: every failure is the file's
                 raise refuse(location, error) from None
         if not model.built:

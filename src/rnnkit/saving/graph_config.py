@@ -13,7 +13,7 @@ under `kwargs.initial_state`. Both become
 where a ref is (layer name, node index, tensor index), and calls are in the file's layer order.
 """
 
-from rnnkit.saving import keras_config
+from rnnkit.saving import keras_config, nested_models
 from rnnkit.saving.errors import FileFormatError
 
 _RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN")
@@ -142,7 +142,10 @@ def functional_layers(model_config, path, where, dialect="keras2", fix=None):
                 and entry.get("class_name") == "Concatenate":
             entry = dict(entry, class_name="ConcatenateOperation")  # ops.concatenate, not the layer
         try:
-            spec = keras_config.to_rnnkit(fix(entry) if fix else entry, "layer", dialect=dialect)
+            if nested_models.is_nested(entry):
+                spec = nested_models.parse(entry, path, location, "3" if dialect == "keras3" else "2", fix is not None)
+            else:
+                spec = keras_config.to_rnnkit(fix(entry) if fix else entry, "layer", dialect=dialect)
         except FileFormatError:
             raise
         except (ValueError, TypeError) as error:
@@ -177,6 +180,11 @@ def functional_layers(model_config, path, where, dialect="keras2", fix=None):
     outputs, single = _io_refs(inner.get("output_layers"), path, f"{where}.config.output_layers")
     keras3 = any(isinstance(call, dict) for entry in inner["layers"] if isinstance(entry, dict)
                  and isinstance(entry.get("inbound_nodes"), list) for call in entry["inbound_nodes"])
+    skipping = {spec["config"]["name"] for spec in specs if nested_models.keras2_skips_first_node(spec)}
+    if skipping and not keras3:
+        io_refs = {f"{where}.config.input_layers": inputs, f"{where}.config.output_layers": outputs}
+        nested_models.shift_keras2_nodes(calls, io_refs, skipping, path)
+        inputs, outputs = io_refs.values()
     return specs, locations, {"inputs": inputs, "outputs": outputs, "single_output": single, "calls": calls,
                               "input_layers": input_layers, "mask_rules": "keras3" if keras3 else "keras2"}
 
@@ -185,12 +193,15 @@ def functional_layers(model_config, path, where, dialect="keras2", fix=None):
 # A model describes itself for writing as `layers`: per layer of model.layers, {"spec": rnnkit spec,
 # "input_shape": its build shape, "calls": [{"inputs": ref or [ref], "states": [ref]}]}, and refs
 # {"name", "node", "tensor", "shape", "dtype"}, node indices counted within the model.
-def _keras2_ref(ref):
-    return [ref["name"], ref["node"], ref["tensor"], {}]
+def _keras2_ref(ref, skipping=()):
+    """A Keras 2 tensor reference; a nested model's node 0 is its own construction (nested_models)."""
+    return [ref["name"], ref["node"] + (1 if ref["name"] in skipping else 0), ref["tensor"], {}]
 
 
 def keras2_functional_config(name, layers, inputs, outputs):
     """tf_keras 2.21's `model_config` of a functional model (`class_name` "Functional")."""
+    skipping = {layer["spec"]["config"]["name"] for layer in layers
+                if nested_models.keras2_skips_first_node(layer["spec"])}
     entries = []
     for layer in layers:
         spec = layer["spec"]
@@ -205,13 +216,13 @@ def keras2_functional_config(name, layers, inputs, outputs):
                                  "takes an explicit mask, which a Keras 2 .h5 file cannot express: save as .keras. "
                                  "Received: a model loaded from a Keras 3 file")
         entry["inbound_nodes"] = [
-            [_keras2_ref(r) for r in (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]])]
-            + [_keras2_ref(r) for r in call["states"]] for call in layer["calls"]]
+            [_keras2_ref(r, skipping) for r in (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]])]
+            + [_keras2_ref(r, skipping) for r in call["states"]] for call in layer["calls"]]
         entries.append(entry)
     return {"class_name": "Functional", "config": {
         "name": name, "trainable": True, "layers": entries,
-        "input_layers": [[r["name"], r["node"], r["tensor"]] for r in inputs],
-        "output_layers": [[r["name"], r["node"], r["tensor"]] for r in outputs]}}
+        "input_layers": [_keras2_ref(r, skipping)[:3] for r in inputs],
+        "output_layers": [_keras2_ref(r, skipping)[:3] for r in outputs]}}
 
 
 def _keras3_tensor_dict(ref):
@@ -248,7 +259,8 @@ def keras3_functional_config(name, layers, inputs, outputs, single_output):
                 else _keras3_tensor_dict(call["inputs"])
             kwargs = {"initial_state": [_keras3_tensor_dict(r) for r in call["states"]]} if call["states"] else \
                 dict(_KERAS3_RNN_CALL) if spec["class_name"] in ("SimpleRNN", "LSTM", "GRU", "RNN") else \
-                {"mask": None} if spec["class_name"] in ("Bidirectional", "TimeDistributed", "BatchNormalization") \
+                {"mask": None} if spec["class_name"] in ("Bidirectional", "TimeDistributed", "BatchNormalization") + \
+                nested_models.NESTED_MODEL_CLASSES \
                 else {"training": False} if spec["class_name"] in ("Dropout", "SpatialDropout1D") else {}
             if call.get("mask"):
                 kwargs["mask"] = _keras3_tensor_dict(call["mask"])

@@ -24,6 +24,8 @@ a Keras 3 file's "hard_sigmoid" is read as rnnkit's "hard_sigmoid_v3" and writte
 
 import copy
 
+from rnnkit.saving import nested_models
+
 KNOWN_DTYPES = ("float32", "float64")
 
 # Keras keys that carry no meaning for rnnkit when they hold these values.
@@ -129,10 +131,6 @@ _BOOLEAN_OPTIONS = {"return_sequences", "return_state", "go_backwards", "statefu
 MAX_WRAPPER_DEPTH = 4  # TimeDistributed(Bidirectional(LSTM)) is 2; deeper is a crafted file
 
 
-# Keras's class names of a whole model written where a layer stands (a model nested in another).
-NESTED_MODEL_CLASSES = ("Functional", "Model", "Sequential")
-
-
 def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     """A Keras 2 or Keras 3 layer spec -> {"class_name", "config"} that rnnkit's registry takes.
 
@@ -150,10 +148,6 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
                          f"Received: {_short(spec)}")
     if not isinstance(spec.get("config", {}), (dict, type(None))):
         raise ValueError(f"{where}: a layer's 'config' must be a JSON object. Received: {_short(spec['config'])}")
-    if spec["class_name"] in NESTED_MODEL_CLASSES:
-        raise ValueError(f"{where}: layer {spec.get('name') or (spec.get('config') or {}).get('name')!r} is a "
-                         f"{spec['class_name']} model nested inside this one. rnnkit runs nested models but does not "
-                         "read them from files yet. Received: a nested model")
     from rnnkit.layers import get_class  # the one registry of layer classes
 
     class_name = spec["class_name"]
@@ -334,6 +328,8 @@ def to_keras2(spec, input_shape=None, nested=False):
     """An rnnkit layer spec -> the form tf_keras 2.21's `model.save('x.h5')` writes: rnnkit's own
     (Keras 2) config, with initializers and nested layers in their module envelope."""
     class_name = spec["class_name"]
+    if class_name in nested_models.NESTED_MODEL_CLASSES:
+        return nested_models.keras_entry(spec, "keras2")
     config = copy.deepcopy(spec["config"])
     _activations_for(config, "keras2", class_name)
     for key, value in list(config.items()):
@@ -394,6 +390,8 @@ def _keras3_layer_forms(class_name, config, input_shape):
 def to_keras3(spec, input_shape=None):
     """An rnnkit layer spec (Keras 2 dialect) -> Keras 3's form, as `model.save('x.keras')` writes."""
     class_name = spec["class_name"]
+    if class_name in nested_models.NESTED_MODEL_CLASSES:
+        return nested_models.keras_entry(spec, "keras3")
     config = copy.deepcopy(spec["config"])
     _activations_for(config, "keras3", class_name)
     for key in _DROP_FOR_KERAS3 & set(config):

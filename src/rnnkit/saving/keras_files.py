@@ -21,6 +21,7 @@ from rnnkit.saving import graph_config
 from rnnkit.saving import guarded
 from rnnkit.saving import keras_config
 from rnnkit.saving import keras_weights
+from rnnkit.saving import nested_models
 from rnnkit.saving.errors import FileFormatError
 from rnnkit.saving.rnnkit_format import write_atomic
 
@@ -126,7 +127,8 @@ def sequential_layers(model_config, path, where, keras_version=None, legacy=Fals
         if legacy:
             entry = _reset_before_where_unsaid(entry)
         try:
-            spec = keras_config.to_rnnkit(entry, "layer", dialect=dialect)
+            spec = nested_models.parse(entry, path, location, "3" if dialect == "keras3" else "2", legacy) \
+                if nested_models.is_nested(entry) else keras_config.to_rnnkit(entry, "layer", dialect=dialect)
         except FileFormatError:
             raise
         except (ValueError, TypeError) as error:

@@ -410,6 +410,8 @@ MUTATIONS = [
      "return (w * (np.clip(n, self.max_value, None) / (EPSILON + n))).astype(w.dtype)"),
     ("activity_penalty_not_per_batch", "activity regularizer / batch", PENALTIES,
      "return self.activity_regularizer(outputs) / max(len(outputs), 1)", "return self.activity_regularizer(outputs)"),
+    ("guard_allows_scaleoffset_filter", "HDF5 filter allow-list", GUARD,
+     'ALLOWED_FILTERS = {1: "gzip",', 'ALLOWED_FILTERS = {6: "scaleoffset", 1: "gzip",'),
     # ---- ONNX export of graphs ------------------------------------------------------------------
     ("onnx_bidirectional_initial_states_swapped", "ONNX initial_h by direction", ONNX_GRAPH,
      'graph.op("Concat", per_direction, axis=0)', 'graph.op("Concat", per_direction[::-1], axis=0)'),

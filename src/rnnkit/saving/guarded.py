@@ -10,7 +10,8 @@ inflate a thousandfold. So every read goes through here:
 - the path must be a regular file (a FIFO would block forever, a device would never end);
 - an HDF5 child is reached only through a hard or soft link, never an external one;
 - a dataset is read only if its layout is contiguous, chunked or compact, it has no external
-  storage, its dtype is a plain number, its shape is the one the caller expects, and the bytes
+  storage, no filter but gzip, shuffle, fletcher32 and lzf (another would be a codec plugin
+  that libhdf5 loads from disk), its dtype is a plain number, its shape is the one the caller expects, and the bytes
   it occupies in the file could really hold its declared size;
 - an attribute is read only if it is a string (or a list of strings) of bounded size;
 - a zip entry is inflated only if its declared size and compression ratio are bounded, and a
@@ -43,6 +44,10 @@ MAX_INFLATION = 1000                 # declared size / compressed size of a zip 
 MAX_STRING_ATTRIBUTE = 64 * 2**20    # string attributes (fixed-size: before reading; variable: after)
 MAX_NAME_COUNT = 100_000             # entries of layer_names / weight_names
 MAX_FILTER_INFLATION = 1000          # declared bytes / stored bytes of a compressed HDF5 dataset
+# The HDF5 filters h5py writes by itself: deflate (gzip), shuffle, fletcher32 and lzf. Any other
+# (szip, scaleoffset, nbit, blosc, bitshuffle, an unknown plugin id) is a codec libhdf5 may look for
+# in a plugin folder: code chosen by the file, and no Keras writes one.
+ALLOWED_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 32000: "lzf"}
 
 
 def _h5py():
@@ -254,7 +259,7 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
 
     Raises:
         FileFormatError: for a group where a dataset is expected, a virtual dataset, external
-            storage, an unknown layout, a non-numeric dtype, a shape other than `expected_shape`,
+            storage, an HDF5 filter outside ALLOWED_FILTERS, an unknown layout, a non-numeric dtype, a shape other than `expected_shape`,
             fewer stored bytes than the shape needs, or values that are not finite in `dtype`.
     """
     h5py = _h5py()
@@ -264,7 +269,7 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
         plist = dataset.id.get_create_plist()
         layout = plist.get_layout()
         external = plist.get_external_count()
-        filters = plist.get_nfilters()
+        filters = [plist.get_filter(index) for index in range(plist.get_nfilters())]  # (code, flags, values, name)
         shape, file_dtype = dataset.shape, dataset.dtype
         stored = dataset.id.get_storage_size()
     except (OSError, ValueError, RuntimeError, TypeError) as error:
@@ -276,6 +281,12 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
     if external:
         raise FileFormatError(filename, h5path, "keeps its data in external storage (another file on disk); "
                                                 "rnnkit never reads outside the file. Received: external storage")
+    for code, _, _, name in filters:
+        if code not in ALLOWED_FILTERS:
+            label = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
+            raise FileFormatError(filename, h5path, f"is stored through HDF5 filter {code} ({label!r:.40}); rnnkit "
+                                                    "reads only gzip, shuffle, fletcher32 and lzf. Received: filter "
+                                                    f"{code}")
     if layout not in (h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED, h5py.h5d.COMPACT):
         raise FileFormatError(filename, h5path, f"has an unknown storage layout. Received: layout {layout}")
     if file_dtype.kind not in "fiu" or file_dtype.itemsize > 8:

@@ -258,6 +258,17 @@ def test_a_group_where_a_dataset_belongs_is_refused(h5_copy):
     refused(h5_copy, KERNEL, "must be a dataset")
 
 
+@pytest.mark.parametrize("class_name", ["MyModel", 7])
+def test_a_model_class_neither_sequential_nor_functional_is_refused_saying_why(h5_copy, class_name):
+    with h5py.File(h5_copy, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["class_name"] = class_name
+        f.attrs["model_config"] = json.dumps(config)
+    error = refused(h5_copy, "loads Sequential and functional", "subclassed model's call() is Python code",
+                    f"Received: a {class_name if isinstance(class_name, str) else 'int'!r} model")
+    assert error.location == "@model_config.class_name" and "not supported yet" not in str(error)
+
+
 def test_keras_2_list_form_sequential_config_loads(h5_copy):
     # Keras 2.0-2.1 wrote a Sequential's config as the plain list of its layers.
     with h5py.File(h5_copy, "r+") as f:

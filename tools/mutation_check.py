@@ -77,6 +77,7 @@ MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"
 MERGE_KERAS3 = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional.py",
                                             "tests/models/test_functional_gradients.py"]]
 GRAPH_WRITE = ["src/rnnkit/saving/graph_config.py", ["tests/models/test_functional.py"]]
+ONNX_GRAPH = ["src/rnnkit/saving/onnx_export.py", ["tests/saving/test_onnx_export_functional.py"]]
 GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
 AROUND = "tests/layers/test_layers_around_the_rnn.py"
@@ -427,6 +428,15 @@ MUTATIONS = [
      "        masks = [None] * len(arrays)"),
     ("nested_sequential_skips_first_input_gradient", "nested Sequential backward", NESTED_STACK,
      "need_input_grad=index > 0 or need_input_grad)", "need_input_grad=index > 0)"),
+    ("guard_allows_scaleoffset_filter", "HDF5 filter allow-list", GUARD,
+     'ALLOWED_FILTERS = {1: "gzip",', 'ALLOWED_FILTERS = {6: "scaleoffset", 1: "gzip",'),
+    # ---- ONNX export of graphs ------------------------------------------------------------------
+    ("onnx_bidirectional_initial_states_swapped", "ONNX initial_h by direction", ONNX_GRAPH,
+     'graph.op("Concat", per_direction, axis=0)', 'graph.op("Concat", per_direction[::-1], axis=0)'),
+    ("onnx_merged_mask_is_or", "ONNX merge mask (AND = least length)", ONNX_GRAPH,
+     'graph.op("Min", present)', 'graph.op("Max", present)'),
+    ("onnx_dot_x_axis_not_moved", "ONNX Dot contraction", ONNX_GRAPH,
+     "    elif ax != 2:\n", "    elif ax == 2:\n"),
 ]
 
 

@@ -10,7 +10,6 @@ import argparse
 import math
 import os
 import re
-import stat
 import sys
 
 MAX_SEED = 2 ** 32 - 1
@@ -18,40 +17,27 @@ MAX_SEED = 2 ** 32 - 1
 
 def _regular_file(path, what):
     """Raises unless `path` is a regular file (a folder, FIFO or device would hang or mislead)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise FileNotFoundError(f"No such {what}: {path!r}") from None
-    if not stat.S_ISREG(mode):
-        raise ValueError(f"The {what} must be a regular file. Received: {path!r}, "
-                         f"{'a folder' if stat.S_ISDIR(mode) else 'a device, pipe or socket'}")
+    from rnnkit.saving import guarded
+    guarded.check_regular_file(path, what)
     return path
 
 
 def _load_npy(path):
     """One numeric array from a .npy file, its header checked against the file's size before
     anything is allocated (a header may declare terabytes)."""
-    import numpy as np
-    try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size == 0:
-                raise EOFError
-            version = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
-                else np.lib.format.read_array_header_2_0
-            shape, _, dtype = read_header(f)
-            held = os.fstat(f.fileno()).st_size - f.tell()
-    except (OSError, ValueError, EOFError) as error:
-        reason = "it is empty" if isinstance(error, EOFError) else f"{type(error).__name__}: {error}"
-        raise ValueError(f"Cannot read the input {path!r} as a .npy array ({reason}). "
-                         "Received: an unreadable input") from None
-    if dtype.hasobject or dtype.kind not in "fiub":
-        raise ValueError(f"The input must hold numbers. Received: {path!r} of dtype {dtype}")
-    declared = math.prod(shape) * dtype.itemsize
-    if declared != held:
-        raise ValueError(f"The input {path!r} declares shape {tuple(shape)} of {dtype} ({declared:,} bytes) but "
-                         f"holds {held:,} bytes. Received: a damaged .npy file")
-    return np.load(path, allow_pickle=False)
+    from rnnkit.saving import guarded
+    f, size = guarded.open_regular_file(path, "input .npy file")
+    with f:
+        try:
+            if size == 0:
+                raise guarded.UnreadableArray(path, None, "it is empty")
+            array = guarded.read_npy(f, size, path)
+        except guarded.UnreadableArray as error:
+            raise ValueError(f"Cannot read the input {path!r} as a .npy array ({error.detail}). "
+                             "Received: an unreadable input") from None
+    if array.dtype.kind not in "fiub":
+        raise ValueError(f"The input must hold numbers. Received: {path!r} of dtype {array.dtype}")
+    return array
 
 
 def _tutorial(args):

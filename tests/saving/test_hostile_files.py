@@ -211,6 +211,35 @@ def test_twenty_thousand_layers_load(h5_copy):
     assert len(load_model(h5_copy).layers) == 20_001
 
 
+# ---- HDF5 filters: only those h5py writes by itself ------------------------------------------------------
+@pytest.mark.parametrize("filters", [dict(compression="lzf"), dict(compression="gzip", compression_opts=9),
+                                     dict(compression="gzip", shuffle=True, fletcher32=True),
+                                     dict(compression="lzf", shuffle=True, fletcher32=True)])
+def test_gzip_lzf_shuffle_and_fletcher32_datasets_load(h5_copy, filters):
+    with h5py.File(h5_copy, "r") as f:
+        kernel = f[KERNEL][()]
+    expected = [w.copy() for w in load_model(h5_copy).get_weights()]
+    replace_kernel(h5_copy, data=kernel, chunks=kernel.shape, **filters)
+    with h5py.File(h5_copy, "r") as f:
+        assert f[KERNEL].compression == filters["compression"]   # the premise: the filters are there
+    for got, want in zip(load_model(h5_copy).get_weights(), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("filters,code", [
+    (dict(scaleoffset=4), 6),                                              # h5py's own scale-offset
+    (dict(compression=32001, allow_unknown_filter=True), 32001),           # blosc's plugin id
+    (dict(compression=307, allow_unknown_filter=True), 307),               # an id nobody registered here
+] + ([(dict(compression="szip"), 4)] if h5py.h5z.filter_avail(h5py.h5z.FILTER_SZIP) else []))
+def test_other_hdf5_filters_are_refused_naming_dataset_and_filter(h5_copy, filters, code):
+    with h5py.File(h5_copy, "r") as f:
+        kernel = f[KERNEL][()]
+    plugin = filters.get("allow_unknown_filter")   # its codec is absent, so no data can be written through it
+    replace_kernel(h5_copy, chunks=kernel.shape, dtype="float32", **({} if plugin else {"data": kernel}), **filters)
+    error = refused(h5_copy, KERNEL, f"HDF5 filter {code}", "gzip, shuffle, fletcher32 and lzf")
+    assert error.location == KERNEL
+
+
 # ---- values ---------------------------------------------------------------------------------------------
 def test_values_that_overflow_float32_are_refused(h5_copy):
     replace_kernel(h5_copy, data=np.full((4, 5), 1e39))
@@ -227,6 +256,17 @@ def test_a_group_where_a_dataset_belongs_is_refused(h5_copy):
         del f[KERNEL]
         f.create_group(KERNEL)
     refused(h5_copy, KERNEL, "must be a dataset")
+
+
+@pytest.mark.parametrize("class_name", ["MyModel", 7])
+def test_a_model_class_neither_sequential_nor_functional_is_refused_saying_why(h5_copy, class_name):
+    with h5py.File(h5_copy, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["class_name"] = class_name
+        f.attrs["model_config"] = json.dumps(config)
+    error = refused(h5_copy, "loads Sequential and functional", "subclassed model's call() is Python code",
+                    f"Received: a {class_name if isinstance(class_name, str) else 'int'!r} model")
+    assert error.location == "@model_config.class_name" and "not supported yet" not in str(error)
 
 
 def test_keras_2_list_form_sequential_config_loads(h5_copy):

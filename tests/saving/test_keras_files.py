@@ -306,3 +306,17 @@ def test_save_needs_a_known_extension(tmp_path):
     model = Sequential([SimpleRNN(3, input_shape=(4, 2))])
     with pytest.raises(ValueError, match="filepath.*Received: .*m.txt"):
         model.save(tmp_path / "m.txt")
+
+
+def test_a_keras3_graph_with_mask_operations_cannot_be_written_as_keras2_and_says_so(tmp_path):
+    from rnnkit.saving.keras_config import TargetCannotHold
+    model = load_model(FIXTURES / "keras3_graph" / "seq2seq_gru_tokens_encoder.keras")
+    target = tmp_path / "encoder.h5"
+    target.write_bytes(b"the earlier file")
+    with pytest.raises(TargetCannotHold, match=r"Layer '\w+' \((NotEqual|GRU)\) is a Keras 3 operation or takes an "
+                                               r"explicit mask, which a Keras 2 .h5 file cannot express"):
+        model.save(target)
+    assert target.read_bytes() == b"the earlier file"
+    with pytest.raises(TargetCannotHold, match="save as .keras"):
+        model.get_config()
+    model.save(tmp_path / "encoder.keras")     # the format that can hold it still takes it

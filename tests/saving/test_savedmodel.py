@@ -229,3 +229,14 @@ def test_flipped_bytes_load_or_fail_cleanly(folder, relative):
 def test_table_bounds():
     with pytest.raises(FileFormatError, match="longer than 4096 bytes"):
         savedmodel.read_table(table([(b"k" * 5000, b"v")]), Where())
+
+
+@pytest.mark.parametrize("class_name", ["Functional", "Model"])
+def test_a_functional_savedmodel_is_refused_pointing_to_the_files_that_hold_one(folder, monkeypatch, class_name):
+    metadata = savedmodel.read_root_metadata(os.fspath(folder))
+    config = dict(metadata["model_config"], class_name=class_name)
+    monkeypatch.setattr(savedmodel, "read_root_metadata", lambda path: dict(metadata, model_config=config))
+    with pytest.raises(FileFormatError, match=f"model_config.class_name: rnnkit reads functional models from Keras "
+                                              f".h5 and .keras files, and only Sequential ones from a SavedModel "
+                                              f"folder. Received: a '{class_name}' model"):
+        load_model(folder)

@@ -11,7 +11,7 @@ def convert(in_path, out_path, check=False, force=False):
 
 
 def export_onnx(model, path, mask_padding=None):
-    """Writes a built Sequential as an ONNX model (needs the onnx package); see
+    """Writes a built Sequential or functional Model as an ONNX model (needs the onnx package); see
     `rnnkit.saving.onnx_export.export_onnx`."""
     from rnnkit.saving import onnx_export
     return onnx_export.export_onnx(model, path, mask_padding=mask_padding)

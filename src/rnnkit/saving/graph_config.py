@@ -199,7 +199,12 @@ def _keras2_ref(ref, skipping=()):
 
 
 def keras2_functional_config(name, layers, inputs, outputs):
-    """tf_keras 2.21's `model_config` of a functional model (`class_name` "Functional")."""
+    """tf_keras 2.21's `model_config` of a functional model (`class_name` "Functional").
+
+    Raises:
+        keras_config.TargetCannotHold: for a Keras 3 operation layer or an explicit mask input,
+            which a Keras 2 file cannot express.
+    """
     skipping = {layer["spec"]["config"]["name"] for layer in layers
                 if nested_models.keras2_skips_first_node(layer["spec"])}
     entries = []
@@ -212,9 +217,10 @@ def keras2_functional_config(name, layers, inputs, outputs):
         entry["name"] = spec["config"]["name"]
         for call in layer["calls"]:
             if call.get("constants") or call.get("mask"):
-                raise ValueError(f"Layer {spec['config']['name']!r} ({spec['class_name']}) is a Keras 3 operation or "
-                                 "takes an explicit mask, which a Keras 2 .h5 file cannot express: save as .keras. "
-                                 "Received: a model loaded from a Keras 3 file")
+                raise keras_config.TargetCannotHold(
+                    f"Layer {spec['config']['name']!r} ({spec['class_name']}) is a Keras 3 operation or "
+                    "takes an explicit mask, which a Keras 2 .h5 file cannot express: save as .keras. "
+                    "Received: a model loaded from a Keras 3 file")
         entry["inbound_nodes"] = [
             [_keras2_ref(r, skipping) for r in (call["inputs"] if isinstance(call["inputs"], list) else [call["inputs"]])]
             + [_keras2_ref(r, skipping) for r in call["states"]] for call in layer["calls"]]

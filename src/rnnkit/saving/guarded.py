@@ -10,7 +10,8 @@ inflate a thousandfold. So every read goes through here:
 - the path must be a regular file (a FIFO would block forever, a device would never end);
 - an HDF5 child is reached only through a hard or soft link, never an external one;
 - a dataset is read only if its layout is contiguous, chunked or compact, it has no external
-  storage, its dtype is a plain number, its shape is the one the caller expects, and the bytes
+  storage, no filter but gzip, shuffle, fletcher32 and lzf (another would be a codec plugin
+  that libhdf5 loads from disk), its dtype is a plain number, its shape is the one the caller expects, and the bytes
   it occupies in the file could really hold its declared size;
 - an attribute is read only if it is a string (or a list of strings) of bounded size;
 - a zip entry is inflated only if its declared size and compression ratio are bounded, and a
@@ -22,6 +23,7 @@ signature is checked before libhdf5 sees the file, attributes are typed before t
 but cannot close it.
 """
 
+import errno
 import io
 import json
 import os
@@ -43,6 +45,10 @@ MAX_INFLATION = 1000                 # declared size / compressed size of a zip 
 MAX_STRING_ATTRIBUTE = 64 * 2**20    # string attributes (fixed-size: before reading; variable: after)
 MAX_NAME_COUNT = 100_000             # entries of layer_names / weight_names
 MAX_FILTER_INFLATION = 1000          # declared bytes / stored bytes of a compressed HDF5 dataset
+# The HDF5 filters h5py writes by itself: deflate (gzip), shuffle, fletcher32 and lzf. Any other
+# (szip, scaleoffset, nbit, blosc, bitshuffle, an unknown plugin id) is a codec libhdf5 may look for
+# in a plugin folder: code chosen by the file, and no Keras writes one.
+ALLOWED_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 32000: "lzf"}
 
 
 def _h5py():
@@ -54,30 +60,118 @@ def _h5py():
 
 
 # ---- files ----------------------------------------------------------------------------------------
-def check_regular_file(path):
-    """Raises unless `path` names a regular file; returns its first 8 bytes.
+def _kind(mode):
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a socket"
+            if stat.S_ISSOCK(mode) else "a symbolic link" if stat.S_ISLNK(mode) else "a device or special file")
+
+
+def open_regular_file(path, what="model file", owner=None, location=None, follow_links=True, limit=None):
+    """Opens `path` for binary reading only if it is a regular file; returns (file, size).
+
+    The kind is checked before the open (a FIFO would block forever, a device never end) and
+    again on the open descriptor, which is opened non-blocking: a path swapped for a FIFO in
+    between must not hang the open.
+
+    Args:
+        path: the file.
+        what: what the file is, for the messages ("input .npy file").
+        owner, location: the file and the place inside it that a FileFormatError names (a
+            SavedModel folder and its `variables/...` file); by default `path` and no place.
+        follow_links: False to refuse a symbolic link (a folder's files must be its own).
+        limit: the most bytes the file may hold, or None.
 
     Raises:
         FileNotFoundError: for a missing file.
-        FileFormatError: for a folder, FIFO, socket or device.
+        FileFormatError: for a folder, FIFO, socket or device, an unreadable path, a link when
+            not following links, or a file over `limit`.
+    """
+    owner = path if owner is None else owner
+    try:
+        info = os.stat(path) if follow_links else os.lstat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"No such {what}: {path!r}") from None
+    except OSError as error:
+        raise FileFormatError(owner, location, f"cannot be read ({error.strerror}). Received: an inaccessible "
+                                               "path") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise FileFormatError(owner, location, "is a symbolic link; rnnkit reads only the folder's own files. "
+                                               "Received: a link")
+    if not stat.S_ISREG(info.st_mode):
+        raise FileFormatError(owner, location, f"is not a regular file (a folder, FIFO or device would hang or "
+                                               f"mislead); the {what} must be a regular file. Received: {path!r}, "
+                                               f"{_kind(info.st_mode)}")
+    if limit is not None and info.st_size > limit:
+        raise FileFormatError(owner, location, f"is larger than rnnkit reads ({limit} bytes). Received: "
+                                               f"{info.st_size} bytes")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        f = os.fdopen(os.open(path, flags), "rb")
+    except OSError as error:
+        raise FileFormatError(owner, location, f"cannot be read ({error.strerror}). Received: a path that "
+                                               "changed kind") from None
+    size = os.fstat(f.fileno()).st_size
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or (limit is not None and size > limit):
+        f.close()
+        raise FileFormatError(owner, location, "is not a regular file of bounded size. Received: a path that "
+                                               "changed kind")
+    return f, size
+
+
+def check_regular_file(path, what="model file"):
+    """Raises unless `path` names a regular file (see `open_regular_file`); returns its first 8 bytes."""
+    f, _ = open_regular_file(path, what)
+    with f:
+        return f.read(8)
+
+
+class UnreadableArray(FileFormatError):
+    """A .npy whose header cannot be parsed; `detail` says why (for callers that phrase it)."""
+
+    def __init__(self, filename, location, detail):
+        self.detail = detail
+        super().__init__(filename, location, f"is not a readable array ({detail})")
+
+    def __reduce__(self):
+        return (type(self), (self.filename, self.location, self.detail))
+
+
+def read_npy(f, size, filename, location=None):
+    """The array of a .npy held in the open binary file `f` of `size` bytes (a file, or a zip
+    entry whose declared size is `size`), its header checked against that size before any data
+    is read: a header may declare terabytes. Never unpickles.
+
+    Raises:
+        UnreadableArray: for a header that does not parse (or an unknown .npy version).
+        FileFormatError: for Python objects, a declared size other than what is held, or fewer
+            bytes than declared.
     """
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"No such file: {path!r}") from None
-    except OSError as error:
-        raise FileFormatError(path, None, f"cannot be read ({error.strerror}). Received: an inaccessible path") from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
-                else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device or special file")
-        raise FileFormatError(path, None, f"is not a regular file; model files are read from regular files "
-                                          f"only. Received: {kind}")
-    # O_NONBLOCK: if the path was swapped for a FIFO since the stat, the open must not hang.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(descriptor, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise FileFormatError(path, None, "is not a regular file. Received: a path that changed kind")
-        return f.read(8)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+        held = size - f.tell()
+        if dtype.hasobject:
+            raise FileFormatError(filename, location, "holds Python objects (a pickle); rnnkit never loads those")
+        count = 1
+        for dim in shape:
+            count *= int(dim)
+        declared = count * dtype.itemsize
+        if declared != held:
+            raise FileFormatError(filename, location, f"declares shape {tuple(shape)} of {dtype} ({declared:,} bytes) "
+                                                      f"but holds {held:,} bytes")
+        data = f.read(declared)
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError, OverflowError) as error:
+        raise UnreadableArray(filename, location, f"{type(error).__name__}: {error}") from None
+    if len(data) != declared:
+        raise FileFormatError(filename, location, "is truncated")
+    array = np.frombuffer(data, dtype=dtype)
+    return (array.reshape(shape[::-1]).T if fortran else array.reshape(shape)).copy()
 
 
 # ---- JSON -----------------------------------------------------------------------------------------
@@ -254,7 +348,7 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
 
     Raises:
         FileFormatError: for a group where a dataset is expected, a virtual dataset, external
-            storage, an unknown layout, a non-numeric dtype, a shape other than `expected_shape`,
+            storage, an HDF5 filter outside ALLOWED_FILTERS, an unknown layout, a non-numeric dtype, a shape other than `expected_shape`,
             fewer stored bytes than the shape needs, or values that are not finite in `dtype`.
     """
     h5py = _h5py()
@@ -264,7 +358,7 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
         plist = dataset.id.get_create_plist()
         layout = plist.get_layout()
         external = plist.get_external_count()
-        filters = plist.get_nfilters()
+        filters = [plist.get_filter(index) for index in range(plist.get_nfilters())]  # (code, flags, values, name)
         shape, file_dtype = dataset.shape, dataset.dtype
         stored = dataset.id.get_storage_size()
     except (OSError, ValueError, RuntimeError, TypeError) as error:
@@ -276,6 +370,12 @@ def read_dataset(dataset, expected_shape, filename, h5path, dtype="float32"):
     if external:
         raise FileFormatError(filename, h5path, "keeps its data in external storage (another file on disk); "
                                                 "rnnkit never reads outside the file. Received: external storage")
+    for code, _, _, name in filters:
+        if code not in ALLOWED_FILTERS:
+            label = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
+            raise FileFormatError(filename, h5path, f"is stored through HDF5 filter {code} ({label!r:.40}); rnnkit "
+                                                    "reads only gzip, shuffle, fletcher32 and lzf. Received: filter "
+                                                    f"{code}")
     if layout not in (h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED, h5py.h5d.COMPACT):
         raise FileFormatError(filename, h5path, f"has an unknown storage layout. Received: layout {layout}")
     if file_dtype.kind not in "fiu" or file_dtype.itemsize > 8:

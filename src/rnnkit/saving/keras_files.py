@@ -110,8 +110,12 @@ def sequential_layers(model_config, path, where, keras_version=None, legacy=Fals
     class_name = model_config.get("class_name")
     if class_name != "Sequential":
         shown = class_name if isinstance(class_name, str) else type(class_name).__name__
-        raise FileFormatError(path, f"{where}.class_name", "rnnkit loads Sequential models (the functional API "
-                                                           f"is not supported yet). Received: a {shown!r} model")
+        # model_layers sends "Functional" and "Model" to the graph reader; only a SavedModel comes here with one.
+        reason = ("rnnkit reads functional models from Keras .h5 and .keras files, and only Sequential ones from "
+                  "a SavedModel folder" if class_name in ("Functional", "Model") else
+                  "rnnkit loads Sequential and functional ('Functional', 'Model') models; a subclassed model's "
+                  "call() is Python code, which rnnkit never loads from a file")
+        raise FileFormatError(path, f"{where}.class_name", f"{reason}. Received: a {shown!r} model")
     inner = model_config.get("config")
     # Keras 2.0-2.1 wrote a Sequential's config as the plain list of its layers.
     layers = inner if isinstance(inner, list) else inner.get("layers") if isinstance(inner, dict) else None

@@ -29,6 +29,7 @@ import zipfile
 import numpy as np
 
 from rnnkit import backend
+from rnnkit.saving import guarded
 from rnnkit.saving.errors import FileFormatError
 
 FORMAT_VERSION = 1
@@ -219,32 +220,11 @@ def _read_array(path, archive, info, where):
     """One .npy entry, its header checked against the zip's declared size before any data is read."""
     try:
         with archive.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version in ((2, 0), (3, 0)):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unknown .npy version {version}")
-            header_bytes = f.tell()
-            if dtype.hasobject:
-                raise FileFormatError(path, where, "holds Python objects (a pickle); rnnkit never loads those")
-            count = 1
-            for dim in shape:
-                count *= int(dim)
-            if count * dtype.itemsize != info.file_size - header_bytes:
-                raise FileFormatError(path, where, f"declares shape {tuple(shape)} of {dtype} "
-                                                   f"({count * dtype.itemsize:,} bytes) but holds "
-                                                   f"{info.file_size - header_bytes:,} bytes")
-            data = f.read(count * dtype.itemsize)
+            return guarded.read_npy(f, info.file_size, path, where)
     except FileFormatError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError, OverflowError) as error:
-        raise FileFormatError(path, where, f"is not a readable array ({type(error).__name__}: {error})") from None
-    if len(data) != count * dtype.itemsize:
-        raise FileFormatError(path, where, "is truncated")
-    array = np.frombuffer(data, dtype=dtype)
-    return (array.reshape(shape[::-1]).T if fortran else array.reshape(shape)).copy()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:     # the entry itself, before its header
+        raise guarded.UnreadableArray(path, where, f"{type(error).__name__}: {error}") from None
 
 
 def _check_weight(path, where, array):
@@ -298,13 +278,10 @@ def load(path):
             dtype, or entries declaring more than rnnkit reads.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(errno.ENOENT, f"No such file: {path!r}")
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise FileFormatError(path, None, "is not a regular file (a folder, device or pipe)")
+    opened, _ = guarded.open_regular_file(path, "rnnkit file")
     remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
     try:
-        with zipfile.ZipFile(path) as archive:
+        with opened, zipfile.ZipFile(opened) as archive:
             infos = archive.infolist()
             _check_sizes(path, infos)
             by_name = {}

@@ -32,7 +32,6 @@ the file and the place inside it (a key, a byte offset, a JSON path).
 """
 
 import os
-import stat
 import struct
 
 import numpy as np
@@ -59,27 +58,11 @@ def is_savedmodel(path):
 def _open_regular(folder, relative, limit):
     """An open binary file object of a regular file (not a link) inside `folder` of at most
     `limit` bytes, and its size."""
-    path = os.path.join(folder, relative)
     try:
-        info = os.lstat(path)
+        return guarded.open_regular_file(os.path.join(folder, relative), "SavedModel file", owner=folder,
+                                         location=relative, follow_links=False, limit=limit)
     except FileNotFoundError:
         raise FileFormatError(folder, relative, "is missing. Received: a SavedModel folder without it") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise FileFormatError(folder, relative, "is a symbolic link; rnnkit reads only the folder's own files. "
-                                                "Received: a link")
-    if not stat.S_ISREG(info.st_mode):
-        raise FileFormatError(folder, relative, "must be a regular file. Received: another kind of file")
-    if info.st_size > limit:
-        raise FileFormatError(folder, relative, f"is larger than rnnkit reads ({limit} bytes). Received: "
-                                                f"{info.st_size} bytes")
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
-    f = os.fdopen(descriptor, "rb")
-    info = os.fstat(f.fileno())
-    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-        f.close()
-        raise FileFormatError(folder, relative, "is not a regular file of bounded size. Received: a path that "
-                                                "changed")
-    return f, info.st_size
 
 
 def _read_file(folder, relative, limit):

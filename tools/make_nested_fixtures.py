@@ -13,6 +13,7 @@ Models (the same in both):
     masked    Sequential([Input, Embedding(mask_zero), reader, Dense]) where `reader` is a
               functional model (LSTM(return_sequences) -> LSTM): the outer mask reaches the inner
               model.
+tf_keras also prints each model's summary, plain then with expand_nested=True (<name>_tf_keras.summary.txt).
 """
 
 import os
@@ -75,6 +76,11 @@ def main(which):
         rng = np.random.default_rng(11)
         model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
         model.save(OUT / f"{name}_{suffix}")
+        if which == "tf_keras":   # tf_keras's text, which rnnkit's summaries follow (totals aside)
+            lines = []
+            model.summary(print_fn=lines.append)
+            model.summary(print_fn=lines.append, expand_nested=True)
+            (OUT / f"{name}_{which}.summary.txt").write_text("\n".join(lines) + "\n")
         given = data[name]
         expected[f"{name}_x"] = np.array(len(given))
         for i, array in enumerate(given):

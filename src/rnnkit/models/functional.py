@@ -886,7 +886,7 @@ class Model(ModelAsLayer, TrainingMixin):
         in Keras 2's functional-model table (tf_keras 2.21's columns, Keras 2.9's totals)."""
         from rnnkit.models.summary import functional_summary_lines
         lines = functional_summary_lines(self, line_length=line_length, positions=positions,
-                                         show_trainable=show_trainable)
+                                         show_trainable=show_trainable, expand_nested=expand_nested)
         emit = print_fn or print
         for line in lines:
             emit(line)

@@ -37,8 +37,10 @@ def _format_row(fields, positions, nested_level=0, first_column_margin=0):
                 line += "|" * nested_level + " "
             line += piece + " " * space
             left[col] = text[cutoff:]
-            # Keras 2.9 keeps room for the right border in every column of a nested row.
-            line += " " * (end - len(line) - nested_level)
+            # Keras 2.9 keeps room for the right border in every column of a nested row; tf_keras
+            # 2.21 (first_column_margin 1) in the last column only.
+            border = nested_level if not first_column_margin or col == len(positions) - 1 else 0
+            line += " " * (end - len(line) - border)
         lines.append(line + "|" * nested_level)
     return lines
 
@@ -55,8 +57,12 @@ def summary_rows(layers, expand_nested=False):
     rows = []
     for layer in layers:
         inner = getattr(layer, "layers", None) if expand_nested and not isinstance(layer, Layer) else None
+        if inner and hasattr(layer, "_nodes"):       # a functional model: its rows in its own form
+            nested = _plain_rows(functional_rows(layer, expand_nested=True, connected=False))
+        else:
+            nested = summary_rows(inner, True) if inner else []
         rows.append((layer.name, class_name_of(layer), layer.output_shape, layer.count_params(),
-                     bool(layer.trainable), summary_rows(inner, True) if inner else []))
+                     bool(layer.trainable), nested))
     return rows
 
 
@@ -129,18 +135,26 @@ def summary_lines(model_name, rows, trainable_count, non_trainable_count, line_l
         if show_trainable:
             fields.append(_trainable_mark(trainable))
         lines.extend(_format_row(fields, positions, level, first_column_margin))
-        if nested:
-            lines.append("|" * (level + 1) + "\u00af" * (line_length - 2 * level - 2) + "|" * (level + 1))
-            for i, sub in enumerate(nested):
-                add(sub, level + 1, i == len(nested) - 1)
-            lines.append("|" * level + "\u00af" * (line_length - 2 * level) + "|" * level)
-        if not is_nested_last:
-            lines.append("|" * level + " " * (line_length - 2 * level) + "|" * level)
+        _close_row(lines, line_length, level, nested, is_nested_last, add)
 
     for row in rows:
         add(row)
     lines.append("=" * line_length)
     return lines + _totals(trainable_count, non_trainable_count, line_length)
+
+
+def _close_row(lines, line_length, level, nested, is_nested_last, add):
+    """What follows a row: its nested model's rows framed by '|' and rules of '¯', then a blank
+    line unless the row ends a nested block. Keras's loop reuses the flag for the nested rows, so
+    after a nested block it is the last inner row's: no blank line follows an expanded model."""
+    if nested:
+        lines.append("|" * (level + 1) + "\u00af" * (line_length - 2 * level - 2) + "|" * (level + 1))
+        for i, sub in enumerate(nested):
+            add(sub, level + 1, i == len(nested) - 1)
+        lines.append("|" * level + "\u00af" * (line_length - 2 * level) + "|" * level)
+        return
+    if not is_nested_last:
+        lines.append("|" * level + " " * (line_length - 2 * level) + "|" * level)
 
 
 # ---- functional models ----------------------------------------------------------------------------
@@ -149,10 +163,11 @@ def _node_output_shape(node):
     return shapes[0] if node.single else shapes
 
 
-def functional_rows(model):
+def functional_rows(model, expand_nested=False, connected=True):
     """Per layer of `model.layers`: (name, class name, output shape text, params, connections,
-    trainable). A shared layer's connections list every call of it inside this model; its shape is
-    'multiple' when its calls give different shapes (tf_keras's rule)."""
+    trainable, nested rows). A shared layer's connections list every call of it inside this model;
+    its shape is 'multiple' when its calls give different shapes (tf_keras's rule). The rows of a
+    nested model (with `expand_nested`) show no connections: tf_keras lists only the outer calls."""
     from rnnkit.layers.input_layer import InputLayer
     nodes_by_layer = {}
     for node in model._nodes:
@@ -167,23 +182,39 @@ def functional_rows(model):
             shape_text = _shape_text(_node_output_shape(nodes[0]))
         else:
             shape_text = "multiple"
-        connections = [f"{t.node.layer.name}[{t.node.index}][{t.index}]" for n in nodes for t in n.flat_inputs]
+        connections = [f"{t.node.layer.name}[{t.node.index}][{t.index}]" for n in nodes for t in n.flat_inputs] \
+            if connected else []
         rows.append((layer.name, class_name_of(layer), shape_text, layer.count_params(), connections,
-                     bool(layer.trainable)))
+                     bool(layer.trainable), _nested_rows(layer) if expand_nested else []))
     return rows
 
 
-def functional_summary_lines(model, line_length=None, positions=None, show_trainable=False):
+def _nested_rows(layer):
+    """The rows of a model nested in the one summarized (none for a layer)."""
+    if isinstance(layer, Layer) or not getattr(layer, "layers", None):
+        return []
+    if hasattr(layer, "_nodes"):
+        return functional_rows(layer, expand_nested=True, connected=False)
+    return [(inner.name, class_name_of(inner), _shape_text(inner.output_shape), inner.count_params(), [],
+             bool(inner.trainable), _nested_rows(inner)) for inner in layer.layers]
+
+
+def _plain_rows(rows):
+    """Functional rows in the Sequential layout's form (no connections)."""
+    return [(name, class_name, _Verbatim(shape_text), params, trainable, _plain_rows(nested))
+            for name, class_name, shape_text, params, _, trainable, nested in rows]
+
+
+def functional_summary_lines(model, line_length=None, positions=None, show_trainable=False, expand_nested=False):
     """A functional model's summary: tf_keras 2.21's table with its "Connected to" column (98 wide,
     columns ending at .3/.6/.7/1.), and Keras 2.9's totals (thousands separators, no byte sizes)."""
-    rows = functional_rows(model)
+    rows = functional_rows(model, expand_nested)
     trainable_count, non_trainable_count = parameter_counts(model.layers)
     if model.is_sequential_like():
         # tf_keras prints a chain of single calls in the Sequential layout, without "Connected to".
-        plain = [(name, class_name, _Verbatim(shape_text), params, trainable, [])
-                 for name, class_name, shape_text, params, _, trainable in rows]
-        return summary_lines(model.name, plain, trainable_count, non_trainable_count, line_length=line_length,
-                             positions=positions, show_trainable=show_trainable, first_column_margin=1)
+        return summary_lines(model.name, _plain_rows(rows), trainable_count, non_trainable_count,
+                             line_length=line_length, positions=positions, show_trainable=show_trainable,
+                             first_column_margin=1)
     line_length = line_length or 98
     positions = list(positions or [0.3, 0.6, 0.70, 1.0])
     if positions[-1] <= 1:
@@ -196,11 +227,16 @@ def functional_summary_lines(model, line_length=None, positions=None, show_train
     lines = [f'Model: "{model.name}"', "_" * line_length]
     lines += _format_row(header, positions, first_column_margin=1)
     lines.append("=" * line_length)
-    for name, class_name, shape_text, params, connections, trainable in rows:
+
+    def add(row, level=0, is_nested_last=False):
+        name, class_name, shape_text, params, connections, trainable, nested = row
         fields = [f"{name} ({class_name})", shape_text, params, str(connections)]
         if show_trainable:
             fields.append(_trainable_mark(trainable))
-        lines.extend(_format_row(fields, positions, first_column_margin=1))
-        lines.append(" " * line_length)
+        lines.extend(_format_row(fields, positions, level, first_column_margin=1))
+        _close_row(lines, line_length, level, nested, is_nested_last, add)
+
+    for row in rows:
+        add(row)
     lines.append("=" * line_length)
     return lines + _totals(trainable_count, non_trainable_count, line_length)

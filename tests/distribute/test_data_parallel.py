@@ -11,7 +11,6 @@ the mean over the global batch. Skipped only where no MPI launcher can be instal
 import os
 import pathlib
 import pickle
-import shutil
 import subprocess
 import sys
 
@@ -20,20 +19,20 @@ import pytest
 
 import mpi_cases
 from conftest import FIXTURES
+from rnnkit.distribute import launch
 
 CASES = pathlib.Path(mpi_cases.__file__)
 RANK_COUNTS = (1, 2, 3)
 
 
 def launcher():
-    """The mpiexec beside this Python (MPICH's wheel puts it there), else one on PATH; None
-    when mpi4py or a launcher is missing."""
+    """rnnkit's own choice of mpiexec (beside this Python, else on PATH); None when mpi4py or a
+    launcher is missing."""
     try:
         import mpi4py  # noqa: F401
     except ImportError:
         return None
-    beside = pathlib.Path(sys.executable).with_name("mpiexec")
-    return str(beside) if beside.exists() else shutil.which("mpiexec")
+    return launch.mpiexec()
 
 
 MPIEXEC = launcher()

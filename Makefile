@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[h5]'
+	$(BIN)/python -m pip install -q -e '.[h5,mpi]'
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'

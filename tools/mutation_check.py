@@ -57,6 +57,7 @@ CACHES = ["src/rnnkit/layers/base.py", ["tests/layers/test_caches.py"]]
 CELLS_LAYER = ["src/rnnkit/layers/cells.py", ["tests/layers/test_caches.py", CELL_API]]
 RECURRENT_LAYER = ["src/rnnkit/layers/recurrent.py", [CELL_API]]
 BIDIR = ["src/rnnkit/layers/bidirectional.py", [REPLAY, PARITY, GRADS]]
+DISTRIBUTE = ["src/rnnkit/distribute/data_parallel.py", ["tests/distribute/test_data_parallel.py"]]
 OPTIM_MORE = "tests/test_optimizers_extra.py"
 OPT = ["src/rnnkit/optimizers/__init__.py", [OPTIM, OPTIM_MORE, REPLAY, "tests/training/test_keras_graph_replay.py",
                                             "tests/training/test_optimizer_graph_replay.py"]]
@@ -437,6 +438,17 @@ MUTATIONS = [
      'graph.op("Min", present)', 'graph.op("Max", present)'),
     ("onnx_dot_x_axis_not_moved", "ONNX Dot contraction", ONNX_GRAPH,
      "    elif ax != 2:\n", "    elif ax == 2:\n"),
+    # ---- data-parallel training (rnnkit.distribute): the tests start mpiexec themselves --------
+    ("data_parallel_mean_of_means", "MPI gradient reduction", DISTRIBUTE,
+     "np.multiply(np.reshape(grad, -1), count, out=buffer[start:stop], casting=\"unsafe\")",
+     "np.multiply(np.reshape(grad, -1), 1, out=buffer[start:stop], casting=\"unsafe\")"),
+    ("data_parallel_loss_mean_of_means", "MPI gradient reduction", DISTRIBUTE,
+     "buffer[-2], buffer[-1] = loss * count, count", "buffer[-2], buffer[-1] = loss, 1"),
+    ("data_parallel_shards_overlap", "MPI sharding", DISTRIBUTE,
+     "part = slice(self.rank * rows // self.size, (self.rank + 1) * rows // self.size)",
+     "part = slice(self.rank * rows // (self.size + 1), (self.rank + 1) * rows // self.size)"),
+    ("data_parallel_moving_statistics_summed", "MPI BatchNormalization", DISTRIBUTE,
+     "        buffer /= self.size\n", "        buffer /= 1\n"),
 ]
 
 

@@ -14,7 +14,8 @@ from rnnkit import backend as backend  # noqa: E402  (cheap: NumPy only)
 
 
 _SUBMODULES = {"layers", "models", "ops", "activations", "initializers", "losses", "optimizers", "metrics",
-               "callbacks", "utils", "preprocessing", "saving", "datasets", "regularizers", "constraints"}
+               "callbacks", "utils", "preprocessing", "saving", "datasets", "regularizers", "constraints",
+               "distribute", "distribution"}
 # Keras's top-level names (`import rnnkit as keras; keras.Sequential(...)`): where each one lives.
 _NAMES = {"Sequential": "rnnkit.models", "Model": "rnnkit.models", "Input": "rnnkit.layers", "InputLayer": "rnnkit.layers",
           "load_model": "rnnkit.models"}

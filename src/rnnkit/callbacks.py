@@ -96,7 +96,13 @@ class Progbar:
 
 
 class Callback:
-    """Base class: override the hooks you need. `self.model` and `self.params` are set by fit."""
+    """Base class: override the hooks you need. `self.model` and `self.params` are set by fit.
+
+    `chief_only`: under data-parallel training (`rnnkit.distribute`), a callback whose class sets
+    it True runs on rank 0 alone; those that write files do, so that N ranks never write one file.
+    """
+
+    chief_only = False
 
     def __init__(self):
         self.model = None
@@ -317,6 +323,8 @@ class ModelCheckpoint(Callback):
         save_weights_only: save only the weights.
         mode: 'min', 'max' or 'auto'.
     """
+
+    chief_only = True     # it writes files
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch"):
@@ -567,6 +575,8 @@ class CSVLogger(Callback):
         append: add to an existing file (no second header) instead of overwriting it.
     """
 
+    chief_only = True     # it writes files
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)):
@@ -650,6 +660,8 @@ class BackupAndRestore(Callback):
     Raises:
         ValueError / TypeError: for bad arguments; ValueError naming the file for a damaged backup.
     """
+
+    chief_only = True     # it writes files
 
     STATE = "state.json"
 

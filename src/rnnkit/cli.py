@@ -164,18 +164,41 @@ def _keras_out(text):
     return text
 
 
+def _train_arguments(args, verbose):
+    """The command line of one rank of `rnnkit train --np N`: the same training, one process's
+    progress style (the ranks' output goes through mpiexec, not to a terminal)."""
+    arguments = ["train", *args.text, "--cell", args.cell, "--units", str(args.units), "--layers", str(args.layers),
+                 "--seq-len", str(args.seq_len), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+                 "--out", args.out, "--learning-rate", repr(args.learning_rate), "--seed", str(args.seed),
+                 "--progress", str(verbose)]
+    if args.word is not None:
+        arguments.append("--word" if args.word else "--char")
+    if args.max_chars:
+        arguments += ["--max-chars", str(args.max_chars)]
+    return arguments + (["--resume"] if args.resume else [])
+
+
 def _train(args):
     from rnnkit import language_model
+    from rnnkit.distribute import launch
     for path in args.text:
         _regular_file(path, "text file")
+    verbose = args.progress or (1 if sys.stdout.isatty() else 2)
+    if args.np > 1 and not launch.is_worker():
+        return launch.run(args.np, _train_arguments(args, verbose))
+    if launch.is_worker():
+        from rnnkit import distribute
+        distribute.MPIDataParallel()
     try:
         language_model.train(args.text, cell=args.cell, units=args.units, depth=args.layers, seq_len=args.seq_len,
                              epochs=args.epochs, batch_size=args.batch_size, word_level=args.word, out=args.out,
                              resume=args.resume, max_chars=args.max_chars, learning_rate=args.learning_rate,
-                             seed=args.seed, verbose=1 if sys.stdout.isatty() else 2)
+                             seed=args.seed, verbose=verbose)
     except KeyboardInterrupt:
         return 130
-    print(f"saved {args.out} (the model and its vocabulary, in one archive)")
+    from rnnkit import distribute
+    if distribute.is_chief():
+        print(f"saved {args.out} (the model and its vocabulary, in one archive)")
     return 0
 
 
@@ -232,6 +255,10 @@ def build_parser():
     train.add_argument("--max-chars", type=_positive, help="use only the start of the corpus")
     train.add_argument("--learning-rate", type=_number(0, 10, low_open=True), default=0.005)
     train.add_argument("--seed", type=_seed, default=0)
+    train.add_argument("--np", type=_integer(1, 4096), default=1, metavar="N",
+                       help="train data-parallel on N processes through mpiexec (the mpi extra: "
+                            "pip install 'rnnkit[mpi]'); the same result as one process")
+    train.add_argument("--progress", type=_integer(1, 2), help=argparse.SUPPRESS)   # the ranks' progress style
     train.set_defaults(handler=_train, word=None)
 
     generate = commands.add_parser("generate", help="sample text from a model saved by `rnnkit train`")

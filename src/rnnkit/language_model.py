@@ -32,7 +32,7 @@ import zipfile
 
 import numpy as np
 
-from rnnkit import backend, callbacks, datasets, layers, optimizers
+from rnnkit import backend, callbacks, datasets, distribute, layers, optimizers
 from rnnkit.models import Sequential, load_model
 from rnnkit.preprocessing.text import Tokenizer, tokenizer_from_json
 from rnnkit.saving import FileFormatError
@@ -158,6 +158,8 @@ class _Perplexity(callbacks.Callback):
 
 
 class _SaveEveryEpoch(callbacks.Callback):
+    chief_only = True     # data-parallel: rank 0 alone writes the model
+
     def __init__(self, path, tokenizer):
         super().__init__()
         self.path, self.tokenizer = path, tokenizer
@@ -430,7 +432,9 @@ def train(paths=(), cell="lstm", units=128, depth=1, seq_len=64, epochs=12, batc
         raise ValueError(f"Argument `learning_rate` must be a finite number > 0. Received: {learning_rate!r}")
     check_size(1, cell, units, depth, seq_len, batch_size)
     check_writable(out)
-    with writer_lock(out):
+    chief = distribute.is_chief()      # data-parallel: rank 0 alone prints, locks and writes
+    verbose = verbose if chief else 0
+    with writer_lock(out) if chief else contextlib.nullcontext():
         return _train_locked(paths, cell, units, depth, seq_len, epochs, batch_size, word_level, out, resume,
                              max_chars, learning_rate, seed, verbose, list(callbacks))
 
@@ -492,10 +496,13 @@ def _train_locked(paths, cell, units, depth, seq_len, epochs, batch_size, word_l
                             callbacks=saving + extra_callbacks + [log, _SaveEveryEpoch(out, tokenizer)],
                             verbose=verbose)
     except KeyboardInterrupt:
+        if not distribute.is_chief():
+            raise
         save(model, tokenizer, out)
         print(f"\ninterrupted: saved the model so far to {os.fspath(out)}", flush=True)
         raise
-    _plot_history(history, out, verbose)
+    if distribute.is_chief():
+        _plot_history(history, out, verbose)
     return model, tokenizer, history
 
 

@@ -643,8 +643,12 @@ class Model(ModelAsLayer, TrainingMixin):
             return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                                shuffle=shuffle, validation_data=validation_data, sample_weight=sample_weight,
                                **kwargs)
-        from rnnkit import callbacks as callbacks_module
+        from rnnkit import callbacks as callbacks_module, distribute
         from rnnkit.models.training import _check_batch_size, _check_callbacks, _check_count, _check_verbose
+        if distribute.distribution() is not None:
+            raise NotImplementedError(f"Data-parallel training of a model with several outputs is not in rnnkit yet: "
+                                      "fit it in one process, or on one output. Received: model \"{self.name}\" with "
+                                      f"outputs {self.output_names}")
         if kwargs:
             raise TypeError(f"fit of a model with several outputs takes arrays; not supported: {sorted(kwargs)}. "
                             f"Received: {sorted(kwargs)}")

@@ -10,6 +10,7 @@ once and gives each exactly its one-thread result; training is one thread at a t
 overlapping call is refused with RuntimeError (see `_ThreadGuard`).
 """
 
+import contextlib
 import math
 import sys
 import threading
@@ -19,6 +20,7 @@ import numpy as np
 
 from rnnkit import backend
 from rnnkit import callbacks as callbacks_module
+from rnnkit import distribute
 from rnnkit import losses as losses_module
 from rnnkit import metrics as metrics_module
 from rnnkit import optimizers as optimizers_module
@@ -513,25 +515,39 @@ class TrainingMixin:
         for m in weighted:
             m.update_state(y, output, metric_weights if metric_weights is not None else metric_mask)
 
-    def _train_step(self, x, y, sample_weight=None):
+    def _train_step(self, x, y, sample_weight=None, session=None):
         """Forward, loss, backward, update. Returns (loss, output, metric mask, metric weights);
-        no update if the loss or a gradient is not finite."""
+        no update if the loss or a gradient is not finite. Under a data-parallel `session` the
+        gradients and the loss become the global batch's (one allreduce) before the update."""
         activity = []
         output, mask = self._run(x, training=True, activity=activity)
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
-            per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
-        loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
-        # tf_keras: weight penalties on the weights before this step's update, activity penalties of
-        # this call's layer outputs (each / batch size)
-        loss += self._penalties(activity)
-        if not math.isfinite(loss):
+        if session is not None and not len(x):   # an empty shard of a short last batch: adds nothing
             self._drop_caches()
-            return loss, output, metric_mask, metric_weights
-        if weights is not None:
-            d_output = d_output * weights.astype(output.dtype)[..., None]
-        self._backward(d_output)
-        self._add_penalty_gradients()
-        pairs = self._trainable_pairs()
+            loss, count, metric_mask, metric_weights = 0.0, 0, None, None
+            pairs = [(np.zeros_like(w), w) for w in self._trainable_arrays()]
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
+                per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
+            loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
+            # tf_keras: weight penalties on the weights before this step's update, activity penalties of
+            # this call's layer outputs (each / batch size)
+            loss += self._penalties(activity)
+            diverged = not math.isfinite(loss)
+            if diverged:
+                self._drop_caches()
+                if session is None:
+                    return loss, output, metric_mask, metric_weights
+            else:
+                if weights is not None:
+                    d_output = d_output * weights.astype(output.dtype)[..., None]
+                self._backward(d_output)
+                self._add_penalty_gradients()
+            pairs = None if diverged else self._trainable_pairs()
+            count = metric_mask.sum() if metric_mask is not None else per_sample.size   # the mean's denominator
+        if session is not None:     # every rank joins the step's allreduce, one whose loss diverged too
+            loss = session.reduce_gradients(pairs, loss, count)
+            if not math.isfinite(loss):
+                return loss, output, metric_mask, metric_weights
         if not all(math.isfinite(g.sum()) for g, _ in pairs):
             return float("nan"), output, metric_mask, metric_weights
         if getattr(self.optimizer, "_exclude_names", None):     # names only where a regex needs them
@@ -660,10 +676,11 @@ class TrainingMixin:
             kwargs.pop(name, None)           # Keras 2's generator options: nothing to run in parallel
         if kwargs:
             raise TypeError(f"Unexpected arguments to fit: {sorted(kwargs)}. Received: {kwargs!r}")
-        with self._training("fit"):
+        strategy = distribute.distribution()
+        with self._training("fit"), (strategy.fit_session(self) if strategy else contextlib.nullcontext()) as session:
             return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                              shuffle, initial_epoch, class_weight, sample_weight, steps_per_epoch,
-                             validation_steps, validation_batch_size, validation_freq)
+                             validation_steps, validation_batch_size, validation_freq, session)
 
     def _validation_source(self, validation_data, validation_batch_size, validation_steps):
         """(source, arrays_checked) for validation_data: arrays are checked now, batches later."""
@@ -683,7 +700,7 @@ class TrainingMixin:
 
     def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
              initial_epoch, class_weight, sample_weight, steps_per_epoch, validation_steps,
-             validation_batch_size, validation_freq):
+             validation_batch_size, validation_freq, session=None):
         # Every argument is checked here, before the first step changes anything.
         batch_given, validation_batch_given = batch_size, validation_batch_size
         batch_size = _check_batch_size(batch_size)
@@ -763,6 +780,9 @@ class TrainingMixin:
         y_probe = pending[1] if pending else train_source.arrays[1]
         x_probe = pending[0] if pending else train_source.arrays[0]
         metrics = self._metrics_for(y_probe, self.output_shape_for(x_probe.shape))
+        if session is not None:     # refuses what cannot be split; rank 0 alone prints and writes files
+            verbose, user_callbacks = session.prepare(train_source, batch_size, len(x_probe) if streaming else None,
+                                                      metrics, verbose, user_callbacks)
         logged = ["loss"] + [m.name for group in metrics for m in group]
         if val_source is not None:
             logged += [f"val_{name}" for name in logged]
@@ -780,6 +800,8 @@ class TrainingMixin:
         callback_list.on_train_begin({})
         if self._initial_epoch is not None:     # BackupAndRestore resumes an interrupted fit
             initial_epoch, self._initial_epoch = max(initial_epoch, self._initial_epoch), None
+        if session is not None:     # every rank starts from rank 0's weights and optimizer state
+            initial_epoch = session.begin(initial_epoch)
         first = True
         for epoch in range(initial_epoch, epochs):
             if pending is not None and first:
@@ -806,12 +828,15 @@ class TrainingMixin:
                     callback_list.on_epoch_begin(epoch, {})
                     epoch_started = True
                 x_batch, y_batch, sw_batch = batch
+                batch_rows = len(x_batch)
+                if session is not None:
+                    x_batch, y_batch, sw_batch = session.shard(x_batch, y_batch, sw_batch)
                 callback_list.on_train_batch_begin(step, {})
-                loss, output, metric_mask, metric_weights = self._train_step(x_batch, y_batch, sw_batch)
-                loss_total += loss * len(x_batch)
-                seen += len(x_batch)
+                loss, output, metric_mask, metric_weights = self._train_step(x_batch, y_batch, sw_batch, session)
+                loss_total += loss * batch_rows
+                seen += batch_rows
                 self._update_metrics(metrics, y_batch, output, metric_mask, metric_weights)
-                epoch_logs = self._logs(loss_total, seen, metrics)
+                epoch_logs = self._logs(loss_total, seen, metrics if session is None else session.summed(metrics))
                 step += 1
                 callback_list.on_train_batch_end(step - 1, dict(epoch_logs))
                 if not math.isfinite(loss):
@@ -827,6 +852,8 @@ class TrainingMixin:
             if steps is None and train_source.steps is None and not diverged:
                 steps = step            # Keras 2 learns an unknown epoch length from the first epoch
             logs = epoch_logs
+            if session is not None:
+                session.end_epoch()
             if (val_source is not None and not diverged and validate_on(epoch + 1)):
                 val_logs = self._evaluate_source(val_source, validation_steps, None, None)
                 if val_logs is not None:
@@ -838,6 +865,8 @@ class TrainingMixin:
                     f"Epoch {epoch + 1}, batch {step}: the loss became {loss}; training stopped. "
                     "The weights are those of the last finite step.\n")
                 self.stop_training = True
+            if session is not None:
+                self.stop_training = session.agree_to_stop(self.stop_training)
             if self.stop_training:
                 break
         callback_list.on_train_end(dict(logs))

@@ -64,12 +64,13 @@ class ArraySource:
 
     def __init__(self, arrays, batch_size, shuffle, continuous):
         self.arrays, self.batch_size, self.shuffle = arrays, batch_size, shuffle
+        self.rng = None     # the generator of the shuffles; None: backend.rng() (data-parallel ranks share one)
         self.n = len(arrays[0])
         self.steps = math.ceil(self.n / batch_size)
         self._stream = self._forever() if continuous else None
 
     def _one_pass(self):
-        order = backend.rng().permutation(self.n) if self.shuffle else None
+        order = (self.rng or backend.rng()).permutation(self.n) if self.shuffle else None
         for step in range(self.steps):
             if order is None:
                 index = slice(step * self.batch_size, (step + 1) * self.batch_size)
@@ -119,11 +120,12 @@ class IndexedSource:
 
     def __init__(self, data, shuffle):
         self.data, self.shuffle = data, shuffle
+        self.rng = None     # as ArraySource's
         self.steps = len(data)
 
     def epoch(self):
         count = len(self.data)
-        order = backend.rng().permutation(count) if self.shuffle else range(count)
+        order = (self.rng or backend.rng()).permutation(count) if self.shuffle else range(count)
         return (self.data[int(i)] for i in order)
 
     def on_epoch_end(self):

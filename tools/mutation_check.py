@@ -83,6 +83,8 @@ GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", 
 
 AROUND = "tests/layers/test_layers_around_the_rnn.py"
 CONV = ["src/rnnkit/ops/conv1d.py", [AROUND]]
+CONV_ND = ["src/rnnkit/ops/convolution.py", [AROUND, "tests/ops/test_conv_lstm.py"]]
+CONV_LSTM = ["src/rnnkit/ops/conv_lstm.py", ["tests/ops/test_conv_lstm.py", "tests/layers/test_conv_lstm_layers.py"]]
 POOL = ["src/rnnkit/ops/pooling.py", [AROUND]]
 NORM = ["src/rnnkit/ops/normalization.py", [AROUND]]
 BN_LAYER = ["src/rnnkit/layers/normalization.py", [AROUND]]
@@ -377,9 +379,14 @@ MUTATIONS = [
     # ---- issue 13: the layers around the RNN ----------------------------------------------------
     ("conv1d_bias_grad_mean_not_sum", "Conv1D backward (db)", CONV,
      'grads["bias"] = dz.sum(axis=0)', 'grads["bias"] = dz.mean(axis=0)'),
-    ("conv1d_dx_ignores_dilation", "Conv1D backward (dx scatter)", CONV,
-     "dxp[:, j * dilation_rate:j * dilation_rate + end:strides] += d_rows[:, :, j]",
-     "dxp[:, j:j + end:strides] += d_rows[:, :, j]"),
+    ("conv1d_dx_ignores_dilation", "convolution col2im (dx scatter)", CONV_ND,
+     "slice(j * d, j * d + (length - 1) * s + 1, s)", "slice(j, j + (length - 1) * s + 1, s)"),
+    ("conv_lstm_forget_grad_uses_new_cell", "ConvLSTM backward (dz_f)", CONV_LSTM,
+     "dz[:, F:2 * F] = dc * c_prev * ra_prime(f)", "dz[:, F:2 * F] = dc * cache.cells[t] * ra_prime(f)"),
+    ("conv_lstm_recurrent_dropout_not_in_backward", "ConvLSTM backward (m_h)", CONV_LSTM,
+     "dh_prev *= cache.recurrent_dropout_mask", "dh_prev *= 1.0"),
+    ("conv_lstm_masked_step_drops_cell_gradient", "ConvLSTM backward (mask hold)", CONV_LSTM,
+     "dc_prev = np.where(cache.hold[t], gc, dc_prev)", "dc_prev = np.where(cache.hold[t], 0.0, dc_prev)"),
     ("conv1d_no_activation_derivative", "Conv1D backward (act')", CONV,
      "dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)",
      "dz = dy.reshape(-1, filters)"),

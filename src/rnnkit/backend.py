@@ -54,8 +54,9 @@ def set_random_seed(seed):
 
 
 def to_snake_case(name):
-    """`SimpleRNN` -> `simple_rnn`, `TimeDistributed` -> `time_distributed` (Keras's rule)."""
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    """`SimpleRNN` -> `simple_rnn`, `TimeDistributed` -> `time_distributed`, `ConvLSTM2D` ->
+    `conv_lstm2d` (Keras's rule, both versions: a capital starts a word only before lowercase letters)."""
+    intermediate = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     snake = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
     return snake if snake[0] != "_" else "private" + snake
 

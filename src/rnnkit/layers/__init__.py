@@ -4,6 +4,7 @@ from rnnkit.layers.activation_layers import ELU, Activation, LeakyReLU, PReLU, R
 from rnnkit.layers.base import Layer
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.convolutional import Conv1D, Convolution1D
+from rnnkit.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from rnnkit.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
@@ -38,7 +39,7 @@ for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistrib
              Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
              BatchNormalization, LayerNormalization, Flatten, Reshape, Permute, RepeatVector, UpSampling1D,
              ZeroPadding1D, Cropping1D, Activation, LeakyReLU, ReLU, ELU, PReLU, Softmax, SpatialDropout1D,
-             GaussianNoise, GaussianDropout):
+             GaussianNoise, GaussianDropout, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D):
     register(_cls)
 # Keras's other names of the same classes (configs name the class, so these only serve Python code).
 _ALIASES = {"Convolution1D": Convolution1D, "MaxPool1D": MaxPool1D, "AvgPool1D": AvgPool1D,

@@ -4,7 +4,7 @@
     padding: valid none; causal (k - 1) d zeros on the left; same: L = ceil(n / s) outputs,
              total = max((L - 1) s + (k - 1) d + 1 - n, 0) zeros, total // 2 of them on the left
     xp = pad(x)                                            (B, N, C)
-    P[b, l, j, :] = xp[b, l s + j d, :]                    (B, L, k, C): strided view, one copy
+    P[b, l, j, :] = xp[b, l s + j d, :]                    (B, L, k, C): `convolution.im2col`
     z[b, l, f] = sum_{j, c in group(f)} P[b, l, j, c] W[j, c, f] + b[f]
                = P2 W2 + b   with P2 (B L, k C), W2 (k C, F)            (per group for g > 1)
     y = act(z)
@@ -13,30 +13,14 @@
     dW2 = P2^T dz                       (from z = P2 W2: ONE matrix product over all B L rows)
     db = sum dz                         (from z = ... + b)
     dP2 = dz W2^T                       (from z = P2 W2)
-    dxp[b, l s + j d, :] += dP[b, l, j, :]   (from P = strided view of xp: k strided adds, one per tap)
+    dxp[b, l s + j d, :] += dP[b, l, j, :]   (`convolution.col2im`: k strided adds)
     dx = dxp without the padding        (from xp = pad(x))
 """
-
-import math
 
 import numpy as np
 
 from rnnkit.ops import activations
-
-
-def padding_amounts(n, kernel_size, strides, padding, dilation_rate):
-    """(left, right, output length) for a sequence of n steps."""
-    span = (kernel_size - 1) * dilation_rate + 1
-    if padding == "causal":
-        left, right = (kernel_size - 1) * dilation_rate, 0
-    elif padding == "same":
-        length = math.ceil(n / strides)
-        total = max((length - 1) * strides + span - n, 0)
-        left, right = total // 2, total - total // 2
-    else:
-        left, right = 0, 0
-    length = (n + left + right - span) // strides + 1
-    return left, right, max(length, 0)
+from rnnkit.ops.convolution import Geometry, col2im, im2col, padding_amounts
 
 
 def output_length(n, kernel_size, strides, padding, dilation_rate):
@@ -44,14 +28,6 @@ def output_length(n, kernel_size, strides, padding, dilation_rate):
     if n is None:
         return None
     return padding_amounts(n, kernel_size, strides, padding, dilation_rate)[2]
-
-
-def _patches(xp, kernel_size, strides, dilation_rate, length):
-    """(B, L, k, C) strided view: P[b, l, j] = xp[b, l s + j d]."""
-    sb, sn, sc = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp, shape=(xp.shape[0], length, kernel_size, xp.shape[2]),
-        strides=(sb, sn * strides, sn * dilation_rate, sc), writeable=False)
 
 
 def _grouped(matrix_rows, kernel, groups):
@@ -69,12 +45,12 @@ def conv1d_forward(x, kernel, bias, strides=1, padding="valid", dilation_rate=1,
     """Returns (y, cache or None). x: (B, n, C), kernel: (k, C/groups, F), bias: (F,) or None."""
     batch, n, channels = x.shape
     k, _, filters = kernel.shape
-    left, right, length = padding_amounts(n, k, strides, padding, dilation_rate)
+    geometry = Geometry((n,), (k,), (strides,), padding, (dilation_rate,))
+    length = geometry.out[0]
     if length <= 0:
         raise ValueError(f"Conv1D needs at least {(k - 1) * dilation_rate + 1} input steps with padding "
                          f"{padding!r}. Received: an input of {n} steps")
-    xp = np.pad(x, ((0, 0), (left, right), (0, 0))) if left or right else x
-    rows = np.ascontiguousarray(_patches(xp, k, strides, dilation_rate, length)).reshape(batch * length, k, channels)
+    rows = im2col(x, geometry).reshape(batch * length, k, channels)
     if groups == 1:
         z = np.dot(rows.reshape(batch * length, k * channels), kernel.reshape(k * channels, filters))
     else:
@@ -86,13 +62,13 @@ def conv1d_forward(x, kernel, bias, strides=1, padding="valid", dilation_rate=1,
     y = y.reshape(batch, length, filters)
     if not training:
         return y, None
-    return y, (rows, kept, y, xp.shape, left, n)
+    return y, (rows, kept, y, geometry)
 
 
 def conv1d_backward(dy, cache, kernel, strides=1, dilation_rate=1, groups=1, activation="linear", use_bias=True,
                     need_dx=True):
     """Returns (dx or None, {"kernel": dW, "bias": db}) for the forward above."""
-    rows, kept, y, padded_shape, left, n = cache
+    rows, kept, y, geometry = cache
     batch, length, filters = y.shape
     _, k, channels = rows.shape
     dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)
@@ -114,9 +90,4 @@ def conv1d_backward(dy, cache, kernel, strides=1, dilation_rate=1, groups=1, act
         d_rows = np.matmul(dzg, w.transpose(0, 2, 1))                                # (g, R, k C/g)
         cg = channels // groups
         d_rows = d_rows.reshape(groups, batch, length, k, cg).transpose(1, 2, 3, 0, 4)
-        d_rows = d_rows.reshape(batch, length, k, channels)
-    dxp = np.zeros(padded_shape, dtype=dy.dtype)
-    end = (length - 1) * strides + 1
-    for j in range(k):
-        dxp[:, j * dilation_rate:j * dilation_rate + end:strides] += d_rows[:, :, j]
-    return dxp[:, left:left + n], grads
+    return col2im(d_rows.reshape(batch * length, k * channels), batch, geometry), grads

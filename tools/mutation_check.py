@@ -84,6 +84,7 @@ GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", 
 AROUND = "tests/layers/test_layers_around_the_rnn.py"
 CONV = ["src/rnnkit/ops/conv1d.py", [AROUND]]
 CONV_ND = ["src/rnnkit/ops/convolution.py", [AROUND, "tests/ops/test_conv_lstm.py"]]
+CONV_VARIANTS = ["src/rnnkit/ops/conv1d.py", ["tests/layers/test_conv1d_variants.py"]]
 CONV_LSTM = ["src/rnnkit/ops/conv_lstm.py", ["tests/ops/test_conv_lstm.py", "tests/layers/test_conv_lstm_layers.py"]]
 POOL = ["src/rnnkit/ops/pooling.py", [AROUND]]
 NORM = ["src/rnnkit/ops/normalization.py", [AROUND]]
@@ -378,7 +379,12 @@ MUTATIONS = [
      "    values = np.clip(values, mean - 2 * stddev, mean + 2 * stddev)\n    while False:"),
     # ---- issue 13: the layers around the RNN ----------------------------------------------------
     ("conv1d_bias_grad_mean_not_sum", "Conv1D backward (db)", CONV,
-     'grads["bias"] = dz.sum(axis=0)', 'grads["bias"] = dz.mean(axis=0)'),
+     'grads["bias"] = dz.sum(axis=0)\n    if not need_dx:', 'grads["bias"] = dz.mean(axis=0)\n    if not need_dx:'),
+    ("separable_depthwise_channel_order", "SeparableConv1D forward (c dm + m)", CONV_VARIANTS,
+     "depthwise = depthwise_kernel.reshape(k, 1, channels * multiplier)",
+     "depthwise = depthwise_kernel.transpose(0, 2, 1).reshape(k, 1, channels * multiplier)"),
+    ("transpose_dx_flipped_kernel", "Conv1DTranspose backward (dx)", CONV_VARIANTS,
+     "dx = np.dot(rows, kernel.reshape(k * filters, channels))", "dx = np.dot(rows, kernel[::-1].reshape(k * filters, channels))"),
     ("conv1d_dx_ignores_dilation", "convolution col2im (dx scatter)", CONV_ND,
      "slice(j * d, j * d + (length - 1) * s + 1, s)", "slice(j, j + (length - 1) * s + 1, s)"),
     ("conv_lstm_forget_grad_uses_new_cell", "ConvLSTM backward (dz_f)", CONV_LSTM,

@@ -1,5 +1,5 @@
 """ConvLSTM1D/2D/3D layers against Keras's own numbers (tests/fixtures_local/conv_lstm/, made by
-tools/make_convlstm_fixtures.py with keras 3.15 and tf_keras 2.21), their files in both formats,
+tools/make_conv_fixtures.py with keras 3.15 and tf_keras 2.21), their files in both formats,
 shapes, summaries, configs, the layer's backward (finite differences) and bad arguments."""
 
 import pathlib
@@ -12,7 +12,7 @@ from gradient_judge import assert_gradients
 
 HERE = pathlib.Path(__file__).resolve().parents[1] / "fixtures_local" / "conv_lstm"
 
-# The cases of tools/make_convlstm_fixtures.py, as rnnkit spells them (Keras 3's "hard_sigmoid" is
+# The cases of tools/make_conv_fixtures.py, as rnnkit spells them (Keras 3's "hard_sigmoid" is
 # relu6(x + 3) / 6: rnnkit's "hard_sigmoid_v3"; a Keras 3 file's "hard_sigmoid" is read as it).
 CASES = {
     "conv_lstm2d_same_sequences_states": ("ConvLSTM2D", dict(filters=3, kernel_size=(3, 2), padding="same",

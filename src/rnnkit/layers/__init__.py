@@ -3,7 +3,8 @@
 from rnnkit.layers.activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.layers.base import Layer
 from rnnkit.layers.bidirectional import Bidirectional
-from rnnkit.layers.convolutional import Conv1D, Convolution1D
+from rnnkit.layers.convolutional import (Conv1D, Conv1DTranspose, Convolution1D, Convolution1DTranspose,
+                                         SeparableConv1D, SeparableConvolution1D)
 from rnnkit.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from rnnkit.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.dense import Dense
@@ -39,10 +40,11 @@ for _cls in (InputLayer, Dense, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistrib
              Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
              BatchNormalization, LayerNormalization, Flatten, Reshape, Permute, RepeatVector, UpSampling1D,
              ZeroPadding1D, Cropping1D, Activation, LeakyReLU, ReLU, ELU, PReLU, Softmax, SpatialDropout1D,
-             GaussianNoise, GaussianDropout, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D):
+             GaussianNoise, GaussianDropout, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, SeparableConv1D, Conv1DTranspose):
     register(_cls)
 # Keras's other names of the same classes (configs name the class, so these only serve Python code).
-_ALIASES = {"Convolution1D": Convolution1D, "MaxPool1D": MaxPool1D, "AvgPool1D": AvgPool1D,
+_ALIASES = {"Convolution1D": Convolution1D, "Convolution1DTranspose": Convolution1DTranspose,
+            "SeparableConvolution1D": SeparableConvolution1D, "MaxPool1D": MaxPool1D, "AvgPool1D": AvgPool1D,
             "GlobalMaxPool1D": GlobalMaxPool1D, "GlobalAvgPool1D": GlobalAvgPool1D}
 
 

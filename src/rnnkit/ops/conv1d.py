@@ -15,6 +15,21 @@
     dP2 = dz W2^T                       (from z = P2 W2)
     dxp[b, l s + j d, :] += dP[b, l, j, :]   (`convolution.col2im`: k strided adds)
     dx = dxp without the padding        (from xp = pad(x))
+
+SeparableConv1D: a depthwise convolution (each input channel c through its own dm filters
+D[:, c, m], output channel c dm + m: Conv1D with groups = C and kernel D reshaped (k, 1, C dm)),
+then a pointwise (1 x 1) one, P (1, C dm, F):
+    u = conv(x, D)               z = u P + b         y = act(z)
+    dP = u^T dz,  db = sum dz,  du = dz P^T          (from z = u P + b)
+    dD, dx = the grouped Conv1D backward of du       (from u = conv(x, D))
+
+Conv1DTranspose: the adjoint of a Conv1D from the output's length n_out to the input's n:
+kernel K (k, F, C) maps F channels to C in that Conv1D, whose geometry (padding_amounts(n_out,
+...)) must give n outputs; then (with x2 = x as (B n, C) rows)
+    y = col2im(x2 K2^T) + b      K2 = K as (k F, C)          (the Conv1D's dx line, forward)
+    n_out = n s + max(k_eff - s, 0) ('valid'), n s ('same'), or
+            (n - 1) s + k_eff - 2 pad + output_padding,  pad = 0 ('valid') or k_eff // 2 ('same')
+    dx2 = im2col(dz) K2,  dK2 = im2col(dz)^T x2,  db = sum dz     (from y = col2im(x2 K2^T) + b)
 """
 
 import numpy as np
@@ -91,3 +106,81 @@ def conv1d_backward(dy, cache, kernel, strides=1, dilation_rate=1, groups=1, act
         cg = channels // groups
         d_rows = d_rows.reshape(groups, batch, length, k, cg).transpose(1, 2, 3, 0, 4)
     return col2im(d_rows.reshape(batch * length, k * channels), batch, geometry), grads
+
+
+def separable_conv1d_forward(x, depthwise_kernel, pointwise_kernel, bias, strides=1, padding="valid",
+                             dilation_rate=1, activation="linear", training=False):
+    """Returns (y, cache or None). depthwise_kernel (k, C, dm), pointwise_kernel (1, C dm, F)."""
+    k, channels, multiplier = depthwise_kernel.shape
+    depthwise = depthwise_kernel.reshape(k, 1, channels * multiplier)
+    u, u_cache = conv1d_forward(x, depthwise, None, strides, padding, dilation_rate, channels, "linear", training)
+    batch, length, width = u.shape
+    pointwise = pointwise_kernel.reshape(width, -1)
+    z = np.dot(u.reshape(-1, width), pointwise)
+    if bias is not None:
+        z += bias
+    y, kept = activations.forward_for_training(activation, z) if training else (activations.apply(activation, z), None)
+    y = y.reshape(batch, length, -1)
+    return y, ((u, u_cache, kept, y) if training else None)
+
+
+def separable_conv1d_backward(dy, cache, depthwise_kernel, pointwise_kernel, strides=1, dilation_rate=1,
+                              activation="linear", use_bias=True, need_dx=True):
+    """Returns (dx or None, {"depthwise_kernel", "pointwise_kernel"[, "bias"]: gradient})."""
+    u, u_cache, kept, y = cache
+    k, channels, multiplier = depthwise_kernel.shape
+    width, filters = u.shape[-1], y.shape[-1]
+    dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)
+    u2 = u.reshape(-1, width)
+    grads = {"pointwise_kernel": np.dot(u2.T, dz).reshape(pointwise_kernel.shape)}
+    du = np.dot(dz, pointwise_kernel.reshape(width, filters).T).reshape(u.shape)
+    dx, depthwise_grads = conv1d_backward(du, u_cache, depthwise_kernel.reshape(k, 1, width), strides,
+                                          dilation_rate, channels, "linear", False, need_dx)
+    grads = {"depthwise_kernel": depthwise_grads["kernel"].reshape(depthwise_kernel.shape), **grads}
+    if use_bias:
+        grads["bias"] = dz.sum(axis=0)
+    return dx, grads
+
+
+def transposed_length(n, kernel_size, strides, padding, dilation_rate, output_padding=None):
+    """Keras's output length of Conv1DTranspose for n input steps (None stays None)."""
+    if n is None:
+        return None
+    span = (kernel_size - 1) * dilation_rate + 1
+    if output_padding is None:
+        return n * strides + max(span - strides, 0) if padding == "valid" else n * strides
+    pad = 0 if padding == "valid" else span // 2
+    return (n - 1) * strides + span - 2 * pad + output_padding
+
+
+def conv1d_transpose_forward(x, kernel, bias, strides=1, padding="valid", dilation_rate=1, output_padding=None,
+                             activation="linear", training=False):
+    """Returns (y, cache or None). x: (B, n, C), kernel: (k, F, C), bias: (F,) or None."""
+    batch, n, channels = x.shape
+    k, filters, _ = kernel.shape
+    n_out = transposed_length(n, k, strides, padding, dilation_rate, output_padding)
+    geometry = Geometry((n_out,), (k,), (strides,), padding, (dilation_rate,))
+    if geometry.out[0] != n:
+        raise ValueError(f"Conv1DTranspose: output_padding={output_padding} gives {n_out} output steps, whose "
+                         f"convolution does not come back to {n}. Received: strides={strides}, padding={padding!r}")
+    x2 = x.reshape(batch * n, channels)
+    z = col2im(np.dot(x2, kernel.reshape(k * filters, channels).T), batch, geometry).reshape(-1, filters)
+    if bias is not None:
+        z += bias
+    y, kept = activations.forward_for_training(activation, z) if training else (activations.apply(activation, z), None)
+    y = y.reshape(batch, n_out, filters)
+    return y, ((x2, geometry, kept, y) if training else None)
+
+
+def conv1d_transpose_backward(dy, cache, kernel, activation="linear", use_bias=True, need_dx=True):
+    """Returns (dx or None, {"kernel": dK, "bias": db})."""
+    x2, geometry, kept, y = cache
+    batch, n_out, filters = y.shape
+    k, _, channels = kernel.shape
+    dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)
+    rows = im2col(dz.reshape(batch, n_out, filters), geometry)                       # (B n, k F)
+    grads = {"kernel": np.dot(rows.T, x2).reshape(kernel.shape)}
+    if use_bias:
+        grads["bias"] = dz.sum(axis=0)
+    dx = np.dot(rows, kernel.reshape(k * filters, channels)).reshape(batch, -1, channels) if need_dx else None
+    return dx, grads

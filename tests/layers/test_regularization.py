@@ -43,10 +43,59 @@ def test_regularizer_configs_and_errors():
     assert regularizers.get(None) is None
     with pytest.raises(ValueError, match="`kernel_regularizer`.*Received: 'l3'"):
         regularizers.get("l3", "kernel_regularizer")
-    with pytest.raises(ValueError, match="Received: 'OrthogonalRegularizer'"):
-        regularizers.get({"class_name": "OrthogonalRegularizer", "config": {}})
+    with pytest.raises(ValueError, match="Received: 'MyRegularizer'"):
+        regularizers.get({"class_name": "MyRegularizer", "config": {}})
     with pytest.raises(ValueError, match="`l2`.*Received: -1"):
         regularizers.L2(-1)
+
+
+def keras_orthogonal_penalty(w, factor, mode):
+    """Keras 3's formula, written out here: rows (or columns) scaled by min(rsqrt(sum of squares),
+    1 / 1e-7), their Gram matrix without its diagonal, factor / 2 * sum |.| / number of pairs."""
+    v = np.asarray(w, dtype=np.float64)
+    v = v if mode == "rows" else v.T
+    with np.errstate(divide="ignore"):
+        unit = v * np.minimum(1.0 / np.sqrt((v ** 2).sum(axis=1, keepdims=True)), 1e7)
+    size = v.shape[0]
+    product = (unit @ unit.T) * (1.0 - np.eye(size))
+    return factor * 0.5 * np.abs(product).sum() / (size * (size - 1) / 2.0)
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_regularizer_value_and_gradient(mode):
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((5, 4))
+    w[1] = 0.0                          # a zero row: Keras divides by 1e-7 there (and gets 0)
+    regularizer = regularizers.OrthogonalRegularizer(0.3, mode)
+    assert regularizer(w) == pytest.approx(keras_orthogonal_penalty(w, 0.3, mode), rel=1e-12)
+    w[1] = rng.standard_normal(4)       # the gradient away from |G_ij| = 0 kinks
+    assert_loss_gradients(lambda: regularizer(w), {"w": w}, {"w": regularizer.gradient(w)})
+
+
+def test_orthogonal_regularizer_matches_a_number_keras_computed():
+    w = (np.arange(12, dtype="float32").reshape(4, 3) % 5 - 2.0) / 3.0
+    w[2] = 0.0
+    # keras 3.15: OrthogonalRegularizer(0.3, mode)(keras.ops.convert_to_tensor(w)), float32
+    assert regularizers.OrthogonalRegularizer(0.3, "rows")(w) == pytest.approx(0.04472136124968529, rel=1e-6)
+    assert regularizers.OrthogonalRegularizer(0.3, "columns")(w) == pytest.approx(0.08944272249937057, rel=1e-6)
+
+
+def test_orthogonal_regularizer_by_name_config_and_on_a_layer():
+    by_name = regularizers.get("orthogonal_regularizer")
+    assert isinstance(by_name, regularizers.OrthogonalRegularizer) and by_name.get_config() == \
+        {"factor": 0.01, "mode": "rows"}
+    config = {"class_name": "OrthogonalRegularizer", "config": {"factor": 0.2, "mode": "columns"}}
+    assert regularizers.serialize(regularizers.get(config)) == config
+    layer = Dense(3, kernel_regularizer=regularizers.OrthogonalRegularizer(0.1))
+    layer.build((None, 4))
+    expected = keras_orthogonal_penalty(layer.weights["kernel"], 0.1, "rows")
+    assert layer.regularization_penalty() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="mode.*Received: mode='diagonal'"):
+        regularizers.OrthogonalRegularizer(0.1, "diagonal")
+    with pytest.raises(ValueError, match="2-D weights.*Received: a weight of shape \\(3,\\)"):
+        regularizers.OrthogonalRegularizer()(np.ones(3))
+    with pytest.raises(ValueError, match="`factor`.*Received: -1"):
+        regularizers.OrthogonalRegularizer(-1)
 
 
 def test_constraints_as_tf_keras_computes_them():

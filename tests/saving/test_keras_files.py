@@ -267,7 +267,7 @@ def test_lambda_layer_is_refused_without_running_anything(tmp_path):
 
 def test_unsupported_option_is_named(tmp_path):
     def regularize(config):
-        config["config"]["layers"][1]["config"]["kernel_regularizer"] = {"class_name": "OrthogonalRegularizer",
+        config["config"]["layers"][1]["config"]["kernel_regularizer"] = {"class_name": "MyRegularizer",
                                                                           "config": {"factor": 0.1}}
     with pytest.raises(ValueError, match="kernel_regularizer"):
         load_model(rewrite_config(tmp_path, regularize))

@@ -256,3 +256,64 @@ def test_constraints_applied_after_each_sgd_step_reproduce_tf_keras():
         expected = data[f"w1_{i}"]
         np.testing.assert_allclose(weight, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max(),
                                    err_msg=spec["weight_names"][i])
+
+
+def _wrapped_model(regularized=True):
+    from rnnkit.layers import Bidirectional, TimeDistributed
+    penalties = dict(kernel_regularizer=regularizers.L2(0.1), recurrent_regularizer=regularizers.L1(0.05),
+                     bias_regularizer=regularizers.L1L2(0.02, 0.03)) if regularized else {}
+    dense_penalties = dict(kernel_regularizer=regularizers.OrthogonalRegularizer(0.2, "columns"),
+                           bias_regularizer=regularizers.L2(0.4)) if regularized else {}
+    return Sequential([Input(shape=(4, 3)), Bidirectional(LSTM(3, return_sequences=True, **penalties)),
+                       TimeDistributed(Dense(2, **dense_penalties))])
+
+
+def test_penalties_of_wrapped_layers_enter_the_loss_and_its_gradient():
+    """Keras sums the inner layers' losses: a Bidirectional's forward and backward copies each add
+    their penalty, a TimeDistributed's layer once. The penalized loss (what evaluate reports) is
+    judged by finite differences against the gradient one SGD step with learning rate 1 applies."""
+    backend.set_floatx("float64")
+    try:
+        rng = np.random.default_rng(5)
+        model, plain = _wrapped_model(), _wrapped_model(regularized=False)
+        weights = [rng.normal(size=w.shape) * 0.5 for w in model.get_weights()]
+        model.set_weights(weights)
+        plain.set_weights(weights)
+        for m in (model, plain):
+            m.compile(optimizer=optimizers.SGD(learning_rate=1.0), loss="mse")
+        x, y = rng.normal(size=(5, 4, 3)), rng.normal(size=(5, 4, 2))
+        lstm_kernels = weights[:6]          # forward kernel, recurrent, bias; then the backward copy's
+        expected = sum(0.1 * np.sum(k ** 2) + 0.05 * np.abs(r).sum() + 0.02 * np.abs(b).sum() + 0.03 * np.sum(b ** 2)
+                       for k, r, b in (lstm_kernels[:3], lstm_kernels[3:]))
+        expected += keras_orthogonal_penalty(weights[6], 0.2, "columns") + 0.4 * np.sum(weights[7] ** 2)
+        assert model.evaluate(x, y, verbose=0) - plain.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-12)
+
+        arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+        model.train_on_batch(x, y)
+        grads = {f"w{i}": arrays[f"w{i}"] - new for i, new in enumerate(model.get_weights())}   # w - 1 * dL/dw
+
+        def loss():
+            model.set_weights(list(arrays.values()))
+            return model.evaluate(x, y, verbose=0)
+        assert_loss_gradients(loss, arrays, grads)
+    finally:
+        backend.set_floatx("float32")
+
+
+def test_constraints_of_wrapped_layers_apply_after_each_step_and_inner_activity_is_refused():
+    from rnnkit.layers import Bidirectional, TimeDistributed
+    model = Sequential([Input(shape=(4, 3)),
+                        Bidirectional(LSTM(3, return_sequences=True, kernel_constraint=constraints.NonNeg())),
+                        TimeDistributed(Dense(2, kernel_constraint=constraints.MaxNorm(0.1)))])
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="mse")
+    rng = np.random.default_rng(6)
+    model.train_on_batch(rng.normal(size=(5, 4, 3)), rng.normal(size=(5, 4, 2)))
+    bidirectional, distributed = model.layers
+    assert bidirectional.forward_layer.weights["kernel"].min() >= 0
+    assert bidirectional.backward_layer.weights["kernel"].min() >= 0
+    norms = np.sqrt((distributed.layer.weights["kernel"] ** 2).sum(axis=0))
+    assert norms.max() <= 0.1 + 1e-6
+    wrapped_activity = Sequential([Input(shape=(4, 3)),
+                                   TimeDistributed(Dense(2, activity_regularizer=regularizers.L2(0.1)))])
+    with pytest.raises(NotImplementedError, match="activity regularizer.*Received"):
+        wrapped_activity.compile(optimizer="sgd", loss="mse")

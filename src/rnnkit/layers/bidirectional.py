@@ -11,11 +11,12 @@ import numpy as np
 
 from rnnkit.layers.base import Layer, nested_weight_groups
 from rnnkit.layers.recurrent import RNN
+from rnnkit.layers.regularization import WrappedPenalties
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-class Bidirectional(Layer):
+class Bidirectional(WrappedPenalties, Layer):
     """Bidirectional wrapper for recurrent layers.
 
     Args:
@@ -75,6 +76,9 @@ class Bidirectional(Layer):
         clone.weights, clone.grads = {}, {}
         clone.built = False
         return clone
+
+    def _penalty_parts(self):
+        return [("forward/", self.forward_layer), ("backward/", self.backward_layer)]
 
     @property
     def stateful(self):

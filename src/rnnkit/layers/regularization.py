@@ -79,3 +79,43 @@ class WeightPenalties:
             if c is not None and name in self.weights:
                 w = self.weights[name]
                 w[...] = c(w)
+
+
+class WrappedPenalties:
+    """Mixin for wrappers (Bidirectional, TimeDistributed): the weight penalties and constraints of
+    the layers they hold, under the wrapper's own weight names. Keras sums the inner layers'
+    losses, so a Bidirectional's forward and backward copies each add their penalty."""
+
+    activity_regularizer = None
+
+    def _penalty_parts(self):
+        """[(prefix of the inner layer's weights in this wrapper's `weights`, inner layer)]."""
+        raise NotImplementedError
+
+    def _penalized_parts(self):
+        return [(prefix, layer) for prefix, layer in self._penalty_parts()
+                if getattr(layer, "has_penalties", None) and layer.has_penalties()]
+
+    def has_penalties(self):
+        return bool(self._penalized_parts())
+
+    def inner_activity_regularized(self):
+        """The inner layers with an activity regularizer (its place in the loss is not built yet)."""
+        found = []
+        for _, layer in self._penalty_parts():
+            if getattr(layer, "activity_regularizer", None) is not None:
+                found.append(layer)
+            if isinstance(layer, WrappedPenalties):
+                found += layer.inner_activity_regularized()
+        return found
+
+    def regularization_penalty(self):
+        return sum(layer.regularization_penalty() for _, layer in self._penalized_parts())
+
+    def regularization_gradients(self):
+        return {prefix + name: grad for prefix, layer in self._penalized_parts()
+                for name, grad in layer.regularization_gradients().items()}
+
+    def apply_constraints(self):
+        for _, layer in self._penalized_parts():
+            layer.apply_constraints()

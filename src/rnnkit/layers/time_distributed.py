@@ -1,9 +1,10 @@
 """TimeDistributed: applies one layer to every time step (the same weights at each step)."""
 
 from rnnkit.layers.base import Layer, nested_weight_groups
+from rnnkit.layers.regularization import WrappedPenalties
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(WrappedPenalties, Layer):
     """Applies `layer` to each slice along axis 1 of a (batch, timesteps, ...) input.
 
     Args:
@@ -24,6 +25,9 @@ class TimeDistributed(Layer):
     @property
     def layers(self):
         return [self.layer]
+
+    def _penalty_parts(self):
+        return [("", self.layer)]
 
     def _inner_shape(self, input_shape):
         if len(input_shape) < 3:

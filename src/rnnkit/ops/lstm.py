@@ -20,14 +20,16 @@ that the three sigmoid gates are contiguous rows of a step's (4H, B) block; with
 activations the sigmoid rows are pre-scaled (see `sigmoid_prescale`) so that one tanh call
 activates all four gates. Every derivative factor is formed for all steps at once before the
 backward loop, which then does a handful of in-place products per step. States: [h, c].
-Layouts as in `ops.sequence`.
+Layouts as in `ops.sequence`. With the compiled kernels (`ops.kernels`) and the default
+activations, each step's elementwise work is one kernel call between the BLAS products, and the
+backward forms the derivative factors per step inside its kernel instead of before the loop.
 """
 
 import functools
 
 import numpy as np
 
-from rnnkit.ops import activations, scaffold
+from rnnkit.ops import activations, kernels, scaffold
 from rnnkit.ops.activations import check_gradients_known
 from rnnkit.ops.sequence import augmented_kernel_t, buffer, end_step, gates, sigmoid_prescale, zero_held
 
@@ -70,6 +72,9 @@ class LSTM:
         check_gradients_known(self.activation, self.recurrent_activation)
 
     def forward_loop(self, run, p):
+        compiled = kernels.compiled(run.dtype) if self.fused else None
+        if compiled is not None:
+            return self._compiled_forward(compiled, run, p)
         H, T, slots, hold, outputs, m_h = run.H, run.T, run.slots, run.hold, run.outputs, run.m_h
         activation, recurrent_activation, fused = self.activation, self.recurrent_activation, self.fused
         I, F, O, C = gates(H, 4)                             # internal order: the sigmoid gates first
@@ -106,7 +111,54 @@ class LSTM:
             h_prev, c_prev = h, c
         return [h_prev, c_prev], {"hs": hs, "cs": cs, "tcs": tcs}
 
+    def _compiled_forward(self, compiled, run, p):
+        """The forward loop with one compiled kernel per step (see `ops.kernels`)."""
+        H, B, T, slots, hold, outputs = run.H, run.B, run.T, run.slots, run.hold, run.outputs
+        recurrent_t, all_gates, m_h = p.recurrent_t, run.z, kernels.as_dtype(run.m_h, run.dtype)
+        hs, cs, tcs = run.step_states("hs"), run.step_states("cs"), run.step_states("tcs")
+        recurrent = buffer(run.workspace, "recurrent", (4 * H, B), run.dtype)
+        dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
+        h_prev, c_prev = run.states0
+        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
+        threads, step = kernels.threads_for(4 * H * B), compiled.lstm_forward
+        for t in range(T):
+            rec = None
+            if t or not run.zero_start:                     # h_{-1} = 0 adds nothing at the first step
+                rec = np.dot(recurrent_t, h_in, out=recurrent)
+            h, c, tc = hs[t % slots], cs[t % slots], tcs[t % slots]
+            step(threads, B, H, t, all_gates[t], rec, h_prev, c_prev, None if hold is None else hold[t], h, c, tc,
+                 m_h, dropped, outputs)
+            h_prev, c_prev, h_in = h, c, (h if m_h is None else dropped)
+        return [h_prev, c_prev], {"hs": hs, "cs": cs, "tcs": tcs}
+
+    def _compiled_backward(self, compiled, run, p, kept, gh_all, d_rest):
+        """The backward loop with one compiled kernel per step: gh_t (written over g_t), dz_t and
+        dc_{t-1} from the kept activations, then dh_{t-1}'s product."""
+        z_all, cs, tcs = run.z, kept["cs"], kept["tcs"]
+        h0t, c0t = run.states0
+        T, H, B, hold, m_h = run.T, run.H, run.B, run.hold, kernels.as_dtype(run.m_h, run.dtype)
+        p.kernel = np.ascontiguousarray(p.weights["kernel"][:, p.order])          # for dx, internal order
+        recurrent_kernel = np.ascontiguousarray(p.weights["recurrent_kernel"][:, p.order])   # (H, 4H)
+        dz = buffer(run.workspace, "dz", (T, 4 * H, B), run.dtype)
+        prod = np.zeros((H, B), run.dtype)
+        dc_next = d_rest[0]
+        threads, step = kernels.threads_for(4 * H * B), compiled.lstm_backward
+        for t in range(T - 1, -1, -1):
+            after = t != T - 1                              # nothing comes back from after the last step
+            step(threads, B, H, gh_all[t], prod if after else None, m_h, gh_all[t + 1] if after else None,
+                 hold[t + 1] if after and hold is not None else None, z_all[t], cs[t - 1] if t else c0t, tcs[t],
+                 None if hold is None else hold[t], dc_next, dz[t])
+            if t == 0 and not run.need_initial_grads:       # nothing asks for dL/dh_{-1} (a zero start)
+                break
+            np.dot(recurrent_kernel, dz[t], out=prod)
+        if not run.need_initial_grads:
+            return dz, z_all, [None, None]
+        return dz, z_all, [kernels.state_grad(prod, m_h, gh_all, hold), dc_next]
+
     def backward_loop(self, run, p, kept, gh_all, d_rest):
+        compiled = kernels.compiled(run.dtype) if self.fused else None
+        if compiled is not None:
+            return self._compiled_backward(compiled, run, p, kept, gh_all, d_rest)
         gates_all, hs, cs, tcs = run.z, kept["hs"], kept["cs"], kept["tcs"]
         h0t, c0t = run.states0
         hold, m_ht, workspace = run.hold, run.m_h, run.workspace

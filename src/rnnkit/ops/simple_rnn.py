@@ -18,12 +18,13 @@ Backward, from the last step to the first:
 The cell supplies only the loop lines (z_t += (h_{t-1} m_h) U; h_t = act(z_t); dz_t; dh_{t-1});
 the projection, masks, dropout, direction, states and the weight-gradient products are the
 scaffold's (`ops.scaffold`). Speed (DESIGN.md): the loop does one (H, H) x (H, B) product and
-elementwise work in place into preallocated buffers: 3 NumPy calls per step each way.
+elementwise work in place into preallocated buffers: 3 NumPy calls per step each way; with the
+compiled kernels (`ops.kernels`) and tanh, the product and ONE kernel call per step each way.
 """
 
 import numpy as np
 
-from rnnkit.ops import activations, scaffold
+from rnnkit.ops import activations, kernels, scaffold
 from rnnkit.ops.sequence import augmented_kernel_t, buffer, end_step, zero_held
 
 
@@ -57,6 +58,9 @@ class SimpleRNN:
                 f"Received: {self.activation!r}")
 
     def forward_loop(self, run, p):
+        compiled = kernels.compiled(run.dtype) if self.activation == "tanh" else None
+        if compiled is not None:
+            return self._compiled_forward(compiled, run, p)
         activation, z, hold, outputs, slots, m_h = self.activation, run.z, run.hold, run.outputs, run.slots, run.m_h
         recurrent_t = p.recurrent_t
         hs = run.step_states("hs")
@@ -74,7 +78,48 @@ class SimpleRNN:
             h_prev = h
         return [h_prev], {"hs": hs}
 
+    def _compiled_forward(self, compiled, run, p):
+        """The forward loop with one compiled kernel per step (see `ops.kernels`)."""
+        H, B, hold, outputs, slots = run.H, run.B, run.hold, run.outputs, run.slots
+        z, recurrent_t, m_h = run.z, p.recurrent_t, kernels.as_dtype(run.m_h, run.dtype)
+        hs = run.step_states("hs")
+        recurrent = buffer(run.workspace, "recurrent", (H, B), run.dtype)
+        dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
+        h_prev = run.states0[0]
+        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
+        threads, step = kernels.threads_for(H * B), compiled.simple_forward
+        for t in range(run.T):
+            rec = None
+            if t or not run.zero_start:                    # h_{-1} = 0 adds nothing at the first step
+                rec = np.dot(recurrent_t, h_in, out=recurrent)
+            h = hs[t % slots]
+            step(threads, B, H, t, z[t], rec, h_prev, None if hold is None else hold[t], h, m_h, dropped, outputs)
+            h_prev, h_in = h, (h if m_h is None else dropped)
+        return [h_prev], {"hs": hs}
+
+    def _compiled_backward(self, compiled, run, p, kept, g_all, d_rest):
+        """One kernel per step: g_t (+ the product and the masked columns' carry), overwritten
+        by dz_t; then dh_{t-1}'s product."""
+        T, H, B, hold, hs = run.T, run.H, run.B, run.hold, kept["hs"]
+        m_h = kernels.as_dtype(run.m_h, run.dtype)
+        prod = np.zeros((H, B), run.dtype)
+        carry = np.zeros((H, B), run.dtype) if hold is not None else None
+        threads, step = kernels.threads_for(H * B), compiled.simple_backward
+        for t in range(T - 1, -1, -1):
+            step(threads, B, H, g_all[t], prod if t != T - 1 else None, m_h, carry, hs[t],
+                 None if hold is None else hold[t])
+            if t == 0 and not run.need_initial_grads:      # nothing asks for dL/dh_{-1} (a zero start)
+                break
+            np.dot(p.recurrent_kernel, g_all[t], out=prod)  # U dz_t
+        if not run.need_initial_grads:
+            return g_all, run.z, [None]
+        d = prod if m_h is None else prod * m_h
+        return g_all, run.z, [d if carry is None else d + carry]
+
     def backward_loop(self, run, p, kept, g_all, d_rest):
+        compiled = kernels.compiled(run.dtype) if self.activation == "tanh" else None
+        if compiled is not None:
+            return self._compiled_backward(compiled, run, p, kept, g_all, d_rest)
         activation, hold, m_ht, hs = self.activation, run.hold, run.m_h, kept["hs"]
         need_initial_grads = run.need_initial_grads
         T, H, B, dtype = run.T, run.H, run.B, run.dtype

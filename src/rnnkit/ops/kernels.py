@@ -44,6 +44,11 @@ DEFAULT = "numpy"       # until the kernels beat NumPy's passes on a quiet machi
 
 def _load():
     _state["loaded"] = True
+    # OpenMP's threads spin after each step's kernel while the BLAS's threads want the cores for
+    # the next product, and the two pools then trade whole scheduler slices: 8 ms a step, an LSTM
+    # forward 30x slower, on 2 cores and on 16 alike (docs/performance.md). Waiting passively ends
+    # it. libgomp reads this when it loads, i.e. with the kernels; a user's own setting stays.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         from rnnkit.ops import _kernels
     except ImportError:

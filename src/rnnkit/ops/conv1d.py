@@ -9,6 +9,9 @@
                = P2 W2 + b   with P2 (B L, k C), W2 (k C, F)            (per group for g > 1)
     y = act(z)
 
+    stride 1: z = sum_j (xp W[j])[b, l + j d]  (`_by_taps`: ONE product with every tap's weights,
+              k shifted adds; P2 is built only by the backward, where dW2 needs it)
+
     dz = act'(z or y) * dy
     dW2 = P2^T dz                       (from z = P2 W2: ONE matrix product over all B L rows)
     db = sum dz                         (from z = ... + b)
@@ -65,26 +68,49 @@ def conv1d_forward(x, kernel, bias, strides=1, padding="valid", dilation_rate=1,
     if length <= 0:
         raise ValueError(f"Conv1D needs at least {(k - 1) * dilation_rate + 1} input steps with padding "
                          f"{padding!r}. Received: an input of {n} steps")
-    rows = im2col(x, geometry).reshape(batch * length, k, channels)
-    if groups == 1:
-        z = np.dot(rows.reshape(batch * length, k * channels), kernel.reshape(k * channels, filters))
+    rows = None                 # stride 1 sums taps; the backward makes P2 when it needs it
+    if groups == 1 and strides == 1:
+        z = _by_taps(x, kernel, geometry)
     else:
-        p, w = _grouped(rows, kernel, groups)
-        z = np.matmul(p, w).transpose(1, 0, 2).reshape(batch * length, filters)
+        rows = im2col(x, geometry).reshape(batch * length, k, channels)
+        if groups == 1:
+            z = np.dot(rows.reshape(batch * length, k * channels), kernel.reshape(k * channels, filters))
+        else:
+            p, w = _grouped(rows, kernel, groups)
+            z = np.matmul(p, w).transpose(1, 0, 2).reshape(batch * length, filters)
     if bias is not None:
         z += bias
     y, kept = activations.forward_for_training(activation, z) if training else (activations.apply(activation, z), None)
     y = y.reshape(batch, length, filters)
     if not training:
         return y, None
-    return y, (rows, kept, y, geometry)
+    return y, (rows, x, kept, y, geometry)
+
+
+def _by_taps(x, kernel, geometry):
+    """z = P2 W2 for stride 1 without P2 (k copies of the input): Y = xp W_all, ONE product of the
+    padded input with every tap's weights side by side ((B N, C) x (C, k F)), then
+    z[b, l] = sum_j Y[b, l + j d, j]: k shifted adds. Same sums, other order (float rounding)."""
+    k, channels, filters = kernel.shape
+    (left, right), = geometry.pads
+    xp = np.pad(x, ((0, 0), (left, right), (0, 0))) if left or right else x
+    batch, padded = xp.shape[0], xp.shape[1]
+    length, dilation = geometry.out[0], geometry.dilation_rate[0]
+    taps = np.dot(xp.reshape(batch * padded, channels), kernel.transpose(1, 0, 2).reshape(channels, k * filters))
+    taps = taps.reshape(batch, padded, k, filters)
+    z = taps[:, 0:length, 0].copy()
+    for j in range(1, k):
+        z += taps[:, j * dilation:j * dilation + length, j]
+    return z.reshape(batch * length, filters)
 
 
 def conv1d_backward(dy, cache, kernel, strides=1, dilation_rate=1, groups=1, activation="linear", use_bias=True,
                     need_dx=True):
     """Returns (dx or None, {"kernel": dW, "bias": db}) for the forward above."""
-    rows, kept, y, geometry = cache
+    rows, x, kept, y, geometry = cache
     batch, length, filters = y.shape
+    if rows is None:            # the forward summed taps (stride 1): P2 is made here, once
+        rows = im2col(x, geometry).reshape(batch * length, kernel.shape[0], -1)
     _, k, channels = rows.shape
     dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)
     if groups == 1:

@@ -119,6 +119,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         if not self._layers and self._input_shape is None and input_shape is not None:
             self._input_shape = tuple(input_shape)
         self._layers.append(layer)
+        self.__dict__.pop("_leaf_cache", None)
         self._layer_names.add(layer.name)
         self._layer_ids.add(id(layer))
         self.built = input_shape is not None
@@ -145,6 +146,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         if not self._layers:
             raise TypeError("There are no layers in the model. Received: pop() on an empty model")
         removed = self._layers.pop()
+        self.__dict__.pop("_leaf_cache", None)
         self._layer_names.discard(removed.name)
         self._layer_ids.discard(id(removed))
         if not self._layers and not self._explicit_input:

@@ -565,9 +565,16 @@ class TrainingMixin:
 
     def _leaf_layers(self):
         """The layers that own weights, nested models opened: what the optimizer, the penalties and
-        the stateful rules see."""
-        from rnnkit.models.nesting import leaf_layers
-        return leaf_layers(self._layers)
+        the stateful rules see. Asked several times a step, so kept while the model's layers stay
+        the same (a model holding models walks them again: their own layers may have changed)."""
+        cached = self.__dict__.get("_leaf_cache")      # Sequential.add and pop drop it
+        if cached is not None:
+            return cached
+        from rnnkit.models.nesting import ModelAsLayer, leaf_layers
+        leaves = leaf_layers(self._layers)
+        if not any(isinstance(layer, ModelAsLayer) for layer in self._layers):
+            self.__dict__["_leaf_cache"] = leaves
+        return leaves
 
     def _penalties(self, activity):
         """What tf_keras adds to the data loss: the weight penalties and this call's activity penalties."""

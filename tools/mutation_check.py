@@ -79,6 +79,7 @@ MERGE_KERAS3 = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional.py",
                                             "tests/models/test_functional_gradients.py"]]
 GRAPH_WRITE = ["src/rnnkit/saving/graph_config.py", ["tests/models/test_functional.py"]]
 ONNX_GRAPH = ["src/rnnkit/saving/onnx_export.py", ["tests/saving/test_onnx_export_functional.py"]]
+ONNX_NESTED = ["src/rnnkit/saving/onnx_export.py", ["tests/saving/test_onnx_export_nested.py"]]
 GUARD = ["src/rnnkit/saving/guarded.py", ["tests/saving/test_hostile_files.py", "tests/saving/test_fuzz_files.py"]]
 
 AROUND = "tests/layers/test_layers_around_the_rnn.py"
@@ -468,6 +469,14 @@ MUTATIONS = [
      'graph.op("Min", present)', 'graph.op("Max", present)'),
     ("onnx_dot_x_axis_not_moved", "ONNX Dot contraction", ONNX_GRAPH,
      "    elif ax != 2:\n", "    elif ax == 2:\n"),
+    ("onnx_nested_model_drops_the_outer_mask", "ONNX nested model inlining", ONNX_NESTED,
+     "input_lengths = [lengths] * len(xs) if call.mask is not None else [x.lengths for x in xs]",
+     "input_lengths = [lengths] * len(xs) if call.mask is not None else [None for x in xs]"),
+    ("onnx_nested_model_drops_its_output_masks", "ONNX nested model inlining", ONNX_NESTED,
+     "return [values[key] for key in output_keys], masked",
+     "return [_Value(values[key].name, values[key].kind) for key in output_keys], masked"),
+    ("onnx_nested_weights_duplicated_per_call", "ONNX nested model inlining", ONNX_NESTED,
+     "        cache_key = (id(layer), key)\n", "        cache_key = (id(layer), key, len(self.nodes))\n"),
     # ---- data-parallel training (rnnkit.distribute): the tests start mpiexec themselves --------
     ("data_parallel_mean_of_means", "MPI gradient reduction", DISTRIBUTE,
      "np.multiply(np.reshape(grad, -1), count, out=buffer[start:stop], casting=\"unsafe\")",

@@ -23,7 +23,12 @@ layout 0: X is (T, N, D), Y is (T, directions, N, H), Y_h is (directions, N, H))
                Concatenate Concat; Dot: MatMul with the contracted axes moved last / first
                (normalize: x / sqrt(max(sum x^2, 1e-12)) first, as Keras's l2_normalize)
 A functional model is exported node by node in topological order: each call of a shared layer
-is its own ONNX node over the same initializers.
+is its own ONNX node over the same initializers (one per weight, however many calls).
+A model used as a layer (a functional Model or a Sequential nested in the outer model) is inlined:
+its calls are emitted in place, its inputs standing for the outer tensors it is called on, their
+masks passing in as rnnkit passes them (each input's own; an explicit mask tensor to every input)
+and the inner graph's output masks passing out. A nested model called twice is two inlined copies
+over one set of initializers. Inner layers follow the inner model's mask rules (Keras 3's or 2's).
 Activations map to ONNX's (tanh Tanh, sigmoid Sigmoid, relu Relu, linear Affine(1, 0), elu Elu,
 softplus Softplus, hard_sigmoid HardSigmoid(0.2, 0.5), hard_sigmoid_v3 HardSigmoid(1/6, 0.5)).
 
@@ -41,6 +46,7 @@ import os
 
 import numpy as np
 
+from rnnkit.models.nesting import leaf_layers
 from rnnkit.saving.rnnkit_format import write_atomic
 
 OPSET = 14
@@ -63,6 +69,15 @@ class _Graph:
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes, self.initializers, self._count = [], [], 0
         self._reserved = set(reserved)    # the graph's input and output names (layer names)
+        self._weights = {}                 # (id(layer), weight) -> initializer name
+
+    def weight(self, layer, key, make):
+        """The initializer of `layer`'s weight `key` (`make()` gives the array the first time):
+        one per layer however many times it is called (shared layers, a nested model called twice)."""
+        cache_key = (id(layer), key)
+        if cache_key not in self._weights:
+            self._weights[cache_key] = self.const(make(), f"{layer.name}_{key}")
+        return self._weights[cache_key]
 
     def name(self, base):
         self._count += 1
@@ -239,9 +254,7 @@ def _recurrent(graph, layer, x, lengths, states=()):
         zero_masked = bool(getattr(layer, "zero_output_for_mask", False))
     return_sequences, return_state = run_config.get("return_sequences", False), run_config.get("return_state", False)
     H = int(run_config["units"])
-    W = graph.const(np.stack([p[0] for p in parts]), f"{layer.name}_W")
-    R = graph.const(np.stack([p[1] for p in parts]), f"{layer.name}_R")
-    B = graph.const(np.stack([p[2] for p in parts]), f"{layer.name}_B")
+    W, R, B = (graph.weight(layer, key, lambda k=k: np.stack([p[k] for p in parts])) for k, key in enumerate("WRB"))
     ops, alphas, betas = [], [], []
     for part in parts:
         o, a, b = _rnn_activations(layer, part[3])
@@ -326,9 +339,9 @@ def _dense(graph, layer, config, arrays, x):
         kernel, bias = arrays[0], None
     else:
         kernel, bias = arrays[0], arrays[1]
-    y = graph.op("MatMul", [x, graph.const(kernel.astype(np.float32), f"{layer.name}_kernel")])
+    y = graph.op("MatMul", [x, graph.weight(layer, "kernel", lambda: kernel.astype(np.float32))])
     if bias is not None:
-        y = graph.op("Add", [y, graph.const(bias.astype(np.float32), f"{layer.name}_bias")])
+        y = graph.op("Add", [y, graph.weight(layer, "bias", lambda: bias.astype(np.float32))])
     return _activation_op(graph, layer, config.get("activation", "linear"), y)
 
 
@@ -445,6 +458,13 @@ def _export_call(graph, call, values, shapes, keras3_rules):
         lengths = _lengths_from(graph, mask.name if mask.kind == "bool" else graph.op("Cast", [mask.name], to=9))
     elif keras3_rules and call.states:
         lengths = None   # Keras 3 does not pass an RNN called with initial_state the mask of its input
+    if _is_nested(layer):
+        if call.states:
+            _refuse(layer, f"only recurrent layers take initial states. Received: {class_name} with initial_state")
+        # rnnkit hands a nested model each input's own mask, or the explicit mask to every input
+        input_lengths = [lengths] * len(xs) if call.mask is not None else [x.lengths for x in xs]
+        outs, inner_mask = _inline_model(graph, layer, xs, input_lengths)
+        return outs, inner_mask or call.mask is not None
     if several and class_name not in _MERGE_OPS and class_name not in ("Subtract", "Multiply", "Concatenate", "Dot"):
         _refuse(layer, f"only merge layers take several inputs here. Received: {class_name}")
     x = xs[0].name
@@ -457,8 +477,8 @@ def _export_call(graph, call, values, shapes, keras3_rules):
             made_mask = True
         else:
             lengths = None
-        out = graph.op("Gather", [graph.const(layer.get_weights()[0].astype(np.float32), f"{layer.name}_embeddings"),
-                                  ids], axis=0)
+        table = graph.weight(layer, "embeddings", lambda: layer.get_weights()[0].astype(np.float32))
+        out = graph.op("Gather", [table, ids], axis=0)
         return [_Value(out, "float", lengths)], made_mask
     if class_name in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
         inner = config["layer"]["config"] if class_name == "Bidirectional" else config
@@ -510,6 +530,50 @@ def _export_call(graph, call, values, shapes, keras3_rules):
 def _is_functional(model):
     outputs = getattr(model, "outputs", None)
     return isinstance(outputs, list) and bool(outputs) and all(hasattr(t, "node") for t in outputs)
+
+
+def _is_nested(layer):
+    """A model used as a layer (models/nesting.py): its call gives the output masks itself."""
+    return bool(getattr(layer, "masks_from_forward", False))
+
+
+def _export_calls(graph, calls, shapes, values, keras3_rules):
+    """Emits `calls` in order, adding their outputs to `values`; returns whether one made a mask."""
+    masked = False
+    for call in calls:
+        made, made_mask = _export_call(graph, call, values, [shapes[k] for k in (
+            call.inputs if isinstance(call.inputs, list) else [call.inputs])], keras3_rules)
+        masked = masked or made_mask
+        values.update(zip(call.outputs, made))
+    return masked
+
+
+def _inline_model(graph, model, xs, input_lengths):
+    """A nested model's calls emitted in place on the outer _Values `xs` (masks `input_lengths`):
+    (its outputs' _Values with the inner graph's output masks, whether an inner layer made a mask).
+    The inner keys live in a table of their own, so a model inlined twice never mixes its calls."""
+    if _is_functional(model):
+        calls, shapes = _graph_calls(model)
+        input_keys, output_keys = [id(t) for t in model.inputs], [id(t) for t in model.outputs]
+        keras3_rules = getattr(model, "mask_rules", "keras2") == "keras3"
+    else:
+        layers = list(model._layers)
+        calls, shapes = _sequential_calls(model, layers)
+        input_keys, output_keys, keras3_rules = [0], [len(layers)], False
+    if len(xs) != len(input_keys):
+        _refuse(model, f"the model takes {len(input_keys)} inputs. Received: {len(xs)}")
+    values = {key: _Value(x.name, x.kind, n) for key, x, n in zip(input_keys, xs, input_lengths)}
+    masked = _export_calls(graph, calls, shapes, values, keras3_rules)
+    return [values[key] for key in output_keys], masked
+
+
+def _reads_tokens(layer):
+    """Whether a Sequential's first layer (a nested model's first, inside) reads integer ids."""
+    while _is_nested(layer):
+        if _is_functional(layer):
+            return not str(layer.inputs[0].dtype).startswith("float")
+        layer = layer._layers[0]
+    return type(layer).__name__ == "Embedding"
 
 
 def _graph_calls(model):
@@ -622,18 +686,13 @@ def export_onnx(model, path, mask_padding=None):
         keras3_rules = getattr(model, "mask_rules", "keras2") == "keras3"
     else:
         calls, shapes = _sequential_calls(model, layers)
-        tokens = type(layers[0]).__name__ == "Embedding"
+        tokens = _reads_tokens(layers[0])
         inputs = [(0, "input", _dims(model.input_shape, lambda axis: "steps"), "int" if tokens else "float")]
         outputs = [(len(layers), "output", layers[-1].output_shape)]
         keras3_rules = False
     graph = _Graph(helper, numpy_helper, [entry[1] for entry in inputs + outputs])
     values = {key: _Value(name, kind) for key, name, _, kind in inputs}
-    masked = False
-    for call in calls:
-        made, made_mask = _export_call(graph, call, values, [shapes[k] for k in (
-            call.inputs if isinstance(call.inputs, list) else [call.inputs])], keras3_rules)
-        masked = masked or made_mask
-        values.update(zip(call.outputs, made))
+    masked = _export_calls(graph, calls, shapes, values, keras3_rules)
     notes = []
     if masked:
         if mask_padding != "right":
@@ -642,7 +701,7 @@ def export_onnx(model, path, mask_padding=None):
                              "every row's padding is at its end; pass mask_padding='right' to export a graph that "
                              "assumes that. Received: mask_padding=None")
         notes.append("masked steps are taken as right padding: rows must be padded at the end")
-    if any(getattr(layer, "dtype", "float32") == "float64" for layer in layers):
+    if any(getattr(layer, "dtype", "float32") == "float64" for layer in leaf_layers(layers)):
         notes.append("float64 weights exported as float32 (ONNX's recurrent operators in onnxruntime are float32)")
     graph_outputs, report_outputs = [], {}
     for key, name, shape in outputs:

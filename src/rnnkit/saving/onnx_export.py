@@ -643,7 +643,8 @@ def export_onnx(model, path, mask_padding=None):
         model: a built rnnkit Sequential, or a functional `Model(inputs, outputs)` (several inputs
             and outputs, shared layers, initial_state from other tensors, return_state), of
             SimpleRNN / LSTM / GRU / Bidirectional / Dense / TimeDistributed(Dense) / Embedding /
-            Masking / Dropout / Activation / LeakyReLU / Softmax / RepeatVector / merge layers.
+            Masking / Dropout / Activation / LeakyReLU / Softmax / RepeatVector / merge layers, and
+            models of these used as layers (inlined).
         path: where to write the `.onnx` file (atomically).
         mask_padding: "right" to export a masked model (Embedding(mask_zero=True), Masking or a
             mask tensor): the graph then treats each row's first n unmasked-count steps as real,

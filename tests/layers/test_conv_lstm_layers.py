@@ -187,6 +187,47 @@ def test_initial_state_is_used():
         layer(x, initial_state=[h0[:, :3], c0])
 
 
+# Functional calls with symbolic states: each state is the input convolution's grid by filters.
+SYMBOLIC_STATE_CASES = [("ConvLSTM1D", (3, 7, 2), dict(kernel_size=3, padding="valid")),
+                        ("ConvLSTM2D", (3, 6, 5, 2), dict(kernel_size=(3, 2), padding="same")),
+                        ("ConvLSTM3D", (2, 4, 3, 3, 1), dict(kernel_size=2, strides=(1, 2, 1)))]
+
+
+@pytest.mark.parametrize("class_name, frame_shape, args", SYMBOLIC_STATE_CASES)
+def test_symbolic_initial_states_run_as_the_eager_call_and_survive_both_files(class_name, frame_shape, args,
+                                                                             tmp_path):
+    rng = np.random.default_rng(7)
+    layer = getattr(keras.layers, class_name)(3, return_sequences=True, return_state=True, **args)
+    x = rng.standard_normal((2,) + frame_shape).astype("float32")
+    layer.build((None,) + frame_shape)
+    state_shape = layer.compute_output_shape((2,) + frame_shape)[1]
+    h0, c0 = rng.standard_normal((2,) + state_shape).astype("float32")
+    expected = layer(x, initial_state=[h0, c0])          # the eager call with arrays is the reference
+
+    frames, h, c = keras.Input(frame_shape), keras.Input(state_shape[1:]), keras.Input(state_shape[1:])
+    model = keras.Model([frames, h, c], layer(frames, initial_state=[h, c]))
+    got = model.predict([x, h0, c0], verbose=0)
+    for value, reference_value in zip(got, expected):
+        np.testing.assert_allclose(value, reference_value, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(got[1], layer(x)[1])          # the states were used, not zeros
+    for suffix in (".h5", ".keras"):
+        model.save(tmp_path / f"model{suffix}")
+        again = keras.models.load_model(tmp_path / f"model{suffix}")
+        for value, reference_value in zip(again.predict([x, h0, c0], verbose=0), got):
+            np.testing.assert_array_equal(value, reference_value)
+
+
+def test_symbolic_states_of_the_wrong_shape_are_refused_naming_the_layer():
+    frames = keras.Input((3, 6, 5, 2))
+    layer = keras.layers.ConvLSTM2D(4, 3, name="frames_lstm")     # valid padding: states (4, 3, 4)
+    for wrong in [(6, 5, 4), (4, 3, 5), (4, 3), (12,)]:
+        with pytest.raises(ValueError, match=r'"frames_lstm".*\(batch, 4, 3, 4\).*Received:'):
+            layer(frames, initial_state=[keras.Input(wrong), keras.Input((4, 3, 4))])
+    with pytest.raises(ValueError, match=r'"frames_lstm" must hold 2 states. Received: 1'):
+        layer(frames, initial_state=[keras.Input((4, 3, 4))])
+    assert not layer.built                                # refused before anything was built
+
+
 def test_training_a_model_lowers_its_loss():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(3)

@@ -57,6 +57,18 @@ def test_states_handed_to_a_decoder_carry_their_gradients_back():
     check_model(model, [rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 4, 2))])
 
 
+def test_conv_lstm_states_handed_to_a_decoder_carry_their_gradients_back():
+    # The decoder's states are grids (batch, rows, cols, filters); the encoder's weights reach the
+    # loss only through them, so its gradients are right only if the state gradients are.
+    encoder_frames, decoder_frames = Input(shape=(3, 4, 3, 2)), Input(shape=(2, 4, 3, 1))
+    _, h, c = keras.layers.ConvLSTM2D(2, 2, padding="same", return_state=True)(encoder_frames)
+    decoded = keras.layers.ConvLSTM2D(2, (2, 1), padding="same", return_sequences=True)(
+        decoder_frames, initial_state=[h, c])
+    model = Model([encoder_frames, decoder_frames], decoded)
+    rng = np.random.default_rng(6)
+    check_model(model, [rng.normal(size=(2, 3, 4, 3, 2)), rng.normal(size=(2, 2, 4, 3, 1))])
+
+
 def test_luong_attention_with_dot_and_a_tensor_read_three_times():
     encoder_inputs, decoder_inputs = Input(shape=(5, 3)), Input(shape=(4, 2))
     encoded, state = GRU(3, return_sequences=True, return_state=True)(encoder_inputs)

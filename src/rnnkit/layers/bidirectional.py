@@ -137,7 +137,7 @@ class Bidirectional(WrappedPenalties, Layer):
         self.weights = {f"forward/{k}": v for k, v in self.forward_layer.weights.items()}
         self.weights.update({f"backward/{k}": v for k, v in self.backward_layer.weights.items()})
 
-    def _forward(self, x, mask, training, initial_state=None):
+    def _forward(self, x, mask, training, initial_state=None, activity=None):
         x = self.check_input(x)
         n_states = self.forward_layer.state_count
         forward_states = backward_states = None
@@ -148,10 +148,11 @@ class Bidirectional(WrappedPenalties, Layer):
                     f"Argument `initial_state` of layer \"{self.name}\" must hold {2 * n_states} "
                     f"states (forward then backward). Received: {len(initial_state)}")
             forward_states, backward_states = initial_state[:n_states], initial_state[n_states:]
-        y_forward, forward_cache = self.forward_layer.forward_with_cache(x, mask, training,
-                                                                         initial_state=forward_states)
-        y_backward, backward_cache = self.backward_layer.forward_with_cache(x, mask, training,
-                                                                            initial_state=backward_states)
+        # each direction's call adds its own activity penalties, on its outputs as it returns them
+        y_forward, forward_cache, forward_regularized = self._inner_call(
+            self.forward_layer, x, mask, training, activity, initial_state=forward_states)
+        y_backward, backward_cache, backward_regularized = self._inner_call(
+            self.backward_layer, x, mask, training, activity, initial_state=backward_states)
         states = []
         if self.return_state:
             states = y_forward[1:] + y_backward[1:]
@@ -161,7 +162,8 @@ class Bidirectional(WrappedPenalties, Layer):
         output = self._merge(y_forward, y_backward)
         if self.return_state:
             output = (output if self.merge_mode is None else [output]) + states
-        return output, (y_forward, y_backward, forward_cache, backward_cache)
+        return output, (y_forward, y_backward, forward_cache, backward_cache, forward_regularized,
+                        backward_regularized)
 
     def _merge(self, y_forward, y_backward):
         if self.merge_mode == "concat":
@@ -191,7 +193,7 @@ class Bidirectional(WrappedPenalties, Layer):
         return d_output * y_backward, d_output * y_forward
 
     def _backward(self, d_out, data, need_input_grad):
-        y_forward, y_backward, forward_cache, backward_cache = data
+        y_forward, y_backward, forward_cache, backward_cache, forward_regularized, backward_regularized = data
         n_states = self.forward_layer.state_count
         d_states = []
         if self.return_state:
@@ -209,6 +211,8 @@ class Bidirectional(WrappedPenalties, Layer):
         if self.return_state:
             d_forward = [d_forward] + d_states[:n_states]
             d_backward = [d_backward] + d_states[n_states:]
+        d_forward = self._with_inner_activity_gradient(self.forward_layer, d_forward, forward_regularized)
+        d_backward = self._with_inner_activity_gradient(self.backward_layer, d_backward, backward_regularized)
         dx, forward_grads = self.forward_layer.gradients(d_forward, forward_cache, need_input_grad)
         dx_backward, backward_grads = self.backward_layer.gradients(d_backward, backward_cache, need_input_grad)
         if need_input_grad:

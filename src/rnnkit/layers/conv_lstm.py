@@ -125,6 +125,12 @@ class ConvLSTM(WeightPenalties, Layer):
     def state_size(self):
         return [self.filters, self.filters]
 
+    def state_shapes(self, input_shape):
+        """The shapes of h and c without the batch axis: the input convolution's output grid
+        for `input_shape`, by `filters` (checks `input_shape`)."""
+        state = self._grid(input_shape) + (self.filters,)
+        return [state, state]
+
     def _forget_bias_ones(self, shape, dtype=None):
         F = self.filters
         return np.concatenate([self.bias_initializer((F,), dtype), np.ones(F, dtype or self.dtype),

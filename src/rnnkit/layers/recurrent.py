@@ -126,6 +126,11 @@ class RNN(Layer):
     def state_count(self):
         return self._state_count
 
+    def state_shapes(self, input_shape):
+        """Each initial state's shape without the batch axis, for an input of `input_shape`:
+        (size,) per state, whatever the input."""
+        return [(size,) for size in self.state_sizes]
+
     @property
     def output_size(self):
         return cell_output_size(self._cells[-1]) if self._output_size is None else self._output_size

@@ -5,6 +5,9 @@
     dL/dw_k  += regularizer_k.gradient(w_k)
     activity  = activity_regularizer(y) / batch                 (y: the layer's output in training)
     dL/dy    += activity_regularizer.gradient(y) / batch
+    a wrapped layer (tf_keras: the inner layer's own __call__ adds it): the same for each output y of
+    each inner call, `batch` being that call's: a Bidirectional's two directions each on (B, ...),
+    a TimeDistributed's one call on the steps folded into the batch, so y is (B*T, ...), / (B*T)
     after each optimizer update: w_k <- constraint_k(w_k)
 
 The layer itself only holds them; the loop that owns the loss calls these methods:
@@ -99,8 +102,11 @@ class WrappedPenalties:
     def has_penalties(self):
         return bool(self._penalized_parts())
 
+    # The loops of models/ hand a wrapper their list of activity penalties as `activity=`.
+    collects_inner_activity = True
+
     def inner_activity_regularized(self):
-        """The inner layers with an activity regularizer (its place in the loss is not built yet)."""
+        """The inner layers with an activity regularizer (a wrapper's inner wrappers' too)."""
         found = []
         for _, layer in self._penalty_parts():
             if getattr(layer, "activity_regularizer", None) is not None:
@@ -108,6 +114,30 @@ class WrappedPenalties:
             if isinstance(layer, WrappedPenalties):
                 found += layer.inner_activity_regularized()
         return found
+
+    @staticmethod
+    def _inner_call(layer, x, mask, training, activity, **kwargs):
+        """`layer.forward_with_cache` with what tf_keras's Layer.__call__ adds to the losses: each
+        output's activity penalty, appended to `activity` when given. Returns (outputs, cache,
+        the outputs a training backward differentiates the penalty at, or None)."""
+        if getattr(layer, "collects_inner_activity", False):
+            kwargs["activity"] = activity        # a wrapper inside: its own inner layers' penalties
+        outputs, cache = layer.forward_with_cache(x, mask, training, **kwargs)
+        if getattr(layer, "activity_regularizer", None) is None:
+            return outputs, cache, None
+        if activity is not None:
+            activity.extend(layer.activity_penalty(y) for y in _outputs_list(outputs))
+        return outputs, cache, (outputs if training else None)
+
+    @staticmethod
+    def _with_inner_activity_gradient(layer, d_out, regularized):
+        """dL/d(outputs) of an inner call plus its activity penalties' gradients (`regularized`:
+        the outputs `_inner_call` kept, or None)."""
+        if regularized is None:
+            return d_out
+        if not isinstance(regularized, (list, tuple)):
+            return layer.activity_gradient(regularized) + (0 if d_out is None else d_out)
+        return [layer.activity_gradient(y) + (0 if d is None else d) for d, y in zip(d_out, regularized)]
 
     def regularization_penalty(self):
         return sum(layer.regularization_penalty() for _, layer in self._penalized_parts())
@@ -119,3 +149,7 @@ class WrappedPenalties:
     def apply_constraints(self):
         for _, layer in self._penalized_parts():
             layer.apply_constraints()
+
+
+def _outputs_list(outputs):
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]

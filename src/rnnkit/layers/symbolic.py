@@ -94,27 +94,31 @@ class Node:
         return self.outputs[0] if self.single else list(self.outputs)
 
 
-def _state_sizes(layer):
-    """The sizes of a recurrent layer's states (a Bidirectional's: forward's, then backward's),
-    or None for a layer that takes no states."""
+def _state_shapes(layer, input_shape):
+    """The shapes, batch axis left out, of the states a recurrent layer takes for an input of
+    `input_shape` (a Bidirectional's: forward's, then backward's), or None for a layer that takes
+    no states. The layer answers through its `state_shapes(input_shape)`: an RNN's states are
+    (units,) each, a ConvLSTM's are grids that depend on the input."""
     if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
-        forward, backward = _state_sizes(layer.forward_layer), _state_sizes(layer.backward_layer)
+        forward = _state_shapes(layer.forward_layer, input_shape)
+        backward = _state_shapes(layer.backward_layer, input_shape)
         return None if forward is None or backward is None else forward + backward
-    sizes = getattr(layer, "state_sizes", None)  # the RNN's own account: stacked cells differ in size
-    return None if sizes is None else list(sizes)
+    state_shapes = getattr(layer, "state_shapes", None)
+    return None if state_shapes is None else [tuple(shape) for shape in state_shapes(input_shape)]
 
 
-def _check_state_shapes(layer, states):
-    sizes = _state_sizes(layer)
-    if sizes is None:
+def _check_state_shapes(layer, states, input_shape):
+    shapes = _state_shapes(layer, input_shape)
+    if shapes is None:
         raise TypeError(f"Layer \"{layer.name}\" takes no `initial_state`. Received: {len(states)} state tensors")
-    if len(states) != len(sizes):
-        raise ValueError(f"Argument `initial_state` of layer \"{layer.name}\" must hold {len(sizes)} states. "
+    if len(states) != len(shapes):
+        raise ValueError(f"Argument `initial_state` of layer \"{layer.name}\" must hold {len(shapes)} states. "
                          f"Received: {len(states)}")
-    for state, size in zip(states, sizes):
-        if len(state.shape) != 2 or state.shape[1] not in (None, size):
+    for state, shape in zip(states, shapes):
+        given = tuple(state.shape[1:])
+        if len(given) != len(shape) or any(g not in (None, s) for g, s in zip(given, shape)):
             raise ValueError(f"Argument `initial_state` of layer \"{layer.name}\" must hold tensors of shape "
-                             f"(batch, {size}). Received: a tensor of shape {state.shape}")
+                             f"(batch, {', '.join(map(str, shape))}). Received: a tensor of shape {state.shape}")
 
 
 def nodes_of(layer):
@@ -158,8 +162,9 @@ def symbolic_call(layer, inputs, initial_state=None, **kwargs):
         if not all(isinstance(s, KerasTensor) for s in states):
             raise TypeError(f"Argument `initial_state` of layer \"{layer.name}\" must be symbolic tensors when "
                             f"its input is. Received: {[type(s).__name__ for s in states]}")
-        _check_state_shapes(layer, states)
     input_shape = _shapes(inputs)
+    if states:
+        _check_state_shapes(layer, states, input_shape)
     if isinstance(inputs, (list, tuple)) and not getattr(layer, "takes_several_inputs", False):
         raise ValueError(f"Layer \"{layer.name}\" takes one input. Received: a list of {len(flat)} tensors")
     if not layer.built:

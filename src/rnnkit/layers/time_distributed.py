@@ -47,16 +47,20 @@ class TimeDistributed(WrappedPenalties, Layer):
         self.weights = self.layer.weights
         super().build(input_shape)
 
-    def _forward(self, x, mask, training):
+    def _forward(self, x, mask, training, activity=None):
         x = self.check_input(x)
         batch, steps = x.shape[:2]
-        y, inner = self.layer.forward_with_cache(x.reshape((batch * steps,) + x.shape[2:]), training=training)
-        return y.reshape((batch, steps) + y.shape[1:]), (x.shape, inner)
+        # one inner call on (B*T, ...): its activity penalty is divided by B*T, as tf_keras's
+        y, inner, regularized = self._inner_call(self.layer, x.reshape((batch * steps,) + x.shape[2:]), None,
+                                                 training, activity)
+        return y.reshape((batch, steps) + y.shape[1:]), (x.shape, inner, regularized)
 
     def _backward(self, d_out, data, need_input_grad):
-        x_shape, inner = data
+        x_shape, inner, regularized = data
         batch, steps = d_out.shape[:2]
-        dx, grads = self.layer.gradients(d_out.reshape((batch * steps,) + d_out.shape[2:]), inner, need_input_grad)
+        d_inner = self._with_inner_activity_gradient(self.layer, d_out.reshape((batch * steps,) + d_out.shape[2:]),
+                                                     regularized)
+        dx, grads = self.layer.gradients(d_inner, inner, need_input_grad)
         return (None if dx is None else dx.reshape(x_shape)), grads
 
     def get_config(self):

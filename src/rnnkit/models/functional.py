@@ -376,6 +376,8 @@ class Model(ModelAsLayer, TrainingMixin):
                 kwargs["mask_rule"] = "keras3"   # Keras 3 merges masked inputs by its own rules
             if node.state_inputs:
                 kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
+            if activity is not None and getattr(node.layer, "collects_inner_activity", False):
+                kwargs["activity"] = activity    # a wrapper adds its inner layers' activity penalties
             out_mask = node.layer.compute_mask(x, mask)
             out, cache = node.layer.forward_with_cache(x, mask=mask, training=training, **kwargs)
         if training:

@@ -307,7 +307,9 @@ class Sequential(ModelAsLayer, TrainingMixin):
                     x, next_mask, cache = layer.forward_with_masks(x, mask, training, activity)
                 else:
                     next_mask = layer.compute_mask(x, mask)
-                    x, cache = layer.forward_with_cache(x, mask=mask, training=training)
+                    inner = {"activity": activity} if activity is not None and \
+                        getattr(layer, "collects_inner_activity", False) else {}   # a wrapper's inner penalties
+                    x, cache = layer.forward_with_cache(x, mask=mask, training=training, **inner)
                 caches.append(cache)
                 if getattr(layer, "activity_regularizer", None) is not None:
                     regularized[index] = x

@@ -79,14 +79,6 @@ def _check_layers_trainable(layers):
             check()
         inner = [sub for sub in (getattr(layer, key, None) for key in ("forward_layer", "backward_layer", "layer"))
                  if sub is not None and sub is not layer]
-        # a wrapper adds its inner layers' weight penalties and constraints (layers.regularization)
-        inside = getattr(layer, "inner_activity_regularized", None)
-        regularized = inside() if inside is not None else []
-        if regularized:
-            raise NotImplementedError(
-                f"Layer \"{regularized[0].name}\" inside \"{layer.name}\" has an activity regularizer, which the "
-                "training loop applies to a model's own layers only so far. Received: a wrapped layer with "
-                "activity_regularizer")
         _check_layers_trainable(inner)
 
 

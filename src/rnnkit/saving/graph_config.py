@@ -16,7 +16,7 @@ where a ref is (layer name, node index, tensor index), and calls are in the file
 from rnnkit.saving import keras_config, nested_models
 from rnnkit.saving.errors import FileFormatError
 
-_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN")
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 _CALL_KWARGS_IGNORED = {"training", "mask"}
 _KERAS3_RNN_CALL = {"training": False, "mask": None}  # what Keras 3 records for an RNN called without states
 # Operations Keras 3 records as graph nodes: rnnkit class -> Keras's class name (all in keras.src.ops.numpy).

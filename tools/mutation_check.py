@@ -100,6 +100,7 @@ PENALTIES = ["src/rnnkit/layers/regularization.py", ["tests/layers/test_regulari
 
 NESTED_TESTS = ["tests/models/test_nested_models.py"]
 NESTED_GRAPH = ["src/rnnkit/models/functional.py", NESTED_TESTS]
+NESTED_GRAPH_REG = ["src/rnnkit/models/functional.py", ["tests/layers/test_regularization.py"]]
 NESTING = ["src/rnnkit/models/nesting.py", NESTED_TESTS]
 NESTED_STACK = ["src/rnnkit/models/sequential.py", NESTED_TESTS]
 
@@ -458,6 +459,9 @@ MUTATIONS = [
      "return (w * (np.clip(n, self.max_value, None) / (EPSILON + n))).astype(w.dtype)"),
     ("activity_penalty_not_per_batch", "activity regularizer / batch", PENALTIES,
      "return self.activity_regularizer(outputs) / max(len(outputs), 1)", "return self.activity_regularizer(outputs)"),
+    ("activity_penalty_on_first_output_only", "activity regularizer (every output)", NESTED_GRAPH_REG,
+     "activity.extend(node.layer.activity_penalty(value) for value in outs)",
+     "activity.extend(node.layer.activity_penalty(value) for value in outs[:1])"),
     # ---- a model nested in another --------------------------------------------------------------
     ("nested_model_drops_input_gradient", "nested model backward", NESTED_GRAPH,
      "        return [grads[id(t)] if id(t) in grads else np.zeros_like(values[id(t)]) for t in self.inputs]",

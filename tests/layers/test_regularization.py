@@ -369,10 +369,32 @@ def _wrapped_activity_models():
     distributed = TimeDistributed(Dense(2, activity_regularizer=regularizers.L2(0.5)))(sequence)
     joined = keras.layers.concatenate([keras.layers.Flatten()(distributed), h_forward, h_backward])
     functional = keras.Model(inputs, Dense(2)(joined))
-    return {"sequential": (sequential, (5, 4, 2)), "functional": (functional, (5, 2))}
+    states_in = Input(shape=(4, 3))     # a layer called directly: its returned states are penalized too
+    last, h, c = LSTM(3, return_state=True, activity_regularizer=regularizers.L2(0.3))(states_in)
+    direct = keras.Model(states_in, Dense(2)(keras.layers.concatenate([last, h, c])))
+    return {"sequential": (sequential, (5, 4, 2)), "functional": (functional, (5, 2)), "direct": (direct, (5, 2))}
 
 
-@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_every_output_of_a_regularized_call_is_penalized_as_tf_keras_does():
+    # tf_keras adds regularizer(output) / batch for each flattened output of the call (an LSTM with
+    # return_state gives three penalties: output, h and c).
+    import rnnkit as keras
+    backend.set_floatx("float64")
+    try:
+        model, target_shape = _wrapped_activity_models()["direct"]
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        rng = np.random.default_rng(12)
+        x, y = rng.normal(size=(5, 4, 3)), rng.normal(size=target_shape)
+        lstm = model.layers[1]
+        states = keras.Model(model.inputs[0], lstm.output).predict(x, verbose=0)
+        expected = np.mean((model.predict(x, verbose=0) - y) ** 2) + sum(0.3 * np.sum(v ** 2) / 5 for v in states)
+        assert len(states) == 3
+        assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-12)
+    finally:
+        backend.set_floatx("float32")
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional", "direct"])
 def test_wrapped_activity_penalties_train_on_the_gradient_of_the_penalized_loss(kind):
     # The loss is what evaluate reports (data loss + every penalty); its gradient is read off one
     # SGD step with learning rate 1 (w_after = w - g) and judged by central differences. L2 only:

@@ -401,3 +401,18 @@ def test_stacked_cells_take_initial_states_of_each_cells_own_size():
                                layer(x, initial_state=given), atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match=r"\(batch, 8\)"):
         layer(sequence, initial_state=states[::-1])
+
+
+def test_layer_input_and_output_name_the_tensors_of_its_calls():
+    import rnnkit as keras
+    a, b = keras.Input((4, 3)), keras.Input((4, 3))
+    lstm = keras.layers.LSTM(2, return_state=True)
+    first, second = lstm(a), lstm(b)
+    assert lstm.input is a and lstm.output == first and all(t is u for t, u in zip(lstm.output, first))
+    assert lstm.get_input_at(1) is b and all(t is u for t, u in zip(lstm.get_output_at(1), second))
+    model = keras.Model([a, b], [first[0], second[1]])
+    assert model.input == [a, b] and model.output[1] is second[1]
+    with pytest.raises(ValueError, match=r"node_index.*\[0, 2\).*Received: 2"):
+        lstm.get_output_at(2)
+    with pytest.raises(AttributeError, match="never been called"):
+        keras.layers.Dense(1).output

@@ -511,6 +511,37 @@ class Layer:
         ledger.fresh = False
         return d_in
 
+    # ---- the layer's calls on symbolic tensors ----------------------------------------------------
+    def get_input_at(self, node_index):
+        """The input tensor(s) of the layer's `node_index`-th call on symbolic tensors."""
+        return self._node_at(node_index, "input").inputs
+
+    def get_output_at(self, node_index):
+        """The output tensor(s) of the layer's `node_index`-th call on symbolic tensors."""
+        return self._node_at(node_index, "output").result()
+
+    @property
+    def input(self):
+        """The input tensor(s) of the layer's first call on symbolic tensors (Keras 3's rule)."""
+        return self.get_input_at(0)
+
+    @property
+    def output(self):
+        """The output tensor(s) of the layer's first call on symbolic tensors (Keras 3's rule)."""
+        return self.get_output_at(0)
+
+    def _node_at(self, node_index, what):
+        from rnnkit.layers.symbolic import nodes_of
+        nodes = nodes_of(self)
+        if not nodes:
+            raise AttributeError(f"Layer \"{self.name}\" has never been called on symbolic tensors and thus has no "
+                                 f"defined {what}. Received: a layer with no calls")
+        if isinstance(node_index, bool) or not isinstance(node_index, (int, np.integer)) \
+                or not 0 <= node_index < len(nodes):
+            raise ValueError(f"Argument `node_index` must be an int in [0, {len(nodes)}): layer \"{self.name}\" was "
+                             f"called {len(nodes)} time(s). Received: {node_index!r}")
+        return nodes[node_index]
+
     # ---- config ---------------------------------------------------------------------------------
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}

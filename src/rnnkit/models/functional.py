@@ -226,6 +226,16 @@ class Model(ModelAsLayer, TrainingMixin):
                          f"{[layer.name for layer in self._layers]}")
 
     @property
+    def input(self):
+        """The model's input tensor (a list for several), as Keras's `model.input`."""
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor (a list for several), as Keras's `model.output`."""
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    @property
     def input_names(self):
         return [t.layer.name for t in self.inputs]
 
@@ -388,7 +398,8 @@ class Model(ModelAsLayer, TrainingMixin):
         for tensor, value, value_mask in zip(node.outputs, outs, masks):
             values[id(tensor)] = (value, value_mask)
         if activity is not None and getattr(node.layer, "activity_regularizer", None) is not None:
-            activity.append(node.layer.activity_penalty(outs[0]))
+            # tf_keras penalizes every output of the call: an RNN's returned states too
+            activity.extend(node.layer.activity_penalty(value) for value in outs)
 
     def _backward(self, d_out):
         """Backward through the last training forward (`_run_graph`)."""
@@ -422,7 +433,7 @@ class Model(ModelAsLayer, TrainingMixin):
                 continue
             d_outs = [d if d is not None else np.zeros_like(values[id(t)]) for d, t in zip(d_outs, node.outputs)]
             if getattr(node.layer, "activity_regularizer", None) is not None:
-                d_outs[0] = d_outs[0] + node.layer.activity_gradient(values[id(node.outputs[0])])
+                d_outs = [d + node.layer.activity_gradient(values[id(t)]) for d, t in zip(d_outs, node.outputs)]
             main = list(node.inputs) if isinstance(node.inputs, (list, tuple)) else [node.inputs]
             need = any(wanted(t) for t in main)
             d_in = node.layer.backward(d_outs[0] if node.single else d_outs, cache, need_input_grad=need)

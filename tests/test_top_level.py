@@ -30,3 +30,18 @@ def test_import_loads_no_submodule_and_nothing_heavy():
     code = ("import sys, rnnkit; heavy = [m for m in ('h5py', 'rnnkit.layers', 'rnnkit.models', 'mpi4py', "
             "'onnx', 'google.protobuf', 'matplotlib') if m in sys.modules]; print(heavy)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_keras_saving_load_and_save_model_are_the_models_own(tmp_path):
+    import numpy as np
+    import pytest
+    import rnnkit as keras
+    model = keras.Sequential([keras.Input((3, 2)), keras.layers.SimpleRNN(2)])
+    path = tmp_path / "m.keras"
+    keras.saving.save_model(model, path)
+    x = np.ones((1, 3, 2), "float32")
+    np.testing.assert_array_equal(keras.saving.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        keras.saving.save_model(model, path, overwrite=False)
+    assert path.read_bytes() == before

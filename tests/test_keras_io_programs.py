@@ -1,7 +1,8 @@
-"""Three keras-io programs, ported with only their imports, data and sizes changed (see each
+"""Keras programs (three keras-io examples, Keras 2's imdb_cnn_lstm.py and the time-series course's
+Conv1D + LSTM forecaster), ported with only their imports, data and sizes changed (see each
 script's docstring), run as a user would run them: `python examples/<script>.py`.
 
-The three run at once, each in its own process, so the file takes about as long as the slowest."""
+They run at once, each in its own process, so the file takes about as long as the slowest."""
 
 import ast
 import os
@@ -14,7 +15,8 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPTS = ["keras_io_weather.py", "keras_io_imdb_bidirectional.py", "keras_io_char_generation.py"]
+SCRIPTS = ["keras_io_weather.py", "keras_io_imdb_bidirectional.py", "keras_io_char_generation.py",
+           "keras_cnn_lstm_imdb.py", "keras_conv1d_forecaster.py"]
 TIMEOUT_S = 60
 
 
@@ -79,3 +81,23 @@ def test_char_generation_trains_and_samples_text(runs):
     # each generation line is the 20-character seed followed by 40 sampled characters
     seeded = [line for line in out.splitlines() if line.startswith("----- Generating with seed:")]
     assert len(seeded) == 8
+
+
+def test_cnn_lstm_sentiment_trains_and_evaluates(runs):
+    code, out = runs["keras_cnn_lstm_imdb.py"]
+    assert code == 0, out[-3000:]
+    assert "x_train shape: (1500, 100)" in out
+    history = ast.literal_eval(_line(out, "history:").strip())
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert history["loss"][1] < history["loss"][0]
+    # the labels are marked by 3-7 tokens in each review: a model that learned anything separates them
+    assert _floats(_line(out, "Test accuracy:"))[0] > 0.8
+
+
+def test_conv1d_forecaster_beats_repeating_the_last_value(runs):
+    code, out = runs["keras_conv1d_forecaster.py"]
+    assert code == 0, out[-3000:]
+    losses = _floats(_line(out, "losses:"))
+    assert len(losses) == 10 and losses[-1] < losses[0]
+    assert _floats(_line(out, "validation MAE of the forecast:"))[0] < \
+        _floats(_line(out, "validation MAE of repeating the last value:"))[0]

@@ -5,6 +5,8 @@ the last, which the loss itself reduces) are averaged. With N = the number of pe
 
     mse:  L = mean((p - t)^2)                         dL/dp = 2 (p - t) / (N C)
     mae:  L = mean(|p - t|)                           dL/dp = sign(p - t) / (N C)
+    huber (delta d, e = p - t): l = mean(e^2 / 2 where |e| <= d, else d |e| - d^2 / 2)
+                                                      dL/dp = clip(e, -d, d) / (N C)
     binary_crossentropy, probabilities (Keras clips p to [e, 1 - e], e = 1e-7):
           l = -(t log(p + e) + (1 - t) log(1 - p + e))
           dL/dp = -(t / (p + e) - (1 - t) / (1 - p + e)) / (N C)   (0 where clipped)
@@ -131,6 +133,29 @@ class MeanAbsoluteError(Loss):
         return np.sign(y_pred - y_true) / y_pred.size
 
 
+class Huber(Loss):
+    """Keras's Huber loss: quadratic for errors up to `delta`, linear beyond."""
+
+    name = "huber_loss"
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None, from_logits=False):
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+            raise ValueError(f"Argument `delta` must be a positive number. Received: {delta!r}")
+        super().__init__(from_logits=False, name=name, reduction=reduction)
+        self.delta = float(delta)
+
+    def per_sample(self, y_true, y_pred):
+        error = np.abs(y_pred - y_true)
+        quadratic = np.minimum(error, self.delta)
+        return np.mean(0.5 * quadratic ** 2 + self.delta * (error - quadratic), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        return np.clip(y_pred - y_true, -self.delta, self.delta) / y_pred.size
+
+    def get_config(self):
+        return {"name": self.name, "delta": self.delta}
+
+
 class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
@@ -249,18 +274,24 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     return loss.per_sample(loss.check_targets(y_true, y_pred.shape), y_pred)
 
 
+def huber(y_true, y_pred, delta=1.0):
+    """Per-sample Huber loss."""
+    return Huber(delta).per_sample(np.asarray(y_true), np.asarray(y_pred))
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber, "huber_loss": Huber,
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
 _BY_FUNCTION = {
-    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
     binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
 }
@@ -293,7 +324,7 @@ def get(identifier):
         config = dict(identifier.get("config") or {})
         config.pop("fn", None)
         config.pop("reduction", None)
-        return cls(**{k: v for k, v in config.items() if k in ("from_logits", "name")})
+        return cls(**{k: v for k, v in config.items() if k in ("from_logits", "name", "delta")})
     if callable(identifier) and identifier in _BY_FUNCTION:
         return _BY_FUNCTION[identifier]()
     if callable(identifier):

@@ -514,6 +514,7 @@ class TrainingMixin:
         no update if the loss or a gradient is not finite. Under a data-parallel `session` the
         gradients and the loss become the global batch's (one allreduce) before the update."""
         activity = []
+        penalized = self._penalized_layers()    # asked three times below: once per step is enough
         output, mask = self._run(x, training=True, activity=activity)
         if session is not None and not len(x):   # an empty shard of a short last batch: adds nothing
             self._drop_caches()
@@ -525,7 +526,7 @@ class TrainingMixin:
             loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
             # tf_keras: weight penalties on the weights before this step's update, activity penalties of
             # this call's layer outputs (each / batch size)
-            loss += self._penalties(activity)
+            loss += self._penalties(activity, penalized)
             diverged = not math.isfinite(loss)
             if diverged:
                 self._drop_caches()
@@ -535,7 +536,7 @@ class TrainingMixin:
                 if weights is not None:
                     d_output = d_output * weights.astype(output.dtype)[..., None]
                 self._backward(d_output)
-                self._add_penalty_gradients()
+                self._add_penalty_gradients(penalized)
             pairs = None if diverged else self._trainable_pairs()
             count = metric_mask.sum() if metric_mask is not None else per_sample.size   # the mean's denominator
         if session is not None:     # every rank joins the step's allreduce, one whose loss diverged too
@@ -548,7 +549,7 @@ class TrainingMixin:
             self.optimizer.apply_gradients(pairs, variable_names=self._trainable_names())
         else:
             self.optimizer.apply_gradients(pairs)
-        for layer in self._penalized_layers():  # Keras projects constrained weights after each update
+        for layer in penalized:  # Keras projects constrained weights after each update
             layer.apply_constraints()
         return loss, output, metric_mask, metric_weights
 
@@ -568,17 +569,18 @@ class TrainingMixin:
             self.__dict__["_leaf_cache"] = leaves
         return leaves
 
-    def _penalties(self, activity):
+    def _penalties(self, activity, penalized=None):
         """What tf_keras adds to the data loss: the weight penalties and this call's activity penalties."""
-        return self._weight_penalty() + float(sum(activity))
+        return self._weight_penalty(penalized) + float(sum(activity))
 
-    def _weight_penalty(self):
+    def _weight_penalty(self, penalized=None):
         """The weight regularizers' penalties (L1/L2 of kernels, biases, ...), which tf_keras adds to
         the loss it reports and trains on."""
-        return float(sum(layer.regularization_penalty() for layer in self._penalized_layers() if layer.trainable))
+        layers = self._penalized_layers() if penalized is None else penalized
+        return float(sum(layer.regularization_penalty() for layer in layers if layer.trainable))
 
-    def _add_penalty_gradients(self):
-        for layer in self._penalized_layers():
+    def _add_penalty_gradients(self, penalized=None):
+        for layer in self._penalized_layers() if penalized is None else penalized:
             if layer.trainable:
                 for name, grad in layer.regularization_gradients().items():
                     layer.grads[name] = layer.grads[name] + grad

@@ -307,7 +307,7 @@ MUTATIONS = [
     ("activity_penalty_not_reported", "activity regularizers (loss)",
      ["src/rnnkit/models/training.py", ["tests/layers/test_regularization.py",
                                         "tests/training/test_functional_training_replay.py"]],
-     "        return self._weight_penalty() + float(sum(activity))", "        return self._weight_penalty()"),
+     "        return self._weight_penalty(penalized) + float(sum(activity))", "        return self._weight_penalty(penalized)"),
     ("wrapped_activity_penalty_not_reported", "activity regularizers inside wrappers (loss)", PENALTIES,
      "            activity.extend(layer.activity_penalty(y) for y in _outputs_list(outputs))",
      "            pass"),

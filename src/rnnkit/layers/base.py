@@ -443,6 +443,16 @@ class Layer:
             self._pending = cache
         return outputs
 
+    def forward_with_masks(self, x, mask=None, training=False, activity=None, **kwargs):
+        """(outputs, output mask, cache): what a model's loop asks of every layer it runs. A
+        wrapper (`collects_inner_activity`) is handed `activity`, the list its inner layers'
+        activity penalties join; a nested model (models/nesting.py) gives its inner graph's mask."""
+        if activity is not None and getattr(self, "collects_inner_activity", False):
+            kwargs["activity"] = activity
+        out_mask = self.compute_mask(x, mask)
+        outputs, cache = self.forward_with_cache(x, mask=mask, training=training, **kwargs)
+        return outputs, out_mask, cache
+
     def forward_with_cache(self, x, mask=None, training=False, **kwargs):
         """Runs the layer; returns (outputs, cache). The cache (None unless `training`) is the
         caller's: pass it to `backward`. Each call has its own, never overwritten by another."""

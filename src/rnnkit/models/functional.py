@@ -378,18 +378,12 @@ class Model(ModelAsLayer, TrainingMixin):
             mask = values[id(node.mask_input)][0]
         elif self.mask_rules == "keras3" and node.state_inputs:
             mask = None  # Keras 3 does not pass an RNN called with initial_state the mask of its input
-        if getattr(node.layer, "masks_from_forward", False):     # a nested model
-            out, out_mask, cache = node.layer.forward_with_masks(x, mask, training, activity)
-        else:
-            kwargs = dict(node.constants)
-            if self.mask_rules == "keras3" and hasattr(node.layer, "merge_keras3"):
-                kwargs["mask_rule"] = "keras3"   # Keras 3 merges masked inputs by its own rules
-            if node.state_inputs:
-                kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
-            if activity is not None and getattr(node.layer, "collects_inner_activity", False):
-                kwargs["activity"] = activity    # a wrapper adds its inner layers' activity penalties
-            out_mask = node.layer.compute_mask(x, mask)
-            out, cache = node.layer.forward_with_cache(x, mask=mask, training=training, **kwargs)
+        kwargs = dict(node.constants)
+        if self.mask_rules == "keras3" and hasattr(node.layer, "merge_keras3"):
+            kwargs["mask_rule"] = "keras3"   # Keras 3 merges masked inputs by its own rules
+        if node.state_inputs:
+            kwargs["initial_state"] = [values[id(t)][0] for t in node.state_inputs]
+        out, out_mask, cache = node.layer.forward_with_masks(x, mask, training, activity, **kwargs)
         if training:
             caches.append((node, cache))
         outs = [out] if node.single else list(out)

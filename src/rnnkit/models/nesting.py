@@ -43,25 +43,21 @@ class ModelAsLayer:
     supports_masking = True
     keras_class_name = None
     call_arguments = ()
-    # An outer model asks the call itself for the output masks: they come from the inner graph.
-    masks_from_forward = True
 
-    @property
-    def _layer_ledger(self):
-        ledger = self.__dict__.get("_nested_ledger")
-        if ledger is None:
-            ledger = self.__dict__["_nested_ledger"] = _Ledger()
-        return ledger
+    def __init__(self):
+        self._layer_ledger = _Ledger()      # this model's pending calls as a layer of another model
+        self._trainable = True
+        super().__init__()
 
     # ---- Keras's attributes of a layer ----------------------------------------------------------
     @property
     def trainable(self):
-        return self.__dict__.get("_trainable", True)
+        return self._trainable
 
     @trainable.setter
     def trainable(self, value):
         """Keras's rule: freezing a model freezes every layer in it (and thawing thaws them)."""
-        self.__dict__["_trainable"] = bool(value)
+        self._trainable = bool(value)
         for layer in self._layers:
             layer.trainable = bool(value)
 
@@ -122,10 +118,13 @@ class ModelAsLayer:
                         "forward_with_masks(). Received: a compute_mask() call")
 
     # ---- running inside another model -----------------------------------------------------------
-    def forward_with_masks(self, x, mask=None, training=False, activity=None):
+    def forward_with_masks(self, x, mask=None, training=False, activity=None, **kwargs):
         """(outputs, output masks, cache): the inner graph run on `x` (an array, or a list for
         several inputs) with the outer graph's masks. The cache, None unless training, is the
         caller's and holds this call's inner caches."""
+        if kwargs:
+            raise TypeError(f"Model \"{self.name}\" takes no call arguments besides its inputs and mask. Received: "
+                            f"{sorted(kwargs)}")
         several = len(self._nested_inputs()) > 1
         arrays = list(x) if several else [x]
         masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(arrays)
@@ -137,10 +136,7 @@ class ModelAsLayer:
         return (outputs[0] if single else outputs), (out_masks[0] if single else out_masks), cache
 
     def forward_with_cache(self, x, mask=None, training=False, **kwargs):
-        if kwargs:
-            raise TypeError(f"Model \"{self.name}\" takes no call arguments besides its inputs and mask. Received: "
-                            f"{sorted(kwargs)}")
-        outputs, _, cache = self.forward_with_masks(x, mask, training)
+        outputs, _, cache = self.forward_with_masks(x, mask, training, **kwargs)
         return outputs, cache
 
     def backward(self, d_out, cache=None, need_input_grad=True):

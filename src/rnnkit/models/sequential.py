@@ -119,7 +119,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         if not self._layers and self._input_shape is None and input_shape is not None:
             self._input_shape = tuple(input_shape)
         self._layers.append(layer)
-        self.__dict__.pop("_leaf_cache", None)
+        self._leaf_cache = None
         self._layer_names.add(layer.name)
         self._layer_ids.add(id(layer))
         self.built = input_shape is not None
@@ -146,7 +146,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         if not self._layers:
             raise TypeError("There are no layers in the model. Received: pop() on an empty model")
         removed = self._layers.pop()
-        self.__dict__.pop("_leaf_cache", None)
+        self._leaf_cache = None
         self._layer_names.discard(removed.name)
         self._layer_ids.discard(id(removed))
         if not self._layers and not self._explicit_input:
@@ -303,13 +303,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         caches, regularized = [], {}
         try:
             for index, layer in enumerate(self._layers):
-                if getattr(layer, "masks_from_forward", False):      # a nested model
-                    x, next_mask, cache = layer.forward_with_masks(x, mask, training, activity)
-                else:
-                    next_mask = layer.compute_mask(x, mask)
-                    inner = {"activity": activity} if activity is not None and \
-                        getattr(layer, "collects_inner_activity", False) else {}   # a wrapper's inner penalties
-                    x, cache = layer.forward_with_cache(x, mask=mask, training=training, **inner)
+                x, next_mask, cache = layer.forward_with_masks(x, mask, training, activity)
                 caches.append(cache)
                 if getattr(layer, "activity_regularizer", None) is not None:
                     regularized[index] = x

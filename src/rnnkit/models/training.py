@@ -206,6 +206,7 @@ class TrainingMixin:
         self._loss_id = None
         self.stop_training = False
         self._guard = _ThreadGuard()
+        self._leaf_cache = None     # the layers that own weights, while the model's layers stay the same
 
     # ---- compile --------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -560,13 +561,12 @@ class TrainingMixin:
         """The layers that own weights, nested models opened: what the optimizer, the penalties and
         the stateful rules see. Asked several times a step, so kept while the model's layers stay
         the same (a model holding models walks them again: their own layers may have changed)."""
-        cached = self.__dict__.get("_leaf_cache")      # Sequential.add and pop drop it
-        if cached is not None:
-            return cached
+        if self._leaf_cache is not None:       # Sequential.add and pop drop it
+            return self._leaf_cache
         from rnnkit.models.nesting import ModelAsLayer, leaf_layers
         leaves = leaf_layers(self._layers)
         if not any(isinstance(layer, ModelAsLayer) for layer in self._layers):
-            self.__dict__["_leaf_cache"] = leaves
+            self._leaf_cache = leaves
         return leaves
 
     def _penalties(self, activity, penalized=None):

@@ -534,7 +534,8 @@ def _is_functional(model):
 
 def _is_nested(layer):
     """A model used as a layer (models/nesting.py): its call gives the output masks itself."""
-    return bool(getattr(layer, "masks_from_forward", False))
+    from rnnkit.models.nesting import ModelAsLayer
+    return isinstance(layer, ModelAsLayer)
 
 
 def _export_calls(graph, calls, shapes, values, keras3_rules):

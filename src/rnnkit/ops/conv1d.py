@@ -38,7 +38,7 @@ kernel K (k, F, C) maps F channels to C in that Conv1D, whose geometry (padding_
 import numpy as np
 
 from rnnkit.ops import activations
-from rnnkit.ops.convolution import Geometry, col2im, im2col, padding_amounts
+from rnnkit.ops.convolution import Geometry, col2im, im2col, pad_input, padding_amounts
 
 
 def output_length(n, kernel_size, strides, padding, dilation_rate):
@@ -68,9 +68,10 @@ def conv1d_forward(x, kernel, bias, strides=1, padding="valid", dilation_rate=1,
     if length <= 0:
         raise ValueError(f"Conv1D needs at least {(k - 1) * dilation_rate + 1} input steps with padding "
                          f"{padding!r}. Received: an input of {n} steps")
-    rows = None                 # stride 1 sums taps; the backward makes P2 when it needs it
+    rows = xp = None            # stride 1 sums taps over the padded input, forward and backward
     if groups == 1 and strides == 1:
-        z = _by_taps(x, kernel, geometry)
+        xp = pad_input(x, geometry)
+        z = _by_taps(xp, kernel, geometry)
     else:
         rows = im2col(x, geometry).reshape(batch * length, k, channels)
         if groups == 1:
@@ -84,16 +85,14 @@ def conv1d_forward(x, kernel, bias, strides=1, padding="valid", dilation_rate=1,
     y = y.reshape(batch, length, filters)
     if not training:
         return y, None
-    return y, (rows, x, kept, y, geometry)
+    return y, (rows, xp, kept, y, geometry)
 
 
-def _by_taps(x, kernel, geometry):
+def _by_taps(xp, kernel, geometry):
     """z = P2 W2 for stride 1 without P2 (k copies of the input): Y = xp W_all, ONE product of the
     padded input with every tap's weights side by side ((B N, C) x (C, k F)), then
     z[b, l] = sum_j Y[b, l + j d, j]: k shifted adds. Same sums, other order (float rounding)."""
     k, channels, filters = kernel.shape
-    (left, right), = geometry.pads
-    xp = np.pad(x, ((0, 0), (left, right), (0, 0))) if left or right else x
     batch, padded = xp.shape[0], xp.shape[1]
     length, dilation = geometry.out[0], geometry.dilation_rate[0]
     taps = np.dot(xp.reshape(batch * padded, channels), kernel.transpose(1, 0, 2).reshape(channels, k * filters))
@@ -104,13 +103,11 @@ def _by_taps(x, kernel, geometry):
     return z.reshape(batch * length, filters)
 
 
-def _backward_by_taps(dz, x, kernel, geometry, need_dx):
+def _backward_by_taps(dz, xp, kernel, geometry, need_dx):
     """dW and dx of `_by_taps`, one tap at a time, so that no (B L, k C) array is ever held (the
     patch rows are 5x the input of a 5-tap kernel: 18 MiB of a CNN-LSTM's training step):
     dW[j] = xp[:, j d : j d + L]^T dz  and  dxp[:, j d : j d + L] += dz W[j]^T."""
     k, channels, filters = kernel.shape
-    (left, right), = geometry.pads
-    xp = np.pad(x, ((0, 0), (left, right), (0, 0))) if left or right else x
     batch, length, dilation = xp.shape[0], geometry.out[0], geometry.dilation_rate[0]
     d_kernel = np.empty_like(kernel)
     dxp = np.zeros(xp.shape, dz.dtype) if need_dx else None
@@ -121,18 +118,19 @@ def _backward_by_taps(dz, x, kernel, geometry, need_dx):
         d_kernel[j] = np.dot(rows.reshape(batch * length, channels).T, dz)
         if need_dx:
             dxp[:, window] += np.dot(dz, kernel[j].T).reshape(batch, length, channels)
-    dx = dxp[:, left:left + x.shape[1]] if need_dx else None
+    (left, _), = geometry.pads
+    dx = dxp[:, left:left + geometry.spatial[0]] if need_dx else None
     return dx, {"kernel": d_kernel}
 
 
 def conv1d_backward(dy, cache, kernel, strides=1, dilation_rate=1, groups=1, activation="linear", use_bias=True,
                     need_dx=True):
     """Returns (dx or None, {"kernel": dW, "bias": db}) for the forward above."""
-    rows, x, kept, y, geometry = cache
+    rows, xp, kept, y, geometry = cache
     batch, length, filters = y.shape
     dz = activations.backward(activation, y.reshape(-1, filters), dy.reshape(-1, filters), kept)
     if rows is None:            # the forward summed taps (stride 1): so does the backward
-        dx, grads = _backward_by_taps(dz, x, kernel, geometry, need_dx)
+        dx, grads = _backward_by_taps(dz, xp, kernel, geometry, need_dx)
         if use_bias:
             grads["bias"] = dz.sum(axis=0)
         return dx, grads

@@ -69,11 +69,17 @@ def output_shape(spatial, kernel_size, strides, padding, dilation_rate):
                  for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate))
 
 
+def pad_input(x, geometry):
+    """xp: x (B, n.., C) with the geometry's zeros around its spatial axes (x itself without)."""
+    if all(pads == (0, 0) for pads in geometry.pads):
+        return x
+    return np.pad(x, ((0, 0),) + geometry.pads + ((0, 0),))
+
+
 def im2col(x, geometry):
     """(B prod L, prod k C) contiguous patch rows of x (B, n.., C): P2 above."""
     batch, channels = x.shape[0], x.shape[-1]
-    if any(geometry.pads[a] != (0, 0) for a in range(len(geometry.pads))):
-        x = np.pad(x, ((0, 0),) + geometry.pads + ((0, 0),))
+    x = pad_input(x, geometry)
     step = x.strides
     view = np.lib.stride_tricks.as_strided(
         x, shape=(batch,) + geometry.out + geometry.kernel_size + (channels,),

@@ -21,7 +21,7 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
-from rnnkit.models.nesting import ModelAsLayer
+from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin
 
 
@@ -993,7 +993,7 @@ def model_from_graph(path, name, specs, locations, graph, placeholders=True):
             tensors[(layer_name, 0, 0)] = input_tensor(layer)
         for spec, location in zip(specs, locations):
             try:
-                layers[spec["config"]["name"]] = (nested_models.build(spec, path, placeholders)
+                layers[spec["config"]["name"]] = (model_from_spec(spec, path, placeholders)
                                                   if nested_models.is_nested(spec) else layers_module.deserialize(spec),
                                                   location)
             except FileFormatError:

@@ -36,6 +36,21 @@ def leaf_layers(layers):
     return leaves
 
 
+def model_from_spec(spec, path, placeholders):
+    """The nested model a file's parsed spec describes (saving/nested_models.py parses it)."""
+    nested, name = spec["config"]["nested"], spec["config"]["name"]
+    if nested["graph"] is not None:
+        from rnnkit.models.functional import model_from_graph
+        model = model_from_graph(path, name, nested["specs"], nested["locations"], nested["graph"], placeholders)
+    else:
+        from rnnkit.models.sequential import _model_from_file_config
+        model = _model_from_file_config(path, name, nested["specs"], nested["locations"], nested["input_shape"],
+                                        placeholders)
+    if not spec["config"]["trainable"]:
+        model.trainable = False
+    return model
+
+
 class ModelAsLayer:
     """The Layer contract (DESIGN.md) for a whole model: called on symbolic tensors it records a
     node; run by an outer model it keeps one cache per call."""

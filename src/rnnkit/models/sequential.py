@@ -11,7 +11,7 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
-from rnnkit.models.nesting import ModelAsLayer
+from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
 
@@ -679,7 +679,7 @@ def _model_from_file_config(path, name, specs, locations, input_shape, placehold
             model.add(layers_module.InputLayer(batch_input_shape=_file_input_shape(path, input_shape)))
         for spec, location in zip(specs, locations):
             try:
-                model.add(nested_models.build(spec, path, placeholders) if nested_models.is_nested(spec)
+                model.add(model_from_spec(spec, path, placeholders) if nested_models.is_nested(spec)
                           else layers_module.deserialize(spec))
             except FileFormatError:
                 raise

@@ -15,7 +15,7 @@ Where Keras puts it:
 A nested model's spec is {"class_name": "Functional" | "Sequential", "config": {"name", "trainable",
 "nested": {...}}}; "nested" holds the inner layers' specs (`specs`, with `key_specs` in Keras 3's key
 order) and, for reading, how to build it (`locations`, `graph`, `input_shape`), for writing its
-Keras 2 and Keras 3 config entries (`keras2`, `keras3`).
+Keras 2 and Keras 3 config entries (`keras2`, `keras3`). models/nesting.py builds the model.
 """
 
 import copy
@@ -61,21 +61,6 @@ def parse(entry, path, location, keras_version, legacy):
         "name": name, "trainable": trainable if isinstance(trainable, bool) else True,
         "nested": {"specs": specs, "key_specs": key_specs, "locations": locations, "graph": graph,
                    "input_shape": input_shape, "starts_from_input": graph is not None or input_shape is not None}}}
-
-
-def build(spec, path, placeholders):
-    """The nested model a parsed spec describes."""
-    nested, name = spec["config"]["nested"], spec["config"]["name"]
-    if nested["graph"] is not None:
-        from rnnkit.models.functional import model_from_graph
-        model = model_from_graph(path, name, nested["specs"], nested["locations"], nested["graph"], placeholders)
-    else:
-        from rnnkit.models.sequential import _model_from_file_config
-        model = _model_from_file_config(path, name, nested["specs"], nested["locations"], nested["input_shape"],
-                                        placeholders)
-    if not spec["config"]["trainable"]:
-        model.trainable = False
-    return model
 
 
 def keras2_skips_first_node(spec):

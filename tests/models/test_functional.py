@@ -416,3 +416,23 @@ def test_layer_input_and_output_name_the_tensors_of_its_calls():
         lstm.get_output_at(2)
     with pytest.raises(AttributeError, match="never been called"):
         keras.layers.Dense(1).output
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_compiled_functional_model_reloads_compiled_and_trains_on_where_it_stopped(tmp_path, suffix):
+    # Keras's ModelCheckpoint + load_model + evaluate: the file keeps the compile state and the
+    # optimizer's slots, so the reloaded model's next step equals the original's next step.
+    import rnnkit as keras
+    inputs = keras.Input((5, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(4)(inputs)))
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 5, 3)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / f"m{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    model.train_on_batch(x, y)
+    loaded.train_on_batch(x, y)
+    for original, reloaded in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(reloaded, original, rtol=1e-6, atol=1e-7)

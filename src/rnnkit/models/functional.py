@@ -856,8 +856,11 @@ class Model(ModelAsLayer, TrainingMixin):
             return
         from rnnkit.saving import keras_files
         layers, inputs, outputs = self._file_layers()
+        # a model compiled per output keeps no compile state in its file yet (one loss only)
+        compile_state = None if getattr(self, "_heads", None) else self._file_compile_state()
         keras_files.write_functional_model(path, self.name, layers, inputs, outputs, self._output_kind == "single",
-                                           [layer.get_weights() for layer in self._layers], self.mask_rules)
+                                           [layer.get_weights() for layer in self._layers], self.mask_rules,
+                                           compile_state)
 
     def save_weights(self, filepath):
         """`.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or `.npz`, atomically."""

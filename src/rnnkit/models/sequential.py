@@ -473,26 +473,6 @@ class Sequential(ModelAsLayer, TrainingMixin):
                                 [list(layer.input_shape) for layer in self._layers], extra_entries=extra_entries,
                                 compile_state=self._file_compile_state())
 
-    def _file_compile_state(self):
-        """The compile settings and optimizer state a Keras file stores (None when not compiled)."""
-        config = self.get_compile_config() if self.optimizer is not None else None
-        if not config:
-            return None
-        from rnnkit.saving import keras_files, keras_weights
-        stepped = bool(self.optimizer.iterations)
-        names = []
-        if stepped:
-            trainable = []
-            for layer in self._layers:
-                chosen = {id(w) for w in layer.trainable_weights}
-                names = keras_weights.keras2_weight_names(layers_serialize(layer))
-                trainable += [name.split(":")[0] for name, w in zip(names, layer.weights.values()) if id(w) in chosen]
-            names = [f"{n}:0" if not n.endswith(":0") else n for n in self.optimizer.variable_names(trainable, "tf_keras")]
-        return keras_files.compile_state_for(
-            config, self.get_optimizer_variables("keras3") if stepped else [],
-            self.get_optimizer_variables("tf_keras") if stepped else [], names,
-            (config["optimizer"].get("config") or {}).get("name", "optimizer"))
-
     def to_json(self, **kwargs):
         """The model's architecture as Keras's `model.to_json()` writes it (Keras 2 form)."""
         import json
@@ -551,11 +531,6 @@ class Sequential(ModelAsLayer, TrainingMixin):
 
     def __repr__(self):
         return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
-
-
-def layers_serialize(layer):
-    from rnnkit import layers as layers_module
-    return layers_module.serialize(layer)
 
 
 def _checked_path(filepath, extensions):

@@ -259,6 +259,27 @@ class TrainingMixin:
                 "metrics": metrics or None, "weighted_metrics": weighted or None, "run_eagerly": False,
                 "steps_per_execution": 1, "jit_compile": False}
 
+    def _file_compile_state(self):
+        """The compile settings and optimizer state a Keras file stores (None when not compiled)."""
+        config = self.get_compile_config() if self.optimizer is not None else None
+        if not config:
+            return None
+        from rnnkit import layers as layers_module
+        from rnnkit.saving import keras_files, keras_weights
+        stepped = bool(self.optimizer.iterations)
+        names = []
+        if stepped:
+            trainable = []
+            for layer in self._layers:
+                chosen = {id(w) for w in layer.trainable_weights}
+                names = keras_weights.keras2_weight_names(layers_module.serialize(layer))
+                trainable += [name.split(":")[0] for name, w in zip(names, layer.weights.values()) if id(w) in chosen]
+            names = [f"{n}:0" if not n.endswith(":0") else n for n in self.optimizer.variable_names(trainable, "tf_keras")]
+        return keras_files.compile_state_for(
+            config, self.get_optimizer_variables("keras3") if stepped else [],
+            self.get_optimizer_variables("tf_keras") if stepped else [], names,
+            (config["optimizer"].get("config") or {}).get("name", "optimizer"))
+
     def compile_from_config(self, config):
         """Compiles from `get_compile_config()`'s data, Keras 3's `compile_config` (config.json of a
         .keras) or tf_keras's `training_config` (a Keras 2 .h5's attribute: `optimizer_config`,

@@ -412,11 +412,7 @@ def _write_archive(f, name, layer_specs, per_layer_arrays, input_shape, dtype, l
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
         keras_weights.write_keras3(h5, name, layer_specs, per_layer_arrays)
-        if compile_state and compile_state.get("keras3_variables"):
-            group = h5.create_group("optimizer").create_group("vars")
-            group.attrs["name"] = compile_state["optimizer_name"]
-            for index, value in enumerate(compile_state["keras3_variables"]):
-                group.create_dataset(str(index), data=value)
+        _write_keras3_optimizer(h5, compile_state)
     shapes = layer_input_shapes or [None] * len(layer_specs)
     metadata = {"keras_version": KERAS3_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "written_by": WRITER}
@@ -448,14 +444,29 @@ def _write_legacy_model(f, name, layer_specs, per_layer_arrays, input_shape, dty
         h5.attrs["model_config"] = json.dumps(keras2_config(name, layer_specs, input_shape, dtype,
                                                             layer_input_shapes))
         keras_weights.write_legacy(h5.create_group("model_weights"), layer_specs, per_layer_arrays, KERAS2_VERSION)
-        if compile_state:
-            h5.attrs["training_config"] = json.dumps(compile_state["tf_keras"])
-            if compile_state.get("tf_keras_variables"):
-                group = h5.create_group("optimizer_weights")
-                names = compile_state["tf_keras_names"]
-                group.attrs.create("weight_names", names, dtype=keras_weights.h5py_string_dtype())
-                for weight_name, value in zip(names, compile_state["tf_keras_variables"]):
-                    group.create_dataset(weight_name, data=value)
+        _write_tf_keras_compile(h5, compile_state)
+
+
+def _write_keras3_optimizer(h5, compile_state):
+    """The optimizer's variables where Keras 3 keeps them in `model.weights.h5`."""
+    if compile_state and compile_state.get("keras3_variables"):
+        group = h5.create_group("optimizer").create_group("vars")
+        group.attrs["name"] = compile_state["optimizer_name"]
+        for index, value in enumerate(compile_state["keras3_variables"]):
+            group.create_dataset(str(index), data=value)
+
+
+def _write_tf_keras_compile(h5, compile_state):
+    """`training_config` and `optimizer_weights`, as tf_keras writes them into a model's .h5."""
+    if not compile_state:
+        return
+    h5.attrs["training_config"] = json.dumps(compile_state["tf_keras"])
+    if compile_state.get("tf_keras_variables"):
+        group = h5.create_group("optimizer_weights")
+        names = compile_state["tf_keras_names"]
+        group.attrs.create("weight_names", names, dtype=keras_weights.h5py_string_dtype())
+        for weight_name, value in zip(names, compile_state["tf_keras_variables"]):
+            group.create_dataset(weight_name, data=value)
 
 
 # Keras 3's optimizer config keys that tf_keras's optimizers refuse.
@@ -496,9 +507,11 @@ def write_weights(path, name, layer_specs, per_layer_arrays):
 
 
 # ---- functional models ----------------------------------------------------------------------------
-def write_functional_model(path, name, layers, inputs, outputs, single_output, per_layer_arrays, mask_rules="keras2"):
+def write_functional_model(path, name, layers, inputs, outputs, single_output, per_layer_arrays, mask_rules="keras2",
+                           compile_state=None):
     """Writes a functional model (see graph_config's writing section) as a Keras 3 `.keras`
-    archive or a tf_keras 2.21 `.h5`, by the extension of `path`, atomically."""
+    archive or a tf_keras 2.21 `.h5`, by the extension of `path`, atomically; `compile_state` as
+    `write_model` takes it."""
     path = os.fspath(path)
     specs = [layer["spec"] for layer in layers]
     h5py = _h5py()
@@ -507,12 +520,15 @@ def write_functional_model(path, name, layers, inputs, outputs, single_output, p
             buffer = io.BytesIO()
             with h5py.File(buffer, "w") as h5:
                 keras_weights.write_keras3(h5, name, specs, per_layer_arrays)
+                _write_keras3_optimizer(h5, compile_state)
             # rnnkit's masks follow Keras 2's rules; the file says so, so that rnnkit reads it back the
             # same (Keras 3 applies its own rules: an RNN given initial_state drops its input's mask).
             metadata = {"keras_version": KERAS3_VERSION,
                         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"), "written_by": WRITER,
                         "mask_rules": mask_rules}
             config = graph_config.keras3_functional_config(name, layers, inputs, outputs, single_output)
+            if compile_state:
+                config["compile_config"] = compile_state["keras3"]
             with zipfile.ZipFile(f, "w") as archive:
                 archive.writestr("metadata.json", json.dumps(metadata))
                 archive.writestr("config.json", json.dumps(config))
@@ -528,6 +544,7 @@ def write_functional_model(path, name, layers, inputs, outputs, single_output, p
                 h5.attrs["model_config"] = json.dumps(graph_config.keras2_functional_config(name, layers, inputs,
                                                                                             outputs))
                 keras_weights.write_legacy(h5.create_group("model_weights"), specs, per_layer_arrays, KERAS2_VERSION)
+                _write_tf_keras_compile(h5, compile_state)
         write_atomic(path, write)
     else:
         raise ValueError(f"Argument `filepath` must end in '.keras', '.h5' or '.npz'. Received: {path!r}")

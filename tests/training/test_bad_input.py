@@ -47,6 +47,16 @@ def test_nan_in_x():
         model.fit(x, np.zeros((10, 1)), verbose=0)
 
 
+def test_finite_values_whose_sum_overflows_are_accepted():
+    # The finiteness check sums first; a sum overflowing to inf must not be taken for a bad value.
+    model, x = model_and_data()
+    y = np.full((10, 1), 3e38, np.float32)          # finite in float32, their sum is not
+    model.train_on_batch(x, y)
+    y[7, 0] = np.nan
+    with pytest.raises(ValueError, match="`y` must hold finite.*Received"):
+        model.train_on_batch(x, y)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"batch_size": 0}, "batch_size.*Received: 0"),
     ({"batch_size": -2}, "batch_size.*Received: -2"),

@@ -565,7 +565,7 @@ class Model(ModelAsLayer, TrainingMixin):
         for head, out, mask, y, sw in zip(self._heads, outputs, masks, ys, sample_weights):
             with np.errstate(over="ignore", invalid="ignore"):
                 per_sample, d_out = head["loss"].per_sample_and_gradient(y, out)
-            loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sw)
+                loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sw)
             if weights is not None:
                 d_out = d_out * weights.astype(out.dtype)[..., None]
             total += head["weight"] * loss

@@ -66,7 +66,10 @@ def _check_callbacks(callbacks):
 
 def _check_finite(array, argument):
     for part in getattr(array, "arrays", [array]):  # a functional model's several inputs, each checked
-        if part.dtype.kind == "f" and not np.isfinite(part).all():
+        # One reduction first: a finite sum proves every value finite. Only a sum that is not (a bad
+        # value, or finite values overflowing the sum) pays for the elementwise test, which decides.
+        if part.dtype.kind == "f" and not math.isfinite(np.add.reduce(part, axis=None)) \
+                and not np.isfinite(part).all():
             raise ValueError(f"Argument `{argument}` must hold finite numbers. Received: NaN or inf values")
 
 
@@ -474,8 +477,12 @@ class TrainingMixin:
         weight decay; a frozen layer none at all)."""
         keys = []
         for layer in self._leaf_layers():
-            trainable = {id(w) for w in layer.trainable_weights}
-            keys += [(layer, key) for key, w in layer.weights.items() if id(w) in trainable]
+            weights, trainable = layer.weights, layer.trainable_weights
+            if len(trainable) == len(weights):      # a subset as large as the set: all of them train
+                keys += [(layer, key) for key in weights]
+                continue
+            trainable = {id(w) for w in trainable}
+            keys += [(layer, key) for key, w in weights.items() if id(w) in trainable]
         return keys
 
     def _trainable_pairs(self):
@@ -497,7 +504,7 @@ class TrainingMixin:
         """tf_keras's reduction: loss = sum(w_i l_i) / (number of values), where w = the output
         mask scaled by total / valid (so masked steps drop out of the mean) times the sample
         weights. Returns (loss, w or None, mask for metrics or None, sample weights for weighted
-        metrics or None)."""
+        metrics or None). Callers ignore overflow (np.errstate): they detect divergence themselves."""
         weights, metric_mask = None, None
         if mask is not None and np.shape(mask) == per_sample.shape:
             metric_mask = np.asarray(mask, bool)
@@ -510,18 +517,17 @@ class TrainingMixin:
             weights = sw if weights is None else weights * sw
             metric_weights = sw if metric_mask is None else sw * metric_mask
         count = max(per_sample.size, 1)
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected by the caller
-            if weights is None:
-                loss = float(per_sample.sum(dtype=np.float64)) / count
-            else:
-                loss = float(np.sum(per_sample * weights, dtype=np.float64)) / count
+        if weights is None:
+            loss = float(per_sample.sum(dtype=np.float64)) / count
+        else:
+            loss = float(np.sum(per_sample * weights, dtype=np.float64)) / count
         return loss, weights, metric_mask, metric_weights
 
     def _masked_loss(self, y, output, mask, per_sample=None, sample_weight=None):
-        if per_sample is None:
-            with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if per_sample is None:
                 per_sample = self.loss.per_sample(y, output)
-        return self._weighted_loss(per_sample, mask, sample_weight)
+            return self._weighted_loss(per_sample, mask, sample_weight)
 
     @staticmethod
     def _update_metrics(metrics, y, output, metric_mask, metric_weights):
@@ -545,7 +551,7 @@ class TrainingMixin:
         else:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
                 per_sample, d_output = self.loss.per_sample_and_gradient(y, output)
-            loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
+                loss, weights, metric_mask, metric_weights = self._weighted_loss(per_sample, mask, sample_weight)
             # tf_keras: weight penalties on the weights before this step's update, activity penalties of
             # this call's layer outputs (each / batch size)
             loss += self._penalties(activity, penalized)
@@ -565,7 +571,7 @@ class TrainingMixin:
             loss = session.reduce_gradients(pairs, loss, count)
             if not math.isfinite(loss):
                 return loss, output, metric_mask, metric_weights
-        if not all(math.isfinite(g.sum()) for g, _ in pairs):
+        if not all(math.isfinite(np.add.reduce(g, axis=None)) for g, _ in pairs):
             return float("nan"), output, metric_mask, metric_weights
         if getattr(self.optimizer, "_exclude_names", None):     # names only where a regex needs them
             self.optimizer.apply_gradients(pairs, variable_names=self._trainable_names())

@@ -227,10 +227,12 @@ class GRUResetAfter(_GRU):
         H = run.H
         Z, R, HH = gates(H, 3)
         ZR = slice(Z.start, R.stop)
+        T, B = run.T, run.B
         recurrent_grad = np.empty((H, 3 * H), run.dtype)
-        recurrent_grad[:, ZR] = scaffold.recurrent_grad(run, kept, dz[ZR])
+        h_prev = scaffold.previous_states(run, kept)       # (H, T B), one operand for both products
+        recurrent_grad[:, ZR] = np.dot(h_prev, dz[ZR].reshape(2 * H, T * B).T)
         dzh_r_by_feature = by_feature(kept["dzh_r"], into=kept["spare_by_feature"])
-        recurrent_grad[:, HH] = scaffold.recurrent_grad(run, kept, dzh_r_by_feature)
+        recurrent_grad[:, HH] = np.dot(h_prev, dzh_r_by_feature.reshape(H, T * B).T)
         grads = {"kernel": kernel_grad, "recurrent_kernel": recurrent_grad}
         if p.bias_in_projection:
             recurrent_bias_grad = np.concatenate([bias_grad[ZR], dzh_r_by_feature.sum(axis=(1, 2))])

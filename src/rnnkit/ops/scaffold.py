@@ -45,8 +45,8 @@ state handling, one step at a time: the readable reference of the fused path.
 import numpy as np
 
 from rnnkit.ops.sequence import (as_columns, by_feature, drop_inputs, hold_mask, input_grads, new_outputs,
-                                 output_grads, project, recurrent_kernel_grad, step_states, to_steps,
-                                 zero_masked_outputs, _steps)
+                                 output_grads, previous_states_by_feature, project, recurrent_kernel_grad,
+                                 step_states, to_steps, zero_masked_outputs, _steps)
 
 
 class Prepared:
@@ -65,12 +65,14 @@ class Run:
     z (T, G', B) projections; states0 [(H, B)]; hold (T, 1, B) or None; m_h (H, B) recurrent
     keep-mask or None; outputs (B, T, H) or None; keep_cache; workspace; `slots` per-step buffers
     (T when the backward needs every step, else 2); zero_start: h_{-1} is zero (no initial state);
-    need_initial_grads: an initial state was given (else a cell may return None for its gradients).
+    need_initial_grads: an initial state was given (else a cell may return None for its gradients);
+    spent_grads: after the backward loop, the (T, H, B) output gradients when nothing reads them
+    any more (else None), a buffer for dU's operand.
     """
 
     __slots__ = ("T", "B", "H", "dtype", "xs", "z", "states0", "hold", "m_h", "recurrent_dropout_mask",
                  "input_dropout_mask", "outputs", "keep_cache", "workspace", "slots", "go_backwards",
-                 "zero_output_for_mask", "zero_start", "need_initial_grads")
+                 "zero_output_for_mask", "zero_start", "need_initial_grads", "spent_grads")
 
     def step_states(self, name, rows=None):
         """A per-step (T or 2, rows, B) buffer of the workspace (see `sequence.step_states`)."""
@@ -118,7 +120,7 @@ def forward(cell, weights, x, states=None, mask=None, go_backwards=False, return
     run = Run()
     run.T, run.B, run.H, run.dtype, run.workspace, run.keep_cache = T, B, H, dtype, workspace, keep_cache
     run.slots = T if keep_cache else 2
-    run.go_backwards, run.zero_output_for_mask = go_backwards, zero_output_for_mask
+    run.go_backwards, run.zero_output_for_mask, run.spent_grads = go_backwards, zero_output_for_mask, None
     run.xs = xs = to_steps(x, go_backwards, dtype, workspace, with_bias=p.bias_in_projection)
     if input_dropout_mask is not None:
         drop_inputs(xs, input_dropout_mask)
@@ -185,6 +187,9 @@ def backward(d_outputs, d_states, cache, need_dx=True):
     d_rest = [as_columns(d, (H, B), dtype) for d in d_states[1:]] if cell.state_count > 1 else ()
     dz, spent, d_states0 = cell.backward_loop(run, p, kept, g_all, d_rest)
     dz = by_feature(dz, run.workspace, into=spent)
+    # The output gradients are spent now, unless dz was turned into them: dU's operand goes there
+    # instead of into a (T, H, B) buffer of its own (one such array less at the peak).
+    run.spent_grads = None if np.may_share_memory(g_all, dz) else g_all
     kernel_grad, bias_grad, dx = input_grads(run.xs, dz, p.kernel, run.input_dropout_mask, run.go_backwards,
                                              run.workspace, need_dx)
     grads = cell.weight_grads(run, p, kept, dz, kernel_grad, bias_grad)
@@ -193,7 +198,14 @@ def backward(d_outputs, d_states, cache, need_dx=True):
 
 def recurrent_grad(run, kept, dz):
     """dU = sum_t (h_{t-1} m_h) dz_t^T: the default recurrent kernel gradient, ONE product."""
-    return recurrent_kernel_grad(run.states0[0], kept["hs"], dz, run.recurrent_dropout_mask, run.workspace)
+    return recurrent_kernel_grad(run.states0[0], kept["hs"], dz, run.recurrent_dropout_mask, run.workspace,
+                                 run.spent_grads)
+
+
+def previous_states(run, kept):
+    """h_{t-1} m_h of every step as (H, T * B), for a cell whose dU takes several products."""
+    return previous_states_by_feature(run.states0[0], kept["hs"], run.recurrent_dropout_mask, run.workspace,
+                                      run.spent_grads)
 
 
 # ---- step cells: a user's cell, one step at a time ---------------------------------------------

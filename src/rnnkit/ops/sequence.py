@@ -195,20 +195,30 @@ def input_grads(xs, dz, kernel, input_dropout_mask, go_backwards, workspace=None
     return grad[:D], (grad[D] if F > D else None), dx
 
 
-def recurrent_kernel_grad(h0t, hs, dz, recurrent_dropout_mask=None, workspace=None):
-    """dU = sum_t (h_{t-1} m_h) dz_t^T over all steps, (H, G), with h_{-1} = h0: ONE product.
+def previous_states_by_feature(h0t, hs, recurrent_dropout_mask=None, workspace=None, into=None):
+    """h_{t-1} m_h for every step as (H, T * B), with h_{-1} = h0: the left operand of dU.
 
-    h0t: (H, B); hs: (T, H, B) the states; dz: (G, T, B) from `by_feature`.
+    h0t: (H, B); hs: (T, H, B) the states. `into`: a spent (T, H, B)-sized contiguous buffer to
+    write into instead of a workspace buffer of its own (one (T, H, B) array less at the peak).
     """
     T, H, B = hs.shape
-    G = dz.shape[0]
-    h_prev = buffer(workspace, "h_prev_by_feature", (H, T, B), hs.dtype)
+    h_prev = buffer(workspace, "h_prev_by_feature", (H, T, B), hs.dtype) if into is None else into.reshape(H, T, B)
     if T:
         h_prev[:, 0] = h0t
         np.copyto(h_prev[:, 1:], hs[:-1].transpose(1, 0, 2))
     if recurrent_dropout_mask is not None:
         h_prev *= recurrent_dropout_mask.T[:, None, :]
-    return np.dot(h_prev.reshape(H, T * B), dz.reshape(G, T * B).T)
+    return h_prev.reshape(H, T * B)
+
+
+def recurrent_kernel_grad(h0t, hs, dz, recurrent_dropout_mask=None, workspace=None, into=None):
+    """dU = sum_t (h_{t-1} m_h) dz_t^T over all steps, (H, G), with h_{-1} = h0: ONE product.
+
+    h0t: (H, B); hs: (T, H, B) the states; dz: (G, T, B) from `by_feature`; `into` as for
+    `previous_states_by_feature`.
+    """
+    h_prev = previous_states_by_feature(h0t, hs, recurrent_dropout_mask, workspace, into)
+    return np.dot(h_prev, dz.reshape(dz.shape[0], -1).T)
 
 
 def sigmoid_prescale(units, sigmoid_gates, other_gates, dtype):

@@ -32,8 +32,8 @@ import numpy as np
 
 from rnnkit.ops import activations, kernels, scaffold
 from rnnkit.ops.activations import check_gradients_known
-from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, end_step, gates, sigmoid_prescale,
-                                 states_by_step, zero_held)
+from rnnkit.ops.sequence import (augmented_kernel_t, buffer, by_feature, end_step, gates, scaled_transpose,
+                                 sigmoid_prescale, states_by_step, zero_held)
 
 
 def _activate_gates(block, name, fused):
@@ -71,7 +71,7 @@ class _GRU:
         H, dtype = self.units, kernel.dtype
         scale = sigmoid_prescale(H, 2, 1, dtype) if self.fused else np.ones(3 * H, dtype)
         return scaffold.Prepared(augmented_kernel_t(kernel, input_bias, scale), kernel, input_bias is not None,
-                                 recurrent_t=np.ascontiguousarray(recurrent_kernel.T * scale[:, None]),
+                                 recurrent_t=scaled_transpose(recurrent_kernel, scale),
                                  recurrent_kernel=recurrent_kernel, **extra)
 
     def _factors(self, run, kept, h_prev, spare):

@@ -221,13 +221,23 @@ def recurrent_kernel_grad(h0t, hs, dz, recurrent_dropout_mask=None, workspace=No
     return np.dot(h_prev, dz.reshape(dz.shape[0], -1).T)
 
 
+@functools.lru_cache(maxsize=64)
 def sigmoid_prescale(units, sigmoid_gates, other_gates, dtype):
-    """Row scales that let ONE tanh call activate every gate of a step.
+    """Row scales that let ONE tanh call activate every gate of a step (read-only, made once per
+    shape: every call of a layer asks for them).
 
     sigmoid(z) = 0.5 tanh(z / 2) + 0.5, so projecting the sigmoid gates with weights halved gives
     z / 2 directly; after tanh over all rows, the sigmoid gates need only `* 0.5 + 0.5`.
     """
-    return np.concatenate([np.full(units * sigmoid_gates, 0.5, dtype), np.ones(units * other_gates, dtype)])
+    scale = np.concatenate([np.full(units * sigmoid_gates, 0.5, dtype), np.ones(units * other_gates, dtype)])
+    scale.setflags(write=False)
+    return scale
+
+
+def scaled_transpose(matrix, row_scale):
+    """matrix^T with its rows scaled, written C-contiguous in one pass (the product of a
+    transposed view would come out Fortran-ordered and need a second copy)."""
+    return np.multiply(matrix.T, row_scale[:, None], out=np.empty(matrix.shape[::-1], matrix.dtype))
 
 
 def project(xs, kernel_t, workspace=None):

@@ -221,6 +221,10 @@ FILE_CASES = {
     "rnn_cell_list": lambda: RNN([GRUCell(3, reset_after=False), SimpleRNNCell(2), SimpleRNNCell(2)]),
     "stacked_go_backwards": lambda: RNN(StackedRNNCells([LSTMCell(2), GRUCell(3)]), go_backwards=True),
     "layer_norm_lstm": lambda: __import__("rnnkit").layers.LayerNormLSTM(3),
+    # Bidirectional takes any recurrent layer, and so must its file's reader
+    "bidirectional_rnn_cell": lambda: Bidirectional(RNN(LSTMCell(3), return_sequences=True)),
+    "bidirectional_cell_list": lambda: Bidirectional(RNN([GRUCell(3), SimpleRNNCell(2)])),
+    "bidirectional_layer_norm_lstm": lambda: Bidirectional(__import__("rnnkit").layers.LayerNormLSTM(3)),
 }
 
 

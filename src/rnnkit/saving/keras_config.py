@@ -122,7 +122,6 @@ def _activation_name(value):
     return value
 
 
-_RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
 _OPERATIONS = {"NotEqual", "LogicalOr", "ExpandDims", "ZerosLike", "Any", "ConcatenateOperation"}  # Keras 3 ops recorded as nodes
 # Python would take any truthy value here; a file must say true or false.
 _BOOLEAN_OPTIONS = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll", "use_bias",
@@ -216,10 +215,10 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
         for key in ("layer", "backward_layer"):
             if config.get(key) is not None:
                 config[key] = to_rnnkit(config[key], f"{where} {key}", depth + 1, dialect)
-                if class_name == "Bidirectional" and config[key]["class_name"] not in _RNN_CLASSES:
+                if class_name == "Bidirectional" and not _is_recurrent(config[key]["class_name"]):
                     # Keras refuses this too; and a Bidirectional of a Bidirectional doubles per level.
-                    raise ValueError(f"{where}: Bidirectional wraps a recurrent layer ({', '.join(_RNN_CLASSES)}). "
-                                     f"Received: {key}={config[key]['class_name']!r}")
+                    raise ValueError(f"{where}: Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU, "
+                                     f"RNN(cell), ...). Received: {key}={config[key]['class_name']!r}")
         if class_name == "Bidirectional":
             # Keras 3 writes the forward layer under its 'forward_' name; rnnkit names it from the
             # wrapped layer's own name, so give that back.
@@ -233,6 +232,13 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     if keras_class is not None:
         result["keras_class"] = keras_class
     return result
+
+
+def _is_recurrent(class_name):
+    """Whether the registry's class of that name is a recurrent layer (what Bidirectional takes)."""
+    from rnnkit.layers import get_class
+    from rnnkit.layers.recurrent import RNN
+    return issubclass(get_class(class_name), RNN)
 
 
 def _cells_to_rnnkit(config, where, depth, dialect="keras2"):

@@ -143,6 +143,27 @@ def test_written_weights_file_has_the_fixture_layout(tmp_path, name):
     assert ours == theirs
 
 
+def group_names(path, under):
+    """{group path: its `name` attribute} for the groups below `under` in a Keras 3 weights file."""
+    names = {}
+    with h5py.File(path, "r") as f:
+        f[under].visititems(lambda name, obj: names.update(
+            {name: obj.attrs["name"]} if isinstance(obj, h5py.Group) and "name" in obj.attrs else {}))
+    return names
+
+
+@pytest.mark.parametrize("name", [case for case in CASES if case.startswith("bidirectional")])
+def test_bidirectional_groups_carry_keras_names(tmp_path, name):
+    # Keras 3 names the copies it makes of the wrapped layer forward_<name> and backward_<name>.
+    model = rebuild("keras3", name)
+    model.save_weights(tmp_path / "w.weights.h5")
+    ours = group_names(tmp_path / "w.weights.h5", "layers")
+    theirs = group_names(FIXTURES / "keras3" / f"{name}.weights.h5", "layers")
+    wrapped = {path: value for path, value in theirs.items() if "ward_layer" in path}
+    assert any(value.startswith("backward_") for value in wrapped.values())
+    assert {path: ours.get(path) for path in wrapped} == wrapped
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_written_keras_archive_has_the_fixture_layout(tmp_path, name):
     model = rebuild("keras3", name)

@@ -242,17 +242,15 @@ class Bidirectional(WrappedPenalties, Layer):
     @classmethod
     def keras_weight_groups(cls, config):
         """The forward layer's groups under `forward_layer`, then the backward layer's under
-        `backward_layer`. Keras 2 scopes them `forward_<name>` and `backward_<name>` (an explicit
-        backward layer: its own name); the Keras 3 `vars` name of a backward layer made from
-        `layer` is written as rnnkit always wrote it, the inner layer's name."""
+        `backward_layer`, each named (Keras 2's scope, Keras 3's `vars` name) `forward_<name>` and
+        `backward_<name>`, as Keras names the copies it makes of `layer`; an explicit backward
+        layer keeps its own name."""
         inner = config["layer"]
         inner_name = inner["config"]["name"]
         backward = config.get("backward_layer")
-        backward_keras2 = backward["config"]["name"] if backward else "backward_" + inner_name
-        backward = backward or inner
+        backward_name = backward["config"]["name"] if backward else "backward_" + inner_name
         return (nested_weight_groups("forward_layer", "forward_" + inner_name, inner, "forward_" + inner_name)
-                + nested_weight_groups("backward_layer", backward["config"].get("name", "backward_" + inner_name),
-                                       backward, backward_keras2))
+                + nested_weight_groups("backward_layer", backward_name, backward or inner, backward_name))
 
     @staticmethod
     def _inner_config(layer, original_name):

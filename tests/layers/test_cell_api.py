@@ -304,3 +304,19 @@ EVERY_CELL_LAYER = {
 def test_every_cell_layer_with_a_mask_matches_the_judge(name, options):
     judge_layer(EVERY_CELL_LAYER[name](**options), mask=MASK)
 
+
+
+@pytest.mark.parametrize("filename", ["m.keras", "m.h5", "m.npz"])
+@pytest.mark.parametrize("make", [lambda: __import__("rnnkit").layers.LayerNormLSTM(4),
+                                  lambda: RNN(LSTMCell(4))], ids=["layer_norm_lstm", "rnn_lstm_cell"])
+def test_a_graph_passing_initial_states_to_any_recurrent_layer_round_trips(tmp_path, filename, make):
+    # A file's node lists a recurrent layer's initial states after its input, whatever the class.
+    import rnnkit as keras
+    backend.set_floatx("float32")
+    inputs, h0, c0 = keras.Input((5, 3)), keras.Input((4,)), keras.Input((4,))
+    model = keras.Model([inputs, h0, c0], make()(inputs, initial_state=[h0, c0]))
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, 5, 3)).astype("float32")] + [rng.normal(size=(2, 4)).astype("float32")] * 2
+    model.save(tmp_path / filename)
+    again = keras.models.load_model(tmp_path / filename)
+    np.testing.assert_array_equal(again.predict(arrays, verbose=0), model.predict(arrays, verbose=0))

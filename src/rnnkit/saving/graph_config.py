@@ -16,7 +16,8 @@ where a ref is (layer name, node index, tensor index), and calls are in the file
 from rnnkit.saving import keras_config, nested_models
 from rnnkit.saving.errors import FileFormatError
 
-_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+# Besides the recurrent layers (asked of the registry): the other layers whose call lists initial states.
+_TAKES_STATES = ("Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 _CALL_KWARGS_IGNORED = {"training", "mask"}
 _KERAS3_RNN_CALL = {"training": False, "mask": None}  # what Keras 3 records for an RNN called without states
 # Operations Keras 3 records as graph nodes: rnnkit class -> Keras's class name (all in keras.src.ops.numpy).
@@ -110,7 +111,7 @@ def _keras2_call(call, class_name, path, where):
                 elif key not in _CALL_KWARGS_IGNORED:
                     raise FileFormatError(path, f"{where}[{i}][3].{key}", "rnnkit cannot replay this call argument. "
                                                                          f"Received: {keras_config._short(value)}")
-    if class_name in _RECURRENT and len(refs) > 1:
+    if len(refs) > 1 and (class_name in _TAKES_STATES or keras_config._is_recurrent(class_name)):
         return refs[0], refs[1:] + states  # an RNN lists its initial states after its input
     return (refs[0] if len(refs) == 1 else refs), states
 

@@ -320,3 +320,19 @@ def test_a_graph_passing_initial_states_to_any_recurrent_layer_round_trips(tmp_p
     model.save(tmp_path / filename)
     again = keras.models.load_model(tmp_path / filename)
     np.testing.assert_array_equal(again.predict(arrays, verbose=0), model.predict(arrays, verbose=0))
+
+
+@pytest.mark.parametrize("filename", ["m.keras", "m.h5", "m.npz", "w.weights.h5", "w.h5"])
+def test_a_model_with_a_users_cell_refuses_a_file_it_could_not_load(tmp_path, filename):
+    # rnnkit builds only its own classes from a file; the weights alone (.npz) stay possible.
+    import rnnkit as keras
+    model = keras.Sequential([keras.Input((5, 2)), RNN(MinimalRNNCell(3)), keras.layers.Dense(1)])
+    save = model.save_weights if filename.startswith("w") else model.save
+    with pytest.raises(ValueError, match="holds a MinimalRNNCell.*a class of your own.*Received: .*" + filename):
+        save(tmp_path / filename)
+    assert not list(tmp_path.iterdir())
+    model.save_weights(tmp_path / "w.npz")
+    again = keras.Sequential([keras.Input((5, 2)), RNN(MinimalRNNCell(3)), keras.layers.Dense(1)])
+    again.load_weights(tmp_path / "w.npz")
+    for mine, theirs in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)

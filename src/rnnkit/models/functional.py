@@ -848,8 +848,9 @@ class Model(ModelAsLayer, TrainingMixin):
     def save(self, filepath):
         """Saves the graph and weights: `.keras` (Keras 3), `.h5` (tf_keras 2.21) or `.npz`
         (rnnkit's own), atomically."""
-        from rnnkit.models.sequential import _checked_path
+        from rnnkit.models.sequential import _checked_path, check_classes_file_can_name
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
+        check_classes_file_can_name(self, path)
         if path.endswith(".npz"):
             from rnnkit.saving import rnnkit_format
             rnnkit_format.save(path, self.get_weights(), {"class_name": "Functional", "config": self.get_config()})
@@ -864,12 +865,13 @@ class Model(ModelAsLayer, TrainingMixin):
 
     def save_weights(self, filepath):
         """`.weights.h5` (Keras 3 layout), another `.h5` (Keras 2 layout) or `.npz`, atomically."""
-        from rnnkit.models.sequential import _checked_path
+        from rnnkit.models.sequential import _checked_path, check_classes_file_can_name
         path = _checked_path(filepath, (".h5", ".hdf5", ".npz"))
         if path.endswith(".npz"):
             from rnnkit.saving import rnnkit_format
             rnnkit_format.save(path, self.get_weights())
             return
+        check_classes_file_can_name(self, path)
         from rnnkit.saving import keras_files
         specs = [layer["spec"] for layer in self._file_layers()[0]]
         keras_files.write_weights(path, self.name, specs, [layer.get_weights() for layer in self._layers])

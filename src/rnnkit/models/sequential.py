@@ -454,6 +454,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
         """
         self._require_built()
         path = _checked_path(filepath, (".keras", ".h5", ".hdf5", ".npz"))
+        check_classes_file_can_name(self, path)
         if extra_entries and not path.endswith(".keras"):
             raise ValueError(f"Argument `extra_entries` needs a .keras path. Received: {path!r}")
         if path.endswith(".npz"):
@@ -488,6 +489,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
             from rnnkit.saving import rnnkit_format
             rnnkit_format.save(path, self.get_weights())
             return
+        check_classes_file_can_name(self, path)
         from rnnkit.saving import keras_files
         keras_files.write_weights(path, self.name, self._layer_specs(), [layer.get_weights() for layer in self._layers])
 
@@ -540,6 +542,35 @@ def _checked_path(filepath, extensions):
     if not path.endswith(extensions):
         raise ValueError(f"Argument `filepath` must end in one of {extensions}. Received: {path!r}")
     return path
+
+
+_HELD = ("cell", "cells", "layer", "forward_layer", "backward_layer")   # what wrappers and RNNs hold
+
+
+def check_classes_file_can_name(model, path):
+    """Refuses, before anything is written, a file that would name a class of the user's own (a
+    custom cell or layer): rnnkit builds only its own classes from a file, so that file could
+    never be loaded. The weights alone (`.npz`) name no class and stay possible."""
+    from rnnkit.layers import get_class
+    pending = list(model._leaf_layers())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+            continue
+        name = type(item).__name__
+        try:
+            known = get_class(name) is type(item)
+        except ValueError:
+            known = False
+        if not known:
+            raise ValueError(
+                f"Argument `filepath`: model \"{model.name}\" holds a {name} ({type(item).__module__}), a class of "
+                "your own. A saved model names its classes, and rnnkit builds only its own from a file (it "
+                "never runs code that a file names), so this file could not be loaded. Save the weights with "
+                f"`model.save_weights('weights.npz')` and rebuild the model in code to load them. Received: {path!r}")
+        pending.extend(held for held in (getattr(item, key, None) for key in _HELD)
+                       if held is not None and held is not item)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

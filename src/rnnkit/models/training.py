@@ -446,12 +446,14 @@ class TrainingMixin:
                     for m in self._resolve_metrics(self._weighted_metric_ids, y, output_shape, "weighted_")]
         return plain, weighted
 
-    def _metrics_for(self, y, output_shape):
+    def _metrics_for(self, y, input_shape):
+        """The compiled metric objects, resolved (for targets `y` and outputs of inputs shaped
+        `input_shape`) at the first call that needs them."""
         if not self.compiled_metrics and self._metric_ids:
-            self.compiled_metrics = self._resolve_metrics(self._metric_ids, y, output_shape)
+            self.compiled_metrics = self._resolve_metrics(self._metric_ids, y, self.output_shape_for(input_shape))
         if not self.compiled_weighted_metrics and self._weighted_metric_ids:
-            self.compiled_weighted_metrics = self._resolve_metrics(self._weighted_metric_ids, y, output_shape,
-                                                                   "weighted_")
+            self.compiled_weighted_metrics = self._resolve_metrics(self._weighted_metric_ids, y,
+                                                                   self.output_shape_for(input_shape), "weighted_")
         return self.compiled_metrics, self.compiled_weighted_metrics
 
     @property
@@ -635,7 +637,7 @@ class TrainingMixin:
         with self._training("train_on_batch"):
             x, y, sw = self._check_batch(x, y, sample_weight, class_table)
             self._check_full_batch(x)
-            metrics = self._metrics_for(y, self.output_shape_for(x.shape))
+            metrics = self._metrics_for(y, x.shape)
             if reset_metrics:
                 for m in metrics[0] + metrics[1]:
                     m.reset_state()
@@ -809,7 +811,7 @@ class TrainingMixin:
             first_epoch_iterator = iterator
         y_probe = pending[1] if pending else train_source.arrays[1]
         x_probe = pending[0] if pending else train_source.arrays[0]
-        metrics = self._metrics_for(y_probe, self.output_shape_for(x_probe.shape))
+        metrics = self._metrics_for(y_probe, x_probe.shape)
         if session is not None:     # refuses what cannot be split; rank 0 alone prints and writes files
             verbose, user_callbacks = session.prepare(train_source, batch_size, len(x_probe) if streaming else None,
                                                       metrics, verbose, user_callbacks)

@@ -1,6 +1,7 @@
 """`rnnkit train` / `rnnkit generate` end to end, and their bad inputs."""
 
 import errno
+import os
 import re
 import zipfile
 
@@ -238,6 +239,11 @@ def test_the_old_side_car_is_still_read_and_checked(tmp_path, corpus, two_models
     sidecar.unlink()
     with pytest.raises(FileNotFoundError, match="No vocabulary for"):
         language_model.load(legacy)
+    if hasattr(os, "mkfifo"):       # a pipe in its place would block a plain open forever
+        os.mkfifo(sidecar)
+        with pytest.raises(FileFormatError, match="legacy.keras.tokenizer.json.*not a regular file"):
+            language_model.load(legacy)
+        sidecar.unlink()
     sidecar.write_text(tokenizer.to_json(), encoding="utf-8")
     # resuming an old model moves its vocabulary into the archive, bound to the new weights
     language_model.train([corpus], units=8, seq_len=16, epochs=1, out=legacy, resume=True, verbose=0)

@@ -36,7 +36,7 @@ from rnnkit import backend, callbacks, datasets, distribute, layers, optimizers
 from rnnkit.models import Sequential, load_model
 from rnnkit.preprocessing.text import Tokenizer, tokenizer_from_json
 from rnnkit.saving import FileFormatError
-from rnnkit.saving import keras_files, rnnkit_format
+from rnnkit.saving import guarded, keras_files, rnnkit_format
 
 try:
     import fcntl
@@ -205,17 +205,12 @@ def save(model, tokenizer, path):
 
 def _read_sidecar(path):
     sidecar = os.fspath(tokenizer_path(path))
-    try:
-        info = os.stat(sidecar)
+    try:    # the one guarded open: kind and size checked before and after opening, never blocking
+        f, _ = guarded.open_regular_file(sidecar, "vocabulary file", limit=MAX_VOCABULARY_BYTES)
     except FileNotFoundError:
         raise FileNotFoundError(f"No vocabulary for {os.fspath(path)!r}: the archive has no {TOKENIZER_ENTRY} "
                                 f"and there is no {sidecar!r} beside it") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise FileFormatError(sidecar, None, "is not a regular file")
-    if info.st_size > MAX_VOCABULARY_BYTES:
-        raise FileFormatError(sidecar, None, f"holds {info.st_size:,} bytes; a vocabulary may hold "
-                                             f"{MAX_VOCABULARY_BYTES:,}")
-    with open(sidecar, "rb") as f:
+    with f:
         return f.read(MAX_VOCABULARY_BYTES + 1), sidecar
 
 

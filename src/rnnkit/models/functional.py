@@ -21,6 +21,7 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
+from rnnkit.models.generator_methods import GeneratorMethodsMixin
 from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin
 
@@ -82,7 +83,7 @@ def _flatten(structure, argument):
     return values, kind, keys
 
 
-class Model(ModelAsLayer, TrainingMixin):
+class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
     """A model given by its input and output tensors (Keras's functional API).
 
     Args:

@@ -173,6 +173,24 @@ def test_outputs_must_be_symbolic_tensors():
         Model(Dense(1)(x), Dense(1)(x))
 
 
+def test_a_subclassed_model_is_refused_with_the_reason_even_when_it_passes_itself():
+    # TensorFlow's "Text generation with an RNN" tutorial writes `super().__init__(self)`: the
+    # refusal must name the class and the way out, not fail while describing the half-made model.
+    class MyModel(Model):
+        def __init__(self, units):
+            super().__init__(self)
+            self.dense = Dense(units)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    with pytest.raises(TypeError, match=r"MyModel, a subclass of Model with its own call\(\).*keras\.Input.*"
+                                        r"Received: inputs=the MyModel being made, outputs=None"):
+        MyModel(3)
+    with pytest.raises(TypeError, match=r"keras.Model\(inputs, outputs\).*Received: inputs=None, outputs=None"):
+        Model()
+
+
 def test_a_symbolic_tensor_has_no_values():
     with pytest.raises(TypeError, match="no values"):
         np.asarray(Input(shape=(3,)))

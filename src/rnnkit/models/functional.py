@@ -101,10 +101,16 @@ class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         if inputs is None or outputs is None:
-            raise TypeError("rnnkit builds models from tensors: keras.Model(inputs, outputs). A subclassed Model "
-                            "with its own call() has no hand-derived gradient, so it is not supported; build "
-                            "the same graph with keras.Input and layer calls. Received: "
-                            f"inputs={inputs!r}, outputs={outputs!r}")
+            # A subclass's `super().__init__(self)` (TensorFlow's text-generation tutorial) passes the
+            # model being made, which has no name yet: describe it, never repr it.
+            received = ", ".join(f"{argument}=the {type(self).__name__} being made" if value is self
+                                 else f"{argument}={value!r:.200}"
+                                 for argument, value in (("inputs", inputs), ("outputs", outputs)))
+            made_as = (f"{type(self).__name__}, a subclass of Model with its own call(),"
+                       if callable(getattr(type(self), "call", None)) else "A subclassed Model with its own call()")
+            raise TypeError("rnnkit builds models from tensors: keras.Model(inputs, outputs). "
+                            f"{made_as} has no hand-derived gradient, so it is not supported; build "
+                            f"the same graph with keras.Input and layer calls. Received: {received}")
         if kwargs:
             raise TypeError(f"Keyword arguments not understood by Model: {sorted(kwargs)}. Received: {kwargs!r}")
         if name is not None and (not isinstance(name, str) or not name):

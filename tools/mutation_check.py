@@ -387,6 +387,8 @@ MUTATIONS = [
      "q, r = np.linalg.qr(a)", "q, r = a / np.sqrt(a.shape[0]), np.linalg.qr(a)[1]"),
     ("orthogonal_without_sign_correction", "initializers (Orthogonal)", INIT,
      "q *= np.sign(np.diag(r))", "q *= 1.0"),
+    ("identity_ignores_gain", "initializers (Identity)", INIT,
+     "return (self.gain * np.eye(*shape))", "return (np.eye(*shape))"),
     ("truncated_normal_clips_instead_of_redrawing", "initializers (truncated normal)", INIT,
      "    while outside.any():",
      "    values = np.clip(values, mean - 2 * stddev, mean + 2 * stddev)\n    while False:"),

@@ -122,3 +122,11 @@ def test_bad_arguments_are_refused_as_fit_refuses_them():
             model.fit_generator(Endless(x, y, 8), steps_per_epoch=-1)
     for now, then in zip(model.get_weights(), before):
         np.testing.assert_array_equal(now, then)
+
+
+def test_predict_generator_of_a_functional_model_matches_the_arrays():
+    x, y = data()
+    model = functional()
+    with pytest.warns(UserWarning, match="predict_generator` is deprecated"):
+        outputs = model.predict_generator(Endless(x, y, 8), steps=3, max_queue_size=2)
+    np.testing.assert_allclose(outputs, model.predict(x, batch_size=8, verbose=0), rtol=1e-6)

@@ -24,6 +24,7 @@ from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_
 from rnnkit.models.generator_methods import GeneratorMethodsMixin
 from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin
+from rnnkit.utils.data_adapter import check_steps, is_batch_source, source_of, unpack
 
 
 class _InputShapes(tuple):
@@ -754,28 +755,62 @@ class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
                                  training=training)
         return self._structure(self._run_graph(self._as_input_list(x), training)[0])
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The outputs for `x` (an array, a list of arrays or a dict keyed by input name), batch by
-        batch, stacked: an array, or a list/dict when the model has several outputs."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """The outputs for `x`, batch by batch, stacked: an array, or a list/dict when the model
+        has several outputs.
+
+        Args:
+            x: an array, a list of arrays or a dict keyed by input name; or a generator /
+                iterable / keras.utils.Sequence of batches, each `x`, `(x,)` or `(x, y, ...)`
+                (targets are ignored), `x` in any of those forms.
+            batch_size: samples per batch for arrays (default 32).
+            steps: batches to run (default: all of them; needed for an endless generator).
+            max_queue_size, workers, use_multiprocessing: Keras 2's options, accepted; batches
+                are read in the calling thread.
+
+        Raises:
+            ValueError / TypeError: for bad arguments, before any batch runs (a batch of a
+                generator is checked when it comes).
+        """
         from rnnkit.models.training import _check_batch_size, _check_callbacks, _check_verbose
         from rnnkit import callbacks as callbacks_module
-        if steps is not None:
-            raise ValueError(f"Argument `steps` is not supported by rnnkit. Received: steps={steps!r}")
-        batch_size = _check_batch_size(batch_size)
+        for name in ("max_queue_size", "workers", "use_multiprocessing"):
+            kwargs.pop(name, None)
+        if kwargs:
+            raise TypeError(f"Unexpected arguments to predict: {sorted(kwargs)}. Received: {kwargs!r}")
+        steps = check_steps(steps, "steps")
+        batch_given, batch_size = batch_size, _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
         _check_callbacks(callbacks)
-        arrays = self._as_input_list(x)
-        count = len(arrays[0])
-        if count == 0:
-            raise ValueError("Argument `x` must hold at least one sample. Received: 0 samples")
-        steps = math.ceil(count / batch_size)
-        bar = callbacks_module.Progbar(steps, verbose=verbose) if verbose else None
+        if is_batch_source(x, None):
+            if batch_given is not None:
+                raise ValueError("Argument `batch_size` must not be given when `x` is a generator or Sequence: "
+                                 f"each batch holds its own. Received: batch_size={batch_given!r}")
+            source = source_of(x, "x", False, steps)
+            batches = (self._as_input_list(unpack(item, "x", need_y=False)[0]) for item in source.epoch())
+            total = steps if steps is not None else source.steps
+        else:
+            arrays = self._as_input_list(x)
+            count = len(arrays[0])
+            if count == 0:
+                raise ValueError("Argument `x` must hold at least one sample. Received: 0 samples")
+            total = math.ceil(count / batch_size) if steps is None else min(steps, math.ceil(count / batch_size))
+            batches = ([a[step * batch_size:(step + 1) * batch_size] for a in arrays] for step in range(total))
+        bar = callbacks_module.Progbar(total, verbose=verbose) if verbose else None
         pieces = []
-        for step in range(steps):
-            batch = [a[step * batch_size:(step + 1) * batch_size] for a in arrays]
+        for batch in batches:
             pieces.append(self._run_graph(batch)[0])
             if bar is not None:
-                bar.update(step + 1)
+                bar.update(len(pieces), finalize=False)
+            if len(pieces) == total:
+                break
+        if is_batch_source(x, None):
+            source.on_epoch_end()
+        if bar is not None:
+            bar.target = len(pieces)
+            bar.update(len(pieces), finalize=True)
+        if not pieces:
+            raise ValueError("Argument `x` yielded no batch to predict. Received: an empty input")
         stacked = [np.concatenate([p[i] for p in pieces]) for i in range(len(self.outputs))]
         return self._structure(stacked)
 

@@ -541,7 +541,11 @@ def _checked_path(filepath, extensions):
         raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
     path = os.fspath(filepath)
     if not path.endswith(extensions):
-        raise ValueError(f"Argument `filepath` must end in one of {extensions}. Received: {path!r}")
+        # tf.keras 2 writes a SavedModel folder (save) or a TF checkpoint (save_weights) where the
+        # name has no extension, as keras-io's older lstm_seq2seq.py does with model.save("s2s").
+        hint = ("; a name without one is TensorFlow's SavedModel folder or checkpoint in tf.keras 2, "
+                "which rnnkit reads (load_model) but does not write" if not os.path.splitext(path)[1] else "")
+        raise ValueError(f"Argument `filepath` must end in one of {extensions}{hint}. Received: {path!r}")
     return path
 
 

@@ -72,6 +72,7 @@ LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py
 SUMMARY = ["src/rnnkit/models/summary.py", ["tests/models/test_summary.py", MASKS]]
 TEXT = ["src/rnnkit/preprocessing/text.py", ["tests/preprocessing/test_text.py"]]
 INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
+KERAS2_METHODS = ["src/rnnkit/models/keras2_methods.py", ["tests/models/test_keras2_methods.py"]]
 GRAPH = ["src/rnnkit/models/functional.py", ["tests/models/test_functional_gradients.py",
                                            "tests/training/test_functional_training_replay.py"]]
 MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"]]
@@ -379,6 +380,8 @@ MUTATIONS = [
     ("tokenizer_num_words_off_by_one", "tokenizer", TEXT,
      "if index is not None:\n                    if self.num_words and index >= self.num_words:",
      "if index is not None:\n                    if self.num_words and index > self.num_words:"),
+    ("predict_classes_argmax_of_one_unit", "Keras 2 predict_classes", KERAS2_METHODS,
+     "if probabilities.shape[-1] > 1:", "if probabilities.shape[-1] >= 1:"),
     # ---- initializers ------------------------------------------------------------------------
     ("glorot_uniform_limit_sqrt6_over_fan_avg", "initializers (Glorot limit)", INIT,
      '"""U(-l, l), l = sqrt(6 / (fan_in + fan_out))."""\n    fixed = (1.0, "fan_avg", "uniform")',

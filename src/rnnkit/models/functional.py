@@ -21,7 +21,7 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
-from rnnkit.models.generator_methods import GeneratorMethodsMixin
+from rnnkit.models.keras2_methods import GeneratorMethodsMixin
 from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin
 from rnnkit.utils.data_adapter import check_steps, is_batch_source, source_of, unpack

@@ -11,7 +11,7 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
-from rnnkit.models.generator_methods import GeneratorMethodsMixin
+from rnnkit.models.keras2_methods import ClassPredictionMixin, GeneratorMethodsMixin
 from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
@@ -20,7 +20,7 @@ def _is_multi(shape):
     return isinstance(shape, list)
 
 
-class Sequential(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
+class Sequential(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin, ClassPredictionMixin):
     """A linear stack of layers.
 
     Args:

@@ -1,18 +1,24 @@
-"""Keras 2's `fit_generator`, `evaluate_generator` and `predict_generator`, kept for the programs
-written with them (Deep Learning with Python's first edition, Keras 2's examples).
+"""Keras 2's deprecated Model methods, kept for the programs written with them (Deep Learning with
+Python's first edition, Keras 2's examples).
 
-tf.keras 2.x keeps them as deprecated names of `fit`, `evaluate` and `predict`, which take a
-generator themselves: each warns once per call and hands its arguments on unchanged, so the
-defaults that differ are Keras 2's (`verbose=1` here, where `fit` says 'auto'; `verbose=0` for
-`evaluate_generator` and `predict_generator`). Keras 3 removed them.
+- `fit_generator`, `evaluate_generator`, `predict_generator` (both kinds of model): tf.keras 2.x
+  keeps them as deprecated names of `fit`, `evaluate` and `predict`, which take a generator
+  themselves. Each warns and hands its arguments on unchanged, so the defaults that differ are
+  Keras 2's (`verbose=1` for fit_generator, where `fit` says 'auto'; `verbose=0` for the others).
+- `predict_classes`, `predict_proba` (Sequential only, as in Keras 2; tf.keras removed them in
+  2.6): the class of each sample is argmax over the last axis when it has several units, else
+  1 where the one output is > 0.5 (int32, shape kept); predict_proba is predict, warning when an
+  output lies outside [0, 1]. Defaults batch_size=32, verbose=0.
+Keras 3 has none of them.
 """
 
 import warnings
 
 
-def _warn_deprecated(name, replacement):
-    warnings.warn(f"`Model.{name}` is deprecated: `Model.{replacement}` takes a generator itself. "
-                  f"Use `Model.{replacement}`.", UserWarning, stacklevel=3)
+def _warn_deprecated(name, replacement, instead=None):
+    reason = f"`Model.{replacement}` takes a generator itself" if instead is None else "tf.keras 2.6 removed it"
+    warnings.warn(f"`Model.{name}` is deprecated: {reason}. Use `{instead or 'Model.' + replacement}`.",
+                  UserWarning, stacklevel=3)
 
 
 def _inference_twin(replacement, summary):
@@ -59,3 +65,28 @@ class GeneratorMethodsMixin:
 
     evaluate_generator = _inference_twin("evaluate", "The loss (and metrics) over batches yielded by a generator.")
     predict_generator = _inference_twin("predict", "The outputs for batches yielded by a generator, stacked.")
+
+
+class ClassPredictionMixin:
+    """Keras 2's Sequential.predict_classes / predict_proba (removed in tf.keras 2.6)."""
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class predictions: argmax over the last axis of `predict(x)` when it has several
+        units; for one unit (a sigmoid), 1 where the output is > 0.5, else 0 (int32, shape kept).
+        Deprecated, as in tf.keras 2.5."""
+        _warn_deprecated("predict_classes", "predict", "np.argmax(model.predict(x), axis=-1), or "
+                         "(model.predict(x) > 0.5).astype('int32') for one sigmoid unit")
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.shape[-1] > 1:
+            return probabilities.argmax(axis=-1)
+        return (probabilities > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """`predict(x)`, warning when an output is not a probability (outside [0, 1]).
+        Deprecated, as in tf.keras 2.5."""
+        _warn_deprecated("predict_proba", "predict", "model.predict(x)")
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.min() < 0.0 or probabilities.max() > 1.0:
+            warnings.warn("The model's outputs are not probabilities (some lie outside [0, 1]): its last layer "
+                          "does not normalize them as softmax or sigmoid would.", UserWarning, stacklevel=2)
+        return probabilities

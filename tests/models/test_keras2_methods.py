@@ -1,8 +1,10 @@
-"""Keras 2's deprecated fit_generator / evaluate_generator / predict_generator (Deep Learning with
-Python's first edition trains every recurrent model with fit_generator). Keras 2's rule, stated in
-advance: each is its array-free twin (fit / evaluate / predict on the generator), with Keras 2's
-parameter order and defaults (fit_generator verbose=1; the other two verbose=0), and a warning
-that names the method to use instead. The references here are the same data given as arrays."""
+"""Keras 2's deprecated Model methods. fit_generator / evaluate_generator / predict_generator (Deep
+Learning with Python's first edition trains every recurrent model with fit_generator): Keras 2's
+rule, stated in advance, is that each is its array-free twin (fit / evaluate / predict on the
+generator), with Keras 2's parameter order and defaults (fit_generator verbose=1; the other two
+verbose=0), and a warning that names the method to use instead; the references here are the same
+data given as arrays. Sequential's predict_classes / predict_proba (Keras 2.2's examples): the
+argmax of several outputs, the 0.5 threshold of one, written out here."""
 
 import warnings
 
@@ -130,3 +132,41 @@ def test_predict_generator_of_a_functional_model_matches_the_arrays():
     with pytest.warns(UserWarning, match="predict_generator` is deprecated"):
         outputs = model.predict_generator(Endless(x, y, 8), steps=3, max_queue_size=2)
     np.testing.assert_allclose(outputs, model.predict(x, batch_size=8, verbose=0), rtol=1e-6)
+
+
+def test_predict_classes_is_the_argmax_of_softmax_outputs_and_the_half_threshold_of_one_sigmoid():
+    x, _ = data()
+    set_random_seed(1)
+    softmax = Sequential([SimpleRNN(4, input_shape=(5, 2)), Dense(3, activation="softmax")])
+    sigmoid = Sequential([SimpleRNN(4, input_shape=(5, 2)), Dense(1, activation="sigmoid", bias_initializer="ones")])
+    probabilities = softmax.predict(x, verbose=0)
+    with pytest.warns(UserWarning, match=r"predict_classes` is deprecated.*np.argmax\(model.predict\(x\), axis=-1\)"):
+        classes = softmax.predict_classes(x)
+    assert classes.shape == (len(x),)
+    assert all(probabilities[i, classes[i]] == probabilities[i].max() for i in range(len(x)))
+    p = sigmoid.predict(x, verbose=0)
+    with pytest.warns(UserWarning):
+        labels = sigmoid.predict_classes(x, batch_size=5)
+    assert labels.dtype == np.int32 and labels.shape == (len(x), 1)   # Keras 2 keeps the unit axis
+    assert labels.tolist() == [[1 if v > 0.5 else 0] for v in p[:, 0]]
+    assert 0 < labels.sum() < len(x)          # both classes occur, so the threshold was tested
+
+
+def test_predict_proba_passes_probabilities_and_warns_when_outputs_are_not():
+    x, _ = data()
+    set_random_seed(2)
+    softmax = Sequential([SimpleRNN(4, input_shape=(5, 2)), Dense(3, activation="softmax")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        np.testing.assert_array_equal(softmax.predict_proba(x), softmax.predict(x, verbose=0))
+    assert [str(w.message) for w in caught] == [
+        "`Model.predict_proba` is deprecated: tf.keras 2.6 removed it. Use `model.predict(x)`."]
+    linear = Sequential([SimpleRNN(4, input_shape=(5, 2)), Dense(3, bias_initializer="ones")])
+    with pytest.warns(UserWarning) as record:
+        linear.predict_proba(x)
+    assert [str(w.message).split(":")[0] for w in record] == [
+        "`Model.predict_proba` is deprecated", "The model's outputs are not probabilities (some lie outside [0, 1])"]
+
+
+def test_predict_classes_belongs_to_sequential_only_as_in_keras_2():
+    assert not hasattr(functional(), "predict_classes")

@@ -12,6 +12,10 @@ only knows its weights and its math.
 import weakref
 
 _NODES = weakref.WeakKeyDictionary()  # layer -> [Node], in call order
+# layer -> weak reference to a model holding it that can record its layers' calls when asked
+# (a Sequential: `model.layers[i].output` before `model.input`, as Keras's FAQ writes it). Weak
+# both ways, so offering a trace keeps nothing alive and records nothing until someone asks.
+_TRACERS = weakref.WeakKeyDictionary()
 
 
 class KerasTensor:
@@ -124,6 +128,24 @@ def _check_state_shapes(layer, states, input_shape):
 def nodes_of(layer):
     """The calls recorded for `layer`, in order."""
     return list(_NODES.get(layer, ()))
+
+
+def offer_trace(layer, model):
+    """`model` (which holds `layer`) will record its layers' calls if `layer`'s calls are asked
+    for before any exist: `model.symbolic_trace()` is called then."""
+    _TRACERS[layer] = weakref.ref(model)
+
+
+def recorded_calls(layer):
+    """The calls of `layer`, first letting a model that offered a trace record them."""
+    nodes = nodes_of(layer)
+    if not nodes:
+        owner = _TRACERS.get(layer)
+        model = owner() if owner is not None else None
+        if model is not None and getattr(model, "built", False):
+            model.symbolic_trace()
+            nodes = nodes_of(layer)
+    return nodes
 
 
 def is_symbolic(value):

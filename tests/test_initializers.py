@@ -6,13 +6,15 @@ Stated in advance, n = fan_in or (fan_in + fan_out) / 2:
 - normal variants: N(0, s0) truncated at +-2 s0 by drawing again (TensorFlow's truncated_normal),
   s0 = sqrt(scale / n) / 0.87962566103423978, so the std after truncation is sqrt(scale / n):
   GlorotNormal (1, fan_avg), HeNormal (2, fan_in), LecunNormal (1, fan_in);
-- Orthogonal: W^T W = gain^2 I (W W^T for a wide matrix).
+- Orthogonal: W^T W = gain^2 I (W W^T for a wide matrix);
+- Identity: W[i, j] = gain if i == j else 0, rectangular shapes included, 2-D shapes only.
 Samples are large (>= 60,000 values) and seeded; each statistical bound is 6 standard errors of the
 statistic, so a correct sampler fails with probability < 1e-8 and a wrong formula (a scale off by
 a few percent, clipping instead of redrawing) fails for sure.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -137,6 +139,7 @@ def test_orthogonal_is_not_a_fixed_matrix():
     (lambda: initializers.VarianceScaling(scale=float("nan")), "scale"),
     (lambda: initializers.VarianceScaling(scale=0.0), "scale"),
     (lambda: initializers.Orthogonal(gain=float("-inf")), "gain"),
+    (lambda: initializers.Identity(gain=float("nan")), "gain"),
     (lambda: initializers.get({"class_name": "RandomUniform", "config": {"minval": float("-inf")}}), "minval"),
 ])
 def test_non_finite_bounds_are_refused_at_construction(make, argument):
@@ -157,7 +160,8 @@ def test_non_numeric_bound_is_a_type_error():
 @pytest.mark.parametrize("name, cls", [("he_normal", initializers.HeNormal),
                                        ("lecun_normal", initializers.LecunNormal),
                                        ("truncated_normal", initializers.TruncatedNormal),
-                                       ("glorot_normal", initializers.GlorotNormal)])
+                                       ("glorot_normal", initializers.GlorotNormal),
+                                       ("identity", initializers.Identity)])
 def test_keras_names_and_configs_round_trip(name, cls):
     initializer = initializers.get(name)
     assert type(initializer) is cls
@@ -170,3 +174,31 @@ def test_variance_scaling_config_round_trips_and_matches_its_named_variant():
                            "config": {"scale": 2.0, "mode": "fan_in", "distribution": "uniform", "seed": 7}})
     np.testing.assert_array_equal(vs((20, 30)), initializers.HeUniform(seed=7)((20, 30)))
     assert initializers.serialize(initializers.GlorotUniform())["config"] == {"seed": None}
+
+
+@pytest.mark.parametrize("shape, gain", [((4, 4), 1.0), ((3, 5), 0.5), ((6, 2), -2.0)])
+def test_identity_is_gain_on_the_main_diagonal_of_any_2d_shape(shape, gain):
+    values = initializers.Identity(gain=gain)(shape, dtype="float64")
+    expected = [[gain if i == j else 0.0 for j in range(shape[1])] for i in range(shape[0])]
+    assert values.shape == shape and values.dtype == np.float64 and values.tolist() == expected
+    again = initializers.get(initializers.serialize(initializers.Identity(gain=gain)))
+    assert again.get_config() == {"gain": gain}
+
+
+def test_identity_refuses_a_shape_that_is_not_2d():
+    for shape in [(3,), (2, 3, 3)]:
+        with pytest.raises(ValueError, match=rf"2D matrices.*Received: shape={re.escape(str(shape))} of rank"):
+            initializers.Identity()(shape)
+
+
+def test_the_irnn_of_keras_2s_mnist_irnn_starts_from_the_identity():
+    # examples/mnist_irnn.py: SimpleRNN(relu) with RandomNormal(stddev=0.001) input weights and an
+    # identity recurrent kernel, so a step at first carries h_{t-1} on unchanged (plus the input).
+    layer = SimpleRNN(5, kernel_initializer=initializers.RandomNormal(stddev=0.001),
+                      recurrent_initializer=initializers.Identity(gain=1.0), activation="relu")
+    layer.build((None, 7, 1))
+    kernel, recurrent, bias = layer.get_weights()
+    assert recurrent.tolist() == np.eye(5).tolist() and not bias.any()
+    assert 0 < np.abs(kernel).max() < 0.006
+    rebuilt = SimpleRNN.from_config(layer.get_config())
+    assert type(rebuilt.recurrent_initializer) is initializers.Identity

@@ -72,6 +72,8 @@ LOAD = ["src/rnnkit/saving/keras_weights.py", ["tests/saving/test_keras_files.py
 SUMMARY = ["src/rnnkit/models/summary.py", ["tests/models/test_summary.py", MASKS]]
 TEXT = ["src/rnnkit/preprocessing/text.py", ["tests/preprocessing/test_text.py"]]
 INIT = ["src/rnnkit/initializers.py", ["tests/test_initializers.py"]]
+REGRESSION_LOSSES = ["src/rnnkit/losses.py", ["tests/training/test_regression_losses.py"]]
+KERAS2_METHODS = ["src/rnnkit/models/keras2_methods.py", ["tests/models/test_keras2_methods.py"]]
 GRAPH = ["src/rnnkit/models/functional.py", ["tests/models/test_functional_gradients.py",
                                            "tests/training/test_functional_training_replay.py"]]
 MERGE = ["src/rnnkit/ops/merge.py", ["tests/models/test_functional_gradients.py"]]
@@ -379,6 +381,15 @@ MUTATIONS = [
     ("tokenizer_num_words_off_by_one", "tokenizer", TEXT,
      "if index is not None:\n                    if self.num_words and index >= self.num_words:",
      "if index is not None:\n                    if self.num_words and index > self.num_words:"),
+    ("mape_gradient_without_the_100", "losses (MAPE)", REGRESSION_LOSSES,
+     "grad = 100.0 * np.sign(y_pred - y_true)", "grad = np.sign(y_pred - y_true)"),
+    ("msle_gradient_forgets_the_log_derivative", "losses (MSLE)", REGRESSION_LOSSES,
+     "2.0 * self._log_gap(y_true, y_pred) / (np.maximum(y_pred, EPSILON) + 1.0)",
+     "2.0 * self._log_gap(y_true, y_pred)"),
+    ("logcosh_gradient_is_the_error_itself", "losses (log-cosh)", REGRESSION_LOSSES,
+     "return (np.tanh(y_pred - y_true) / y_pred.size)", "return ((y_pred - y_true) / y_pred.size)"),
+    ("predict_classes_argmax_of_one_unit", "Keras 2 predict_classes", KERAS2_METHODS,
+     "if probabilities.shape[-1] > 1:", "if probabilities.shape[-1] >= 1:"),
     # ---- initializers ------------------------------------------------------------------------
     ("glorot_uniform_limit_sqrt6_over_fan_avg", "initializers (Glorot limit)", INIT,
      '"""U(-l, l), l = sqrt(6 / (fan_in + fan_out))."""\n    fixed = (1.0, "fan_avg", "uniform")',
@@ -387,6 +398,8 @@ MUTATIONS = [
      "q, r = np.linalg.qr(a)", "q, r = a / np.sqrt(a.shape[0]), np.linalg.qr(a)[1]"),
     ("orthogonal_without_sign_correction", "initializers (Orthogonal)", INIT,
      "q *= np.sign(np.diag(r))", "q *= 1.0"),
+    ("identity_ignores_gain", "initializers (Identity)", INIT,
+     "return (self.gain * np.eye(*shape))", "return (np.eye(*shape))"),
     ("truncated_normal_clips_instead_of_redrawing", "initializers (truncated normal)", INIT,
      "    while outside.any():",
      "    values = np.clip(values, mean - 2 * stddev, mean + 2 * stddev)\n    while False:"),

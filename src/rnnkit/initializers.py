@@ -5,7 +5,7 @@ the uniform variants draw U(-l, l), l = sqrt(3 scale / n) (GlorotUniform: sqrt(6
 fan_out))); the normal variants draw a normal truncated at two standard deviations, values outside
 drawn again, with stddev sqrt(scale / n) / 0.8796... before truncation (so sqrt(scale / n) after).
 Orthogonal takes Q of the QR decomposition of a normal matrix, sign-corrected by diag(R), times
-gain; RandomUniform defaults to U(-0.05, 0.05).
+gain; Identity is gain times the (possibly rectangular) identity matrix; RandomUniform defaults to U(-0.05, 0.05).
 """
 
 import math
@@ -241,6 +241,28 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """gain * I for a 2-D shape (rows, cols): ones on the main diagonal, zeros elsewhere, also when
+    rows != cols, as Keras's Identity. The IRNN's recurrent kernel (Le, Jaitly & Hinton, 2015).
+
+    Raises:
+        ValueError: for a gain that is not a finite number, or a shape that is not 2-D (when called).
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = _check_number(gain, "gain", "Identity")
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) != 2:
+            raise ValueError("The Identity initializer makes 2D matrices only. "
+                             f"Received: shape={shape} of rank {len(shape)}")
+        return (self.gain * np.eye(*shape)).astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_uniform": RandomUniform, "uniform": RandomUniform,
@@ -249,7 +271,7 @@ _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
-    "orthogonal": Orthogonal,
+    "orthogonal": Orthogonal, "identity": Identity,
 }
 _BY_CLASS = {cls.__name__: cls for cls in set(_BY_NAME.values())}
 

@@ -7,6 +7,12 @@ the last, which the loss itself reduces) are averaged. With N = the number of pe
     mae:  L = mean(|p - t|)                           dL/dp = sign(p - t) / (N C)
     huber (delta d, e = p - t): l = mean(e^2 / 2 where |e| <= d, else d |e| - d^2 / 2)
                                                       dL/dp = clip(e, -d, d) / (N C)
+    mape: l = 100 mean(|p - t| / max(|t|, e))         dL/dp = 100 sign(p - t) / max(|t|, e) / (N C)
+    msle: l = mean((log(max(p, e) + 1) - log(max(t, e) + 1))^2)
+                                  dL/dp = 2 (log(max(p, e) + 1) - log(max(t, e) + 1)) / (p + 1) / (N C)
+                                          where p >= e, else 0 (TensorFlow's gradient of maximum)
+    logcosh: l = mean(x + softplus(-2 x) - log 2), x = p - t (= log cosh x, without overflow)
+                                                      dL/dp = tanh(x) / (N C)
     binary_crossentropy, probabilities (Keras clips p to [e, 1 - e], e = 1e-7):
           l = -(t log(p + e) + (1 - t) log(1 - p + e))
           dL/dp = -(t / (p + e) - (1 - t) / (1 - p + e)) / (N C)   (0 where clipped)
@@ -156,6 +162,51 @@ class Huber(Loss):
         return {"name": self.name, "delta": self.delta}
 
 
+class MeanAbsolutePercentageError(Loss):
+    """Keras's MAPE: 100 |p - t| / max(|t|, 1e-7), averaged over the last axis."""
+
+    name = "mean_absolute_percentage_error"
+
+    def per_sample(self, y_true, y_pred):
+        return 100.0 * np.mean(np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), EPSILON), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        grad = 100.0 * np.sign(y_pred - y_true) / np.maximum(np.abs(y_true), EPSILON) / y_pred.size
+        return grad.astype(y_pred.dtype, copy=False)
+
+
+class MeanSquaredLogarithmicError(Loss):
+    """Keras's MSLE: (log(max(p, 1e-7) + 1) - log(max(t, 1e-7) + 1))^2, averaged over the last axis."""
+
+    name = "mean_squared_logarithmic_error"
+
+    @staticmethod
+    def _log_gap(y_true, y_pred):
+        return np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(y_true, EPSILON))
+
+    def per_sample(self, y_true, y_pred):
+        return np.mean(np.square(self._log_gap(y_true, y_pred)), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        inside = y_pred >= EPSILON
+        grad = 2.0 * self._log_gap(y_true, y_pred) / (np.maximum(y_pred, EPSILON) + 1.0) * inside / y_pred.size
+        return grad.astype(y_pred.dtype, copy=False)
+
+
+class LogCosh(Loss):
+    """Keras's log-cosh: log(cosh(p - t)), averaged over the last axis (about e^2 / 2 for small
+    errors e, |e| - log 2 for large ones)."""
+
+    name = "log_cosh"
+
+    def per_sample(self, y_true, y_pred):
+        x = y_pred - y_true
+        return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        return (np.tanh(y_pred - y_true) / y_pred.size).astype(y_pred.dtype, copy=False)
+
+
 class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
@@ -279,19 +330,42 @@ def huber(y_true, y_pred, delta=1.0):
     return Huber(delta).per_sample(np.asarray(y_true), np.asarray(y_pred))
 
 
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per-sample mean absolute percentage error over the last axis."""
+    return MeanAbsolutePercentageError().per_sample(np.asarray(y_true), np.asarray(y_pred))
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per-sample mean squared logarithmic error over the last axis."""
+    return MeanSquaredLogarithmicError().per_sample(np.asarray(y_true), np.asarray(y_pred))
+
+
+def log_cosh(y_true, y_pred):
+    """Per-sample log-cosh error over the last axis."""
+    return LogCosh().per_sample(np.asarray(y_true), np.asarray(y_pred))
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+logcosh = log_cosh
 
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "huber": Huber, "huber_loss": Huber,
+    "mape": MeanAbsolutePercentageError, "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "logcosh": LogCosh, "log_cosh": LogCosh,
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
 _BY_FUNCTION = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, log_cosh: LogCosh,
     binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
 }

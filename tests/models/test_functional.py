@@ -173,6 +173,77 @@ def test_outputs_must_be_symbolic_tensors():
         Model(Dense(1)(x), Dense(1)(x))
 
 
+def test_a_subclassed_model_is_refused_with_the_reason_even_when_it_passes_itself():
+    # TensorFlow's "Text generation with an RNN" tutorial writes `super().__init__(self)`: the
+    # refusal must name the class and the way out, not fail while describing the half-made model.
+    class MyModel(Model):
+        def __init__(self, units):
+            super().__init__(self)
+            self.dense = Dense(units)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    with pytest.raises(TypeError, match=r"MyModel, a subclass of Model with its own call\(\).*keras\.Input.*"
+                                        r"Received: inputs=the MyModel being made, outputs=None"):
+        MyModel(3)
+    with pytest.raises(TypeError, match=r"keras.Model\(inputs, outputs\).*Received: inputs=None, outputs=None"):
+        Model()
+
+
+def _two_input_two_output_model():
+    backend.clear_session()
+    tokens, numbers = Input(shape=(6,), dtype="int32", name="tokens"), Input(shape=(6, 2), name="numbers")
+    merged = keras.layers.concatenate([Embedding(9, 3)(tokens), numbers])
+    hidden = LSTM(4)(merged)
+    return Model([tokens, numbers], [Dense(1, name="score")(hidden), Dense(3, name="kind")(hidden)])
+
+
+def test_predict_takes_generators_sequences_and_steps_as_the_same_arrays_batched():
+    model = _two_input_two_output_model()
+    rng = np.random.default_rng(0)
+    tokens, numbers = rng.integers(0, 9, (10, 6)), rng.normal(size=(10, 6, 2)).astype("float32")
+    whole = model.predict([tokens, numbers], batch_size=4, verbose=0)
+
+    def batches(with_targets):
+        for start in range(0, 10, 4):
+            x = [tokens[start:start + 4], numbers[start:start + 4]]
+            yield (x, np.zeros((len(x[0]), 1))) if with_targets else (x,)
+
+    class Batches(keras.utils.Sequence):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return {"tokens": tokens[4 * index:4 * index + 4], "numbers": numbers[4 * index:4 * index + 4]},
+
+    for source in [batches(False), batches(True), list(batches(True)), Batches()]:
+        streamed = model.predict(source, verbose=0, max_queue_size=10, workers=1, use_multiprocessing=False)
+        for mine, theirs in zip(streamed, whole):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+    # steps: only the first batches, from arrays as from an endless generator
+    first_two = model.predict([tokens, numbers], batch_size=4, steps=2, verbose=0)
+    endless = (item for _ in iter(int, 1) for item in batches(False))
+    from_endless = model.predict(endless, steps=2, verbose=0)
+    for a, b, theirs in zip(first_two, from_endless, whole):
+        assert len(a) == len(b) == 8
+        np.testing.assert_allclose(a, theirs[:8], rtol=1e-6)
+        np.testing.assert_allclose(b, theirs[:8], rtol=1e-6)
+
+
+def test_predict_refuses_what_a_stream_cannot_take():
+    model = _two_input_two_output_model()
+    one_batch = [([np.zeros((2, 6), "int32"), np.zeros((2, 6, 2), "float32")],)]
+    with pytest.raises(ValueError, match="`batch_size` must not be given.*Received: batch_size=2"):
+        model.predict(one_batch, batch_size=2)
+    with pytest.raises(ValueError, match="`steps`.*Received: 0"):
+        model.predict(one_batch, steps=0)
+    with pytest.raises(TypeError, match="Unexpected arguments to predict: \\['shuffle'\\]"):
+        model.predict(one_batch, shuffle=True)
+    with pytest.raises(ValueError, match="yielded no batch"):
+        model.predict(iter([]))
+
+
 def test_a_symbolic_tensor_has_no_values():
     with pytest.raises(TypeError, match="no values"):
         np.asarray(Input(shape=(3,)))

@@ -327,6 +327,12 @@ def test_save_needs_a_known_extension(tmp_path):
     model = Sequential([SimpleRNN(3, input_shape=(4, 2))])
     with pytest.raises(ValueError, match="filepath.*Received: .*m.txt"):
         model.save(tmp_path / "m.txt")
+    # tf.keras 2's model.save("s2s") (keras-io's older lstm_seq2seq.py) writes a SavedModel folder
+    for write in (model.save, model.save_weights):
+        with pytest.raises(ValueError, match=r"must end in one of .*SavedModel folder or checkpoint in tf.keras 2, "
+                                             r"which rnnkit reads \(load_model\) but does not write. Received: .*s2s'"):
+            write(tmp_path / "s2s")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_keras3_graph_with_mask_operations_cannot_be_written_as_keras2_and_says_so(tmp_path):

@@ -541,8 +541,8 @@ class Layer:
         return self.get_output_at(0)
 
     def _node_at(self, node_index, what):
-        from rnnkit.layers.symbolic import nodes_of
-        nodes = nodes_of(self)
+        from rnnkit.layers.symbolic import recorded_calls
+        nodes = recorded_calls(self)
         if not nodes:
             raise AttributeError(f"Layer \"{self.name}\" has never been called on symbolic tensors and thus has no "
                                  f"defined {what}. Received: a layer with no calls")

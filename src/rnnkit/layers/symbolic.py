@@ -6,12 +6,18 @@ shapes, appends a Node to the layer's list of calls, and returns new KerasTensor
 computed: `models.Model(inputs, outputs)` later walks the nodes, in topological order, with arrays.
 
 Nodes are kept here, keyed by layer, rather than on the layer: a layer stays a plain object that
-only knows its weights and its math.
+only knows its weights and its math. The table holds its nodes weakly: a node holds its layer, so a
+strong list of nodes would keep every layer ever called symbolically alive (the table's weak key
+notwithstanding). A node lives as long as a tensor it made or a model that runs it.
 """
 
 import weakref
 
-_NODES = weakref.WeakKeyDictionary()  # layer -> [Node], in call order
+_NODES = weakref.WeakKeyDictionary()  # layer -> _Calls: its nodes, weakly, in call order
+# layer -> weak reference to a model holding it that can record its layers' calls when asked
+# (a Sequential: `model.layers[i].output` before `model.input`, as Keras's FAQ writes it). Weak
+# both ways, so offering a trace keeps nothing alive and records nothing until someone asks.
+_TRACERS = weakref.WeakKeyDictionary()
 
 
 class KerasTensor:
@@ -58,6 +64,21 @@ class KerasTensor:
         return self is other
 
 
+class _Calls:
+    """A layer's nodes, held weakly, and how many calls it has had (each node's index)."""
+
+    def __init__(self):
+        self.count = 0
+        self.refs = []
+
+    def add(self, node):
+        self.count += 1
+        self.refs = [ref for ref in self.refs if ref() is not None] + [weakref.ref(node)]
+
+    def alive(self):
+        return [node for node in (ref() for ref in self.refs) if node is not None]
+
+
 class Node:
     """One call of a layer on symbolic tensors.
 
@@ -73,9 +94,9 @@ class Node:
     """
 
     def __init__(self, layer, inputs, state_inputs, output_shapes, dtype, constants=None, mask_input=None):
-        nodes = _NODES.setdefault(layer, [])
+        calls = _NODES.setdefault(layer, _Calls())
         self.layer = layer
-        self.index = len(nodes)
+        self.index = calls.count
         self.inputs = inputs
         self.state_inputs = list(state_inputs)
         self.constants = dict(constants or {})
@@ -83,7 +104,7 @@ class Node:
         self.single = not isinstance(output_shapes, list)
         shapes = [output_shapes] if self.single else output_shapes
         self.outputs = [KerasTensor(shape, dtype, self, i) for i, shape in enumerate(shapes)]
-        nodes.append(self)
+        calls.add(self)
 
     @property
     def flat_inputs(self):
@@ -123,7 +144,26 @@ def _check_state_shapes(layer, states, input_shape):
 
 def nodes_of(layer):
     """The calls recorded for `layer`, in order."""
-    return list(_NODES.get(layer, ()))
+    calls = _NODES.get(layer)
+    return calls.alive() if calls is not None else []
+
+
+def offer_trace(layer, model):
+    """`model` (which holds `layer`) will record its layers' calls if `layer`'s calls are asked
+    for before any exist: `model.symbolic_trace()` is called then."""
+    _TRACERS[layer] = weakref.ref(model)
+
+
+def recorded_calls(layer):
+    """The calls of `layer`, first letting a model that offered a trace record them."""
+    nodes = nodes_of(layer)
+    if not nodes:
+        owner = _TRACERS.get(layer)
+        model = owner() if owner is not None else None
+        if model is not None and getattr(model, "built", False):
+            model.symbolic_trace()
+            nodes = nodes_of(layer)
+    return nodes
 
 
 def is_symbolic(value):
@@ -201,7 +241,7 @@ def _check_fits(layer, input_shape):
 
 def input_tensor(input_layer):
     """The KerasTensor an InputLayer stands for (made once, on its one node)."""
-    nodes = _NODES.get(input_layer)
+    nodes = nodes_of(input_layer)
     if nodes:
         return nodes[0].outputs[0]
     node = Node(input_layer, [], [], tuple(input_layer.batch_input_shape),

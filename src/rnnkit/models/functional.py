@@ -21,8 +21,10 @@ from rnnkit import backend
 from rnnkit.layers.base import as_real_array, cast_checked
 from rnnkit.layers.input_layer import InputLayer
 from rnnkit.layers.symbolic import KerasTensor, is_symbolic, nodes_of, symbolic_call
+from rnnkit.models.keras2_methods import GeneratorMethodsMixin
 from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin
+from rnnkit.utils.data_adapter import check_steps, is_batch_source, source_of, unpack
 
 
 class _InputShapes(tuple):
@@ -82,7 +84,7 @@ def _flatten(structure, argument):
     return values, kind, keys
 
 
-class Model(ModelAsLayer, TrainingMixin):
+class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
     """A model given by its input and output tensors (Keras's functional API).
 
     Args:
@@ -100,10 +102,16 @@ class Model(ModelAsLayer, TrainingMixin):
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         if inputs is None or outputs is None:
-            raise TypeError("rnnkit builds models from tensors: keras.Model(inputs, outputs). A subclassed Model "
-                            "with its own call() has no hand-derived gradient, so it is not supported; build "
-                            "the same graph with keras.Input and layer calls. Received: "
-                            f"inputs={inputs!r}, outputs={outputs!r}")
+            # A subclass's `super().__init__(self)` (TensorFlow's text-generation tutorial) passes the
+            # model being made, which has no name yet: describe it, never repr it.
+            received = ", ".join(f"{argument}=the {type(self).__name__} being made" if value is self
+                                 else f"{argument}={value!r:.200}"
+                                 for argument, value in (("inputs", inputs), ("outputs", outputs)))
+            made_as = (f"{type(self).__name__}, a subclass of Model with its own call(),"
+                       if callable(getattr(type(self), "call", None)) else "A subclassed Model with its own call()")
+            raise TypeError("rnnkit builds models from tensors: keras.Model(inputs, outputs). "
+                            f"{made_as} has no hand-derived gradient, so it is not supported; build "
+                            f"the same graph with keras.Input and layer calls. Received: {received}")
         if kwargs:
             raise TypeError(f"Keyword arguments not understood by Model: {sorted(kwargs)}. Received: {kwargs!r}")
         if name is not None and (not isinstance(name, str) or not name):
@@ -747,28 +755,62 @@ class Model(ModelAsLayer, TrainingMixin):
                                  training=training)
         return self._structure(self._run_graph(self._as_input_list(x), training)[0])
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The outputs for `x` (an array, a list of arrays or a dict keyed by input name), batch by
-        batch, stacked: an array, or a list/dict when the model has several outputs."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """The outputs for `x`, batch by batch, stacked: an array, or a list/dict when the model
+        has several outputs.
+
+        Args:
+            x: an array, a list of arrays or a dict keyed by input name; or a generator /
+                iterable / keras.utils.Sequence of batches, each `x`, `(x,)` or `(x, y, ...)`
+                (targets are ignored), `x` in any of those forms.
+            batch_size: samples per batch for arrays (default 32).
+            steps: batches to run (default: all of them; needed for an endless generator).
+            max_queue_size, workers, use_multiprocessing: Keras 2's options, accepted; batches
+                are read in the calling thread.
+
+        Raises:
+            ValueError / TypeError: for bad arguments, before any batch runs (a batch of a
+                generator is checked when it comes).
+        """
         from rnnkit.models.training import _check_batch_size, _check_callbacks, _check_verbose
         from rnnkit import callbacks as callbacks_module
-        if steps is not None:
-            raise ValueError(f"Argument `steps` is not supported by rnnkit. Received: steps={steps!r}")
-        batch_size = _check_batch_size(batch_size)
+        for name in ("max_queue_size", "workers", "use_multiprocessing"):
+            kwargs.pop(name, None)
+        if kwargs:
+            raise TypeError(f"Unexpected arguments to predict: {sorted(kwargs)}. Received: {kwargs!r}")
+        steps = check_steps(steps, "steps")
+        batch_given, batch_size = batch_size, _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
         _check_callbacks(callbacks)
-        arrays = self._as_input_list(x)
-        count = len(arrays[0])
-        if count == 0:
-            raise ValueError("Argument `x` must hold at least one sample. Received: 0 samples")
-        steps = math.ceil(count / batch_size)
-        bar = callbacks_module.Progbar(steps, verbose=verbose) if verbose else None
+        if is_batch_source(x, None):
+            if batch_given is not None:
+                raise ValueError("Argument `batch_size` must not be given when `x` is a generator or Sequence: "
+                                 f"each batch holds its own. Received: batch_size={batch_given!r}")
+            source = source_of(x, "x", False, steps)
+            batches = (self._as_input_list(unpack(item, "x", need_y=False)[0]) for item in source.epoch())
+            total = steps if steps is not None else source.steps
+        else:
+            arrays = self._as_input_list(x)
+            count = len(arrays[0])
+            if count == 0:
+                raise ValueError("Argument `x` must hold at least one sample. Received: 0 samples")
+            total = math.ceil(count / batch_size) if steps is None else min(steps, math.ceil(count / batch_size))
+            batches = ([a[step * batch_size:(step + 1) * batch_size] for a in arrays] for step in range(total))
+        bar = callbacks_module.Progbar(total, verbose=verbose) if verbose else None
         pieces = []
-        for step in range(steps):
-            batch = [a[step * batch_size:(step + 1) * batch_size] for a in arrays]
+        for batch in batches:
             pieces.append(self._run_graph(batch)[0])
             if bar is not None:
-                bar.update(step + 1)
+                bar.update(len(pieces), finalize=False)
+            if len(pieces) == total:
+                break
+        if is_batch_source(x, None):
+            source.on_epoch_end()
+        if bar is not None:
+            bar.target = len(pieces)
+            bar.update(len(pieces), finalize=True)
+        if not pieces:
+            raise ValueError("Argument `x` yielded no batch to predict. Received: an empty input")
         stacked = [np.concatenate([p[i] for p in pieces]) for i in range(len(self.outputs))]
         return self._structure(stacked)
 

@@ -9,8 +9,9 @@ from rnnkit import backend
 from rnnkit.layers.base import Layer, shape_to_tuple
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import InputLayer
-from rnnkit.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
+from rnnkit.layers.symbolic import KerasTensor, input_tensor, is_symbolic, offer_trace, symbolic_call
 from rnnkit.models.summary import parameter_counts, summary_lines, summary_rows
+from rnnkit.models.keras2_methods import ClassPredictionMixin, GeneratorMethodsMixin
 from rnnkit.models.nesting import ModelAsLayer, model_from_spec
 from rnnkit.models.training import TrainingMixin, as_real_array, cast_checked
 
@@ -19,7 +20,7 @@ def _is_multi(shape):
     return isinstance(shape, list)
 
 
-class Sequential(ModelAsLayer, TrainingMixin):
+class Sequential(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin, ClassPredictionMixin):
     """A linear stack of layers.
 
     Args:
@@ -41,6 +42,8 @@ class Sequential(ModelAsLayer, TrainingMixin):
         self._layer_names, self._layer_ids = set(), set()
         self._input_shape = None  # batch-first, once known
         self._explicit_input = False  # the shape came from Input(), not from a layer
+        self._input_layer = None      # that Input's layer
+        self._trace = None            # (input tensor, [each layer's output tensor]) once asked for
         self._pending_caches = None   # the layers' caches of the last training forward, for `_backward`
         self.built = False
         super().__init__()
@@ -85,6 +88,7 @@ class Sequential(ModelAsLayer, TrainingMixin):
                     f"Received: {layer.name!r} after {len(self._layers)} layer(s)")
             self._input_shape = layer.batch_input_shape
             self._explicit_input = True
+            self._input_layer = layer
             self.built = True
             return
         if isinstance(layer, ModelAsLayer) and layer.takes_several_inputs:
@@ -123,6 +127,9 @@ class Sequential(ModelAsLayer, TrainingMixin):
         self._layer_names.add(layer.name)
         self._layer_ids.add(id(layer))
         self.built = input_shape is not None
+        offer_trace(layer, self)
+        if self._trace is not None and self.built:
+            self.symbolic_trace()     # Keras 2 calls the new layer on the model's output at once
 
     @staticmethod
     def _check_built_layer_fits(layer, input_shape):
@@ -149,9 +156,59 @@ class Sequential(ModelAsLayer, TrainingMixin):
         self._leaf_cache = None
         self._layer_names.discard(removed.name)
         self._layer_ids.discard(id(removed))
+        if self._trace is not None:
+            del self._trace[1][len(self._layers):]    # the output is the new last layer's again
         if not self._layers and not self._explicit_input:
             self._input_shape = None
+            self._trace = None
             self.built = False
+
+    # ---- the stack as a graph: Keras's model.input / model.output --------------------------------
+    def symbolic_trace(self):
+        """(input tensor, [each layer's output tensor]): the stack called once on a `keras.Input`
+        of the model's input shape, as Keras records a Sequential's graph. Recorded when first
+        asked for (`model.input`, `model.output`, a layer's `output`), extended by `add` and cut
+        by `pop` after that; until then the layers record nothing (and keep nothing alive).
+
+        Raises:
+            AttributeError: if the model is not built (its input shape is not known yet).
+        """
+        if not self.built or self._input_shape is None:
+            raise AttributeError(
+                f'Sequential "{self.name}" has no input or output tensors yet: it is not built. Give its first '
+                "layer an `input_shape` (or start it with keras.Input), or call build(). Received: an unbuilt model")
+        if self._trace is None:
+            if self._input_layer is not None:
+                tensor = input_tensor(self._input_layer)
+            else:
+                first = self._layers[0]
+                # Keras 2 names the input after the first layer (`embedding_input`), of the float type.
+                tensor = input_tensor(InputLayer(batch_input_shape=self._input_shape, name=f"{first.name}_input",
+                                                 dtype=backend.floatx()))
+            self._trace = (tensor, [])
+        tensor, outputs = self._trace
+        for layer in self._layers[len(outputs):]:
+            outputs.append(symbolic_call(layer, outputs[-1] if outputs else tensor))
+        return tensor, list(outputs)
+
+    @property
+    def input(self):
+        """The model's input tensor: `keras.Model(model.input, model.layers[i].output)` extracts features."""
+        return self.symbolic_trace()[0]
+
+    @property
+    def inputs(self):
+        return [self.input]
+
+    @property
+    def output(self):
+        tensor, outputs = self.symbolic_trace()
+        return outputs[-1] if outputs else tensor
+
+    @property
+    def outputs(self):
+        output = self.output
+        return list(output) if isinstance(output, list) else [output]
 
     def build(self, input_shape=None):
         """Builds every layer for inputs of `input_shape` (batch first, e.g. `(None, 10, 5)`).
@@ -184,6 +241,8 @@ class Sequential(ModelAsLayer, TrainingMixin):
         for layer, shape in planned:
             if not layer.built:
                 layer.build(shape)
+        if self._trace is not None and tuple(self._trace[0].shape) != tuple(input_shape):
+            self._trace = None
         self._input_shape = input_shape
         self.built = True
 
@@ -540,7 +599,11 @@ def _checked_path(filepath, extensions):
         raise TypeError(f"Argument `filepath` must be a path. Received: {filepath!r}")
     path = os.fspath(filepath)
     if not path.endswith(extensions):
-        raise ValueError(f"Argument `filepath` must end in one of {extensions}. Received: {path!r}")
+        # tf.keras 2 writes a SavedModel folder (save) or a TF checkpoint (save_weights) where the
+        # name has no extension, as keras-io's older lstm_seq2seq.py does with model.save("s2s").
+        hint = ("; a name without one is TensorFlow's SavedModel folder or checkpoint in tf.keras 2, "
+                "which rnnkit reads (load_model) but does not write" if not os.path.splitext(path)[1] else "")
+        raise ValueError(f"Argument `filepath` must end in one of {extensions}{hint}. Received: {path!r}")
     return path
 
 

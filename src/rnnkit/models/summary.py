@@ -163,10 +163,21 @@ def _node_output_shape(node):
     return shapes[0] if node.single else shapes
 
 
+def _own_output_shape(layer):
+    """A nested model's output shape as the model itself defines it; None for a layer."""
+    if isinstance(layer, Layer):
+        return None
+    try:
+        return layer.output_shape
+    except AttributeError:
+        return None
+
+
 def functional_rows(model, expand_nested=False, connected=True):
     """Per layer of `model.layers`: (name, class name, output shape text, params, connections,
     trainable, nested rows). A shared layer's connections list every call of it inside this model;
-    its shape is 'multiple' when its calls give different shapes (tf_keras's rule). The rows of a
+    its shape is 'multiple' when its calls give different shapes (tf_keras's rule); a nested model's
+    is its own output shape, whatever its calls gave (tf_keras's too). The rows of a
     nested model (with `expand_nested`) show no connections: tf_keras lists only the outer calls."""
     from rnnkit.layers.input_layer import InputLayer
     nodes_by_layer = {}
@@ -178,6 +189,11 @@ def functional_rows(model, expand_nested=False, connected=True):
         shapes = {repr(_node_output_shape(n)) for n in nodes}
         if isinstance(layer, InputLayer):
             shape_text = _shape_text([_node_output_shape(nodes[0])])
+        elif _own_output_shape(layer) is not None:
+            # tf_keras prints a nested model's own output shape (its graph's), not its calls': a
+            # Sequential opening with Embedding (input (None, None)) shows (None, None, 64) even
+            # when called on Input((36,)) (Keras 2's babi_memnn.py).
+            shape_text = _shape_text(_own_output_shape(layer))
         elif len(shapes) == 1:
             shape_text = _shape_text(_node_output_shape(nodes[0]))
         else:

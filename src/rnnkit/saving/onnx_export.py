@@ -528,8 +528,8 @@ def _export_call(graph, call, values, shapes, keras3_rules):
 
 
 def _is_functional(model):
-    outputs = getattr(model, "outputs", None)
-    return isinstance(outputs, list) and bool(outputs) and all(hasattr(t, "node") for t in outputs)
+    # The class says it (a Sequential too answers `outputs`, tracing itself when asked).
+    return getattr(model, "keras_class_name", None) == "Functional"
 
 
 def _is_nested(layer):

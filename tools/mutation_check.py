@@ -503,8 +503,8 @@ MUTATIONS = [
     # ---- the compiled whole-sequence loops' wiring (ops/kernels.py; the C itself is not mutated:
     # the copy's extension is not rebuilt) ----------------------------------------------------
     ("lstm_sequence_ignores_initial_state", "compiled sequence loop (LSTM)", [f"{OPS}lstm.py", [KERNEL_TESTS]],
-     "compiled.lstm_forward_sequence(threads, T, B, H, slots, run.zero_start, all_gates,",
-     "compiled.lstm_forward_sequence(threads, T, B, H, slots, True, all_gates,"),
+     "compiled.lstm_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,",
+     "compiled.lstm_forward_sequence(threads, T, B, H, len(hs), True, all_gates,"),
     ("simple_sequence_last_state_off_by_one", "compiled sequence loop (SimpleRNN)",
      [f"{OPS}simple_rnn.py", [KERNEL_TESTS]],
      "return [hs[(run.T - 1) % slots] if run.T else h_prev], {\"hs\": hs}",

@@ -149,6 +149,25 @@ def test_short_sequences(cell, T):
     fast = on_path("compiled", run, cell, a, True, False)
     for name in reference:
         assert_agree(fast[name], reference[name], 1e-12, name)
+    # without a cache a forward keeps min(T, 2) state slots: one here when T = 1
+    reference = on_path("numpy", forward_only, cell, a)
+    fast = on_path("compiled", forward_only, cell, a)
+    for k, (expected, actual) in enumerate(zip(reference, fast)):
+        assert_agree(actual, expected, 1e-12, f"forward result {k}")
+
+
+def forward_only(cell, a):
+    """A forward without keep_cache (as in inference): outputs and last states."""
+    weights = (a["x"], a["kernel"], a["recurrent_kernel"], a["bias"])
+    options = dict(mask=a["mask"], input_dropout_mask=a["m_x"], recurrent_dropout_mask=a["m_h"])
+    if cell == "lstm":
+        outputs, (h, c), _ = lstm_forward(*weights, *a["states"], **options)
+        return [outputs, h, c]
+    if cell == "simple_rnn":
+        outputs, h, _ = simple_rnn_forward(*weights, a["states"][0], **options)
+    else:
+        outputs, h, _ = gru_forward(*weights, a["states"][0], reset_after=cell == "gru_after", **options)
+    return [outputs, h]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -199,6 +218,22 @@ def test_the_per_step_fallback_when_no_gemm_is_found():
             assert kernels.compiled(np.dtype("float32")) is not None
     finally:
         kernels.set_backend(previous)
+
+
+def test_the_default_is_compiled_only_where_the_sequence_loops_run(monkeypatch):
+    """Without RNNKIT_KERNELS: 'compiled' where the BLAS's gemm is found, 'numpy' where it is
+    not (the per-step compiled loops were no faster than NumPy's); the variable still rules."""
+    monkeypatch.delenv("RNNKIT_KERNELS", raising=False)
+    monkeypatch.setitem(kernels._state, "backend", None)
+    if kernels.gemm_found() is None:
+        pytest.skip("the BLAS's gemm was not found here")
+    assert kernels.backend() == "compiled"
+    with gemm_lookup_failing():
+        monkeypatch.setitem(kernels._state, "backend", None)
+        assert kernels.backend() == "numpy"
+    monkeypatch.setenv("RNNKIT_KERNELS", "numpy")
+    monkeypatch.setitem(kernels._state, "backend", None)
+    assert kernels.backend() == "numpy"
 
 
 def test_numpys_own_blas_is_the_one_found():

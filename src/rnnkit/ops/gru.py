@@ -155,7 +155,7 @@ class GRUResetAfter(_GRU):
         h_prev = run.states0[0]
         threads = kernels.threads_for(3 * H * B)
         if kernels.gemm(run.dtype) is not None:
-            compiled.gru_after_forward_sequence(threads, T, B, H, slots, run.zero_start, all_gates,
+            compiled.gru_after_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,
                                                 kernels.operand(p.recurrent_t, run.dtype), h_prev, hold, hs, kept,
                                                 b_hh, m_h, dropped, outputs, recurrent)
             return [hs[(T - 1) % slots] if T else h_prev], {"hs": hs, "kept": kept}
@@ -307,7 +307,7 @@ class GRUResetBefore(_GRU):
         h_prev = run.states0[0]
         threads = kernels.threads_for(3 * H * B)
         if kernels.gemm(run.dtype) is not None:             # the whole loop in one call
-            compiled.gru_before_forward_sequence(threads, T, B, H, slots, run.zero_start, all_gates,
+            compiled.gru_before_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,
                                                  kernels.operand(p.recurrent_t, run.dtype), h_prev, hold, hs, kept,
                                                  m_h, dropped, outputs)
             return [hs[(T - 1) % slots] if T else h_prev], {"hs": hs, "kept": kept}

@@ -32,12 +32,24 @@ compiler, another dtype, a non-default activation) the NumPy loops run, with the
 to rounding.
 
 Switches (read once, at first use; `set_backend` / `set_num_threads` change them later):
-    RNNKIT_KERNELS=compiled    the compiled kernels where built (NOT yet the default: on the
-                               2-core machine the single-thread LSTM kernel measured 2.5x slower
-                               than NumPy's passes at 64x256, and OpenMP's barrier under a loaded
-                               machine far worse; see docs/performance.md, issue 16)
-    RNNKIT_KERNELS=numpy       the NumPy loops only (the default for now)
-    RNNKIT_NUM_THREADS=N       threads for the kernels (default: the cores this process may use)
+    (unset)                    the compiled path where its sequence loops can run (the extension
+                               built and the BLAS's gemm found), else the NumPy loops. Measured on
+                               the 2-core machine (docs/performance.md, issue 16), every cell,
+                               forward and training step: 7-37 % faster than the NumPy loops at
+                               8x2x10x3 and 32x50x32x64 (B x T x D x H), level to 11 % faster at
+                               64x100x128x256 (LSTM forward level: 1.02, 0.97, 1.00 in three runs),
+                               slower nowhere; 128x200x256x512 not measured. Without the gemm the
+                               per-step compiled loops gain less and lose up to 3 % (LSTM forward,
+                               64x100x128x256), so they are no default.
+    RNNKIT_KERNELS=compiled    the compiled kernels where built: the sequence loops where the gemm
+                               is found, else the per-step loops
+    RNNKIT_KERNELS=numpy       the NumPy loops only
+    RNNKIT_NUM_THREADS=N       threads for the kernels (default 1). A step split over threads
+                               waits at a barrier every step, and one thread descheduled by a busy
+                               neighbour stalls it by a scheduler slice: on the 2-core machine,
+                               with another process running, an LSTM 64x100x128x256 forward took
+                               840 ms on 2 kernel threads against 30 ms on NumPy's loops. On 16
+                               cores the split gained 10-20 % (docs/performance.md): ask for it.
 Threads split a step's hidden units; every number is computed by one thread from the same
 inputs in the same order, so the results are bit-identical whatever the kernels' thread count,
 on both compiled loops. Each step's product is one gemm call of a fixed shape, but the BLAS's
@@ -61,7 +73,9 @@ _state = {"loaded": False, "module": None, "backend": None, "threads": None, "ge
 _NUMBERS_PER_THREAD = 16384
 REALS = ("float32", "float64")
 _REAL_DTYPES = frozenset(np.dtype(name) for name in REALS)     # a set lookup: dtype.name is slow
-DEFAULT = "numpy"       # until the kernels beat NumPy's passes on a quiet machine (see above)
+# Without RNNKIT_KERNELS: the compiled path where its sequence loops can run (the extension built
+# and the BLAS's gemm found), else NumPy's (measured, see the docstring and docs/performance.md).
+DEFAULT = "compiled"
 
 
 def _load():
@@ -97,10 +111,12 @@ def set_backend(name):
 def backend():
     """The recurrences' path now: 'compiled' or 'numpy'."""
     if _state["backend"] is None:
-        choice = os.environ.get("RNNKIT_KERNELS", DEFAULT).strip().lower() or DEFAULT
-        if choice not in ("compiled", "numpy"):
+        choice = os.environ.get("RNNKIT_KERNELS", "").strip().lower()
+        if choice not in ("compiled", "numpy", ""):
             raise ValueError("Environment variable RNNKIT_KERNELS must be 'compiled' or 'numpy'. "
                              f"Received: {choice!r}")
+        if not choice:              # the default: compiled only where its sequence loops run
+            choice = DEFAULT if DEFAULT == "numpy" or gemm_found() else "numpy"
         _state["backend"] = choice
     return _state["backend"] if available() else "numpy"
 
@@ -194,15 +210,8 @@ def gemm_found():
     return _state["gemm"] or None
 
 
-def _cores():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:      # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def set_num_threads(count, blas=True):
-    """Threads for the kernels (None: RNNKIT_NUM_THREADS, else the cores available). With `blas`
+    """Threads for the kernels (None: RNNKIT_NUM_THREADS, else 1: see the docstring). With `blas`
     and threadpoolctl installed (the `fast` extra), a count also caps the BLAS's threads, so that
     one setting bounds every thread rnnkit runs on."""
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
@@ -226,7 +235,7 @@ def num_threads():
                                  f"Received: {value!r}")
             set_num_threads(int(value))
         else:
-            _state["threads"] = _cores()
+            _state["threads"] = 1       # a split step waits at a barrier every step: only when asked
     return _state["threads"]
 
 

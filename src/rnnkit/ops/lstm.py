@@ -121,7 +121,7 @@ class LSTM:
         h_prev, c_prev = run.states0
         threads = kernels.threads_for(4 * H * B)
         if kernels.gemm(run.dtype) is not None:
-            compiled.lstm_forward_sequence(threads, T, B, H, slots, run.zero_start, all_gates,
+            compiled.lstm_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,
                                            kernels.operand(recurrent_t, run.dtype), h_prev, c_prev, hold, hs, cs, tcs,
                                            m_h, dropped, outputs)
             last = [hs[(T - 1) % slots], cs[(T - 1) % slots]] if T else [h_prev, c_prev]

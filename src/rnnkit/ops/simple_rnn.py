@@ -88,7 +88,7 @@ class SimpleRNN:
         h_prev = run.states0[0]
         threads = kernels.threads_for(H * B)
         if kernels.gemm(run.dtype) is not None:
-            compiled.simple_forward_sequence(threads, run.T, B, H, slots, run.zero_start, z,
+            compiled.simple_forward_sequence(threads, run.T, B, H, len(hs), run.zero_start, z,
                                              kernels.operand(recurrent_t, run.dtype), h_prev, hold, hs, m_h, dropped,
                                              outputs)
             return [hs[(run.T - 1) % slots] if run.T else h_prev], {"hs": hs}

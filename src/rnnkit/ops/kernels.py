@@ -37,10 +37,10 @@ Switches (read once, at first use; `set_backend` / `set_num_threads` change them
                                the 2-core machine (docs/performance.md, issue 16), every cell,
                                forward and training step: 7-37 % faster than the NumPy loops at
                                8x2x10x3 and 32x50x32x64 (B x T x D x H), level to 11 % faster at
-                               64x100x128x256 (LSTM forward level: 1.02, 0.97, 1.00 in three runs),
-                               slower nowhere; 128x200x256x512 not measured. Without the gemm the
-                               per-step compiled loops gain less and lose up to 3 % (LSTM forward,
-                               64x100x128x256), so they are no default.
+                               64x100x128x256 (LSTM forward level: 1.02, 0.97, 1.00 in three runs)
+                               and level at 128x200x256x512 (0.96-1.01), slower nowhere. Without
+                               the gemm the per-step compiled loops gain less and lose up to 3 %
+                               (LSTM forward, 64x100x128x256), so they are no default.
     RNNKIT_KERNELS=compiled    the compiled kernels where built: the sequence loops where the gemm
                                is found, else the per-step loops
     RNNKIT_KERNELS=numpy       the NumPy loops only

@@ -4,6 +4,7 @@ fixed target on the whole output sequence). Each peer returns {"forward": fn, "t
 None when its library is not installed.
 
     rnnkit   Sequential([Cell(units, return_sequences=True)]): predict_on_batch, train_on_batch
+             (rnnkit_numpy, rnnkit_compiled, rnnkit_steps: the same on one recurrence path)
     torch    nn.RNN / nn.LSTM / nn.GRU (batch_first): inference_mode forward; SGD step
     tf_keras Sequential([Cell(units, return_sequences=True)]): tf.function forward, train_on_batch
     jax      lax.scan over the cell, jit forward; jit(value_and_grad) + SGD update
@@ -35,6 +36,33 @@ def rnnkit_peer(cell, batch, time, features, units):
     model.compile(optimizers.SGD(LEARNING_RATE), "mse")
     x, y = data(batch, time, features, units)
     return {"forward": lambda: model.predict_on_batch(x), "train": lambda: model.train_on_batch(x, y)}
+
+
+def _on_path(fns, backend, per_step=False):
+    """rnnkit's functions on one recurrence path, set before every call (the switch is global):
+    'numpy', or 'compiled' (the whole-sequence loops; with `per_step`, their BLAS look-up turned
+    off so that the per-step compiled loops run: the path before the sequence loops)."""
+    from rnnkit.ops import kernels
+
+    def on_path(fn):
+        def call():
+            kernels.set_backend(backend)
+            kernels._state["gemm"] = False if per_step else kernels._state["gemm"] or None
+            return fn()
+        return call
+    return {work: on_path(fn) for work, fn in fns.items()}
+
+
+def rnnkit_numpy_peer(cell, batch, time, features, units):
+    return _on_path(rnnkit_peer(cell, batch, time, features, units), "numpy")
+
+
+def rnnkit_compiled_peer(cell, batch, time, features, units):
+    return _on_path(rnnkit_peer(cell, batch, time, features, units), "compiled")
+
+
+def rnnkit_steps_peer(cell, batch, time, features, units):
+    return _on_path(rnnkit_peer(cell, batch, time, features, units), "compiled", per_step=True)
 
 
 def torch_peer(cell, batch, time, features, units):
@@ -145,3 +173,6 @@ def jax_peer(cell, batch, time, features, units):
 
 
 PEERS = {"rnnkit": rnnkit_peer, "torch": torch_peer, "tf_keras": tf_keras_peer, "jax": jax_peer}
+# rnnkit's own paths side by side (not in the default grid): `--peers rnnkit_numpy,rnnkit_compiled,...`
+VARIANTS = {"rnnkit_numpy": rnnkit_numpy_peer, "rnnkit_compiled": rnnkit_compiled_peer,
+            "rnnkit_steps": rnnkit_steps_peer}

@@ -27,7 +27,9 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from peers import CELLS, PEERS, gates  # noqa: E402
+from peers import CELLS, PEERS, VARIANTS, gates  # noqa: E402
+
+CONTENDERS = {**PEERS, **VARIANTS}
 from timing import interleaved_medians  # noqa: E402
 
 SIZES = {"tutorial": (8, 2, 10, 3), "small": (32, 50, 32, 64), "medium": (64, 100, 128, 256),
@@ -97,7 +99,7 @@ def time_grid(cells, size_names, peer_names, log):
     for cell in cells:
         for size_name in size_names:
             size = SIZES[size_name]
-            built = {name: PEERS[name](cell, *size) for name in peer_names}
+            built = {name: CONTENDERS[name](cell, *size) for name in peer_names}
             built = {name: fns for name, fns in built.items() if fns is not None}
             for work in WORKS:
                 contenders = {name: fns[work] for name, fns in built.items()}
@@ -112,7 +114,7 @@ def time_grid(cells, size_names, peer_names, log):
 
 
 def fastest_peer(medians):
-    peers = {k: v for k, v in medians.items() if k != "rnnkit"}
+    peers = {k: v for k, v in medians.items() if not k.startswith("rnnkit")}
     return min(peers.items(), key=lambda kv: kv[1]) if peers else (None, None)
 
 
@@ -121,9 +123,10 @@ def format_row(row, peer_names, gemm):
     cells = [row["cell"], "x".join(map(str, row["size"])), row["work"]]
     cells += [f"{medians[p] * 1e3:.3f}" if p in medians else "—" for p in peer_names]
     name, best = fastest_peer(medians)
-    cells.append(f"{medians['rnnkit'] / best:.2f} ({name})" if best else "—")
+    ours = [k for k in medians if k.startswith("rnnkit")]       # rnnkit, or its paths side by side
+    cells.append(" / ".join(f"{medians[k] / best:.2f}" for k in ours) + f" ({name})" if best and ours else "—")
     if gemm:
-        cells.append(f"{row['flops'] / medians['rnnkit'] / gemm:.0%}")
+        cells.append(" / ".join(f"{row['flops'] / medians[k] / gemm:.0%}" for k in ours) or "—")
         cells.append(f"{row['flops'] / best / gemm:.0%}" if best else "—")
     return "| " + " | ".join(cells) + " |"
 
@@ -254,7 +257,7 @@ def main():
             os.execve(sys.executable, [sys.executable] + sys.argv, with_threads(args.threads))
         apply_threads(args.threads)
     cells, size_names = args.cells.split(","), args.sizes.split(",")
-    peer_names = [p for p in args.peers.split(",") if p == "rnnkit" or PEERS[p]("simple_rnn", *SIZES["tutorial"])]
+    peer_names = [p for p in args.peers.split(",") if p == "rnnkit" or CONTENDERS[p]("simple_rnn", *SIZES["tutorial"])]
     lines = []
 
     def log(line=""):

@@ -50,6 +50,7 @@ LSTM = [f"{OPS}lstm.py", ["tests/ops/test_lstm.py", REPLAY, PARITY, GRADS]]
 GRU = [f"{OPS}gru.py", ["tests/ops/test_gru.py", REPLAY, PARITY, GRADS]]
 SEQ = [f"{OPS}sequence.py", ["tests/ops", MASKS, REPLAY, PARITY, GRADS]]
 CELL_API = "tests/layers/test_cell_api.py"
+KERNEL_TESTS = "tests/ops/test_kernels.py"
 LN_LSTM = [f"{OPS}layer_norm_lstm.py", ["tests/ops/test_layer_norm_lstm.py"]]
 SCAFFOLD = [f"{OPS}scaffold.py", ["tests/ops", GRADS]]
 STEP = [f"{OPS}scaffold.py", [CELL_API]]
@@ -515,6 +516,18 @@ MUTATIONS = [
      "part = slice(self.rank * rows // (self.size + 1), (self.rank + 1) * rows // self.size)"),
     ("data_parallel_moving_statistics_summed", "MPI BatchNormalization", DISTRIBUTE,
      "        buffer /= self.size\n", "        buffer /= 1\n"),
+    # ---- the compiled whole-sequence loops' wiring (ops/kernels.py; the C itself is not mutated:
+    # the copy's extension is not rebuilt) ----------------------------------------------------
+    ("lstm_sequence_ignores_initial_state", "compiled sequence loop (LSTM)", [f"{OPS}lstm.py", [KERNEL_TESTS]],
+     "compiled.lstm_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,",
+     "compiled.lstm_forward_sequence(threads, T, B, H, len(hs), True, all_gates,"),
+    ("simple_sequence_last_state_off_by_one", "compiled sequence loop (SimpleRNN)",
+     [f"{OPS}simple_rnn.py", [KERNEL_TESTS]],
+     "return [hs[(run.T - 1) % slots] if run.T else h_prev], {\"hs\": hs}",
+     "return [hs[run.T % slots] if run.T else h_prev], {\"hs\": hs}"),
+    ("gru_sequence_backward_transposed_weight", "compiled sequence loop (GRU)", [f"{OPS}gru.py", [KERNEL_TESTS]],
+     "kernels.operand(p.recurrent_kernel, run.dtype), z_all, kept[\"kept\"],",
+     "kernels.operand(p.recurrent_t, run.dtype), z_all, kept[\"kept\"],"),
 ]
 
 

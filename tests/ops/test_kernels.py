@@ -2,13 +2,19 @@
 cell, option and dtype: 1e-6 in float32, 1e-12 in float64, relative to each result's scale (its
 largest magnitude, at least 1: a weight gradient is a float32 sum of T*B terms of up to ~10, so
 one rounding of its terms is already ~1e-6 of it); their results are bit-identical
-whatever the thread count; the switches work. Skipped where the kernels were not built (the
-NumPy path is then the only one, and the rest of the suite tests it)."""
+whatever the thread count; the switches work. Both compiled loops are held to this: the
+whole-sequence loops (one C call per sequence, the recurrent product by the BLAS's gemm from C),
+which run where the gemm is found, and the per-step loops that run where it is not (`steps`
+below makes the look-up fail). Skipped where the kernels were not built (the NumPy path is then
+the only one, and the rest of the suite tests it)."""
 
-import itertools
+import contextlib
+import pathlib
 
 import numpy as np
 import pytest
+
+from gradient_judge import assert_gradients
 
 from rnnkit.ops import kernels
 from rnnkit.ops.gru import gru_backward, gru_forward
@@ -75,39 +81,199 @@ def assert_agree(actual, expected, tolerance, name):
     np.testing.assert_allclose(actual, expected, rtol=0, atol=tolerance * scale, err_msg=name)
 
 
-def on_path(name, function, *args):
+@contextlib.contextmanager
+def gemm_lookup_failing():
+    """The BLAS's gemm look-up finds nothing (as on a BLAS without a cblas gemm we know), so the
+    compiled path falls back to its per-step loops; afterwards the next use looks it up again."""
+    symbols = kernels.GEMM_SYMBOLS
+    kernels.GEMM_SYMBOLS, kernels._state["gemm"] = (("no_such_sgemm", "no_such_dgemm", True),), None
+    try:
+        yield
+    finally:
+        kernels.GEMM_SYMBOLS, kernels._state["gemm"] = symbols, None
+
+
+LOOPS = ["sequence", "steps"]
+
+
+def on_path(name, function, *args, loop="sequence"):
     previous = kernels.set_backend(name)
     try:
-        return function(*args)
+        with gemm_lookup_failing() if loop == "steps" else contextlib.nullcontext():
+            if name == "compiled":
+                found = kernels.gemm(np.dtype("float64")) is not None
+                if loop == "sequence" and not found:
+                    pytest.skip("the BLAS's gemm was not found: the sequence loops cannot run here")
+                assert found == (loop == "sequence")
+            return function(*args)
     finally:
         kernels.set_backend(previous)
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("masked,zero_output,go_backwards,dropout,states",
                          [(False, False, False, False, False), (True, False, False, False, True),
                           (True, True, True, False, False), (False, False, True, True, True),
                           (True, False, False, True, False), (True, True, False, True, True)])
-def test_compiled_agrees_with_numpy(dtype, cell, masked, zero_output, go_backwards, dropout, states):
+def test_compiled_agrees_with_numpy(dtype, cell, masked, zero_output, go_backwards, dropout, states, loop):
     a = make(cell, np.dtype(dtype).type, masked=masked, dropout=dropout, states=states)
     reference = on_path("numpy", run, cell, a, go_backwards, zero_output)
-    fast = on_path("compiled", run, cell, a, go_backwards, zero_output)
+    fast = on_path("compiled", run, cell, a, go_backwards, zero_output, loop=loop)
     assert reference.keys() == fast.keys()
     for name in reference:
         assert fast[name].dtype == reference[name].dtype, name
         assert_agree(fast[name], reference[name], TOLERANCE[dtype], f"{cell} {name}")
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_last_state_only_and_a_masked_first_step(cell):
+def test_last_state_only_and_a_masked_first_step(cell, loop):
     """return_sequences=False (no outputs to write) and a sequence whose first steps are masked."""
     a = make(cell, np.float64, masked=True, states=True)
     a["mask"][:, :2] = False
     reference = on_path("numpy", run, cell, a, False, False, False)
-    fast = on_path("compiled", run, cell, a, False, False, False)
+    fast = on_path("compiled", run, cell, a, False, False, False, loop=loop)
     for name in reference:
         assert_agree(fast[name], reference[name], 1e-12, name)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("T", [1, 2])
+def test_short_sequences(cell, T):
+    """One step (a single state slot) and two: the sequence loops' edges. (T = 0 is left out: the
+    NumPy GRU backward fails on it, in `sequence.states_by_step`.)"""
+    a = make(cell, np.float64, T=T, masked=True, dropout=True, states=True)
+    reference = on_path("numpy", run, cell, a, True, False)
+    fast = on_path("compiled", run, cell, a, True, False)
+    for name in reference:
+        assert_agree(fast[name], reference[name], 1e-12, name)
+    # without a cache a forward keeps min(T, 2) state slots: one here when T = 1
+    reference = on_path("numpy", forward_only, cell, a)
+    fast = on_path("compiled", forward_only, cell, a)
+    for k, (expected, actual) in enumerate(zip(reference, fast)):
+        assert_agree(actual, expected, 1e-12, f"forward result {k}")
+
+
+def forward_only(cell, a):
+    """A forward without keep_cache (as in inference): outputs and last states."""
+    weights = (a["x"], a["kernel"], a["recurrent_kernel"], a["bias"])
+    options = dict(mask=a["mask"], input_dropout_mask=a["m_x"], recurrent_dropout_mask=a["m_h"])
+    if cell == "lstm":
+        outputs, (h, c), _ = lstm_forward(*weights, *a["states"], **options)
+        return [outputs, h, c]
+    if cell == "simple_rnn":
+        outputs, h, _ = simple_rnn_forward(*weights, a["states"][0], **options)
+    else:
+        outputs, h, _ = gru_forward(*weights, a["states"][0], reset_after=cell == "gru_after", **options)
+    return [outputs, h]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_sequence_loop_gradients_equal_finite_differences(cell):
+    """The compiled whole-sequence path against central differences (tests/gradient_judge.py), with
+    masks, recurrent and input dropout, initial states and go_backwards: a judge that shares
+    nothing with either of rnnkit's paths."""
+    a = make(cell, np.float64, B=3, T=5, D=4, H=3, masked=True, dropout=True, states=True)
+    a["mask"][0, 0] = False                                  # a masked first step, too
+    options = dict(mask=a["mask"], go_backwards=True, input_dropout_mask=a["m_x"],
+                   recurrent_dropout_mask=a["m_h"])
+    names = ["x", "kernel", "recurrent_kernel", "bias"] + ["h0", "c0"][:len(a["states"])]
+    arrays = dict(zip(names, [a["x"], a["kernel"], a["recurrent_kernel"], a["bias"]] + a["states"]))
+
+    def call(keep_cache=False):
+        weights = [arrays[k] for k in ("x", "kernel", "recurrent_kernel", "bias")]
+        if cell == "lstm":
+            outputs, states, cache = lstm_forward(*weights, arrays["h0"], arrays["c0"], keep_cache=keep_cache,
+                                                  **options)
+            return [outputs, *states], cache
+        if cell == "simple_rnn":
+            outputs, h, cache = simple_rnn_forward(*weights, arrays["h0"], keep_cache=keep_cache, **options)
+        else:
+            outputs, h, cache = gru_forward(*weights, arrays["h0"], reset_after=cell == "gru_after",
+                                            keep_cache=keep_cache, **options)
+        return [outputs, h], cache
+
+    def backward(R):
+        _, cache = call(keep_cache=True)
+        if cell == "lstm":
+            dx, initial, grads = lstm_backward(R[0], R[1], R[2], cache)
+        else:
+            backward_of = simple_rnn_backward if cell == "simple_rnn" else gru_backward
+            dx, dh0, grads = backward_of(R[0], R[1], cache)
+            initial = [dh0]
+        return dict(x=dx, **grads, **dict(zip(["h0", "c0"], initial)))
+
+    on_path("compiled", assert_gradients, lambda: call()[0], backward, arrays)
+
+
+def test_the_per_step_fallback_when_no_gemm_is_found():
+    """A failed look-up is no error: the compiled path runs its per-step loops (the agreement
+    tests above run them with loop="steps"), and the next use looks again."""
+    previous = kernels.set_backend("compiled")
+    try:
+        with gemm_lookup_failing():
+            assert kernels.gemm(np.dtype("float32")) is None and kernels.gemm_found() is None
+            assert kernels.compiled(np.dtype("float32")) is not None
+    finally:
+        kernels.set_backend(previous)
+
+
+def test_the_default_is_compiled_only_where_the_sequence_loops_run(monkeypatch):
+    """Without RNNKIT_KERNELS: 'compiled' where the BLAS's gemm is found, 'numpy' where it is
+    not (the per-step compiled loops were no faster than NumPy's); the variable still rules."""
+    monkeypatch.delenv("RNNKIT_KERNELS", raising=False)
+    monkeypatch.setitem(kernels._state, "backend", None)
+    if kernels.gemm_found() is None:
+        pytest.skip("the BLAS's gemm was not found here")
+    assert kernels.backend() == "compiled"
+    with gemm_lookup_failing():
+        monkeypatch.setitem(kernels._state, "backend", None)
+        assert kernels.backend() == "numpy"
+    monkeypatch.setenv("RNNKIT_KERNELS", "numpy")
+    monkeypatch.setitem(kernels._state, "backend", None)
+    assert kernels.backend() == "numpy"
+
+
+def test_numpys_own_blas_is_the_one_found():
+    """With NumPy from a wheel, its bundled OpenBLAS is in numpy.libs: the look-up must pick it (not
+    another BLAS of the process), with the integer width its symbols say."""
+    bundled = list((pathlib.Path(np.__file__).parent.parent / "numpy.libs").glob("*openblas*"))
+    if not bundled:
+        pytest.skip("NumPy was not installed from a wheel with a bundled OpenBLAS")
+    found = kernels.gemm_found()
+    assert found is not None and pathlib.Path(found["path"]) in bundled
+    assert found["ilp64"] == found["symbols"][0].endswith("64_")
+
+
+class _SequenceOnly:
+    """The kernel module with its per-step entry points taken away: a run through it proves that
+    the sequence loops, not the per-step ones, did the work."""
+
+    PER_STEP = {"simple_forward", "simple_backward", "lstm_forward", "lstm_backward", "gru_after_forward",
+                "gru_after_backward", "gru_before_gates", "gru_before_out", "gru_before_backward",
+                "gru_before_reset"}
+
+    def __init__(self, module):
+        self.module = module
+
+    def __getattr__(self, name):
+        if name in self.PER_STEP:
+            raise AssertionError(f"the per-step kernel {name} ran where the sequence loop should have")
+        return getattr(self.module, name)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_sequence_loops_do_the_work(cell, monkeypatch):
+    if on_path("compiled", kernels.gemm_found) is None:
+        pytest.skip("the BLAS's gemm was not found: the sequence loops cannot run here")
+    monkeypatch.setitem(kernels._state, "module", _SequenceOnly(kernels._state["module"]))
+    a = make(cell, np.float32, masked=True, dropout=True, states=True)
+    reference = on_path("numpy", run, cell, a, False, False)
+    fast = on_path("compiled", run, cell, a, False, False)
+    for name in reference:
+        assert_agree(fast[name], reference[name], TOLERANCE["float32"], name)
 
 
 def test_the_compiled_path_is_not_the_numpy_path():
@@ -119,8 +285,9 @@ def test_the_compiled_path_is_not_the_numpy_path():
     assert not np.array_equal(reference["outputs"], fast["outputs"])
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_bit_identical_whatever_the_thread_count(cell):
+def test_bit_identical_whatever_the_thread_count(cell, loop):
     """Big enough that a step is split over two threads (kernels.threads_for). Only the kernels'
     count changes: the BLAS's own count may change its products' rounding (OpenBLAS splits them
     differently), for NumPy's path as much as for this one."""
@@ -132,7 +299,7 @@ def test_bit_identical_whatever_the_thread_count(cell):
         for count in (1, 2, 3):
             kernels.set_num_threads(count, blas=False)
             assert kernels.threads_for(gates_of(cell) * H * B) >= min(count, 2)
-            results.append(on_path("compiled", run, cell, a, False, False))
+            results.append(on_path("compiled", run, cell, a, False, False, loop=loop))
     finally:
         kernels.set_num_threads(previous, blas=False)
     for other in results[1:]:
@@ -176,3 +343,17 @@ def test_kernel_rejects_short_arrays():
         module.lstm_forward(1, 2, 3, 0, z, None, small, small, None, small, small, small, None, None, None)
     with pytest.raises(TypeError, match="float32 or float64"):
         module.simple_forward(1, 2, 3, 0, z, None, z.astype(np.float64), None, z, None, None, None)
+
+
+def test_sequence_kernel_rejects_short_arrays():
+    """The sequence loops check every size (T steps of each per-step array) before anything runs."""
+    module = on_path("compiled", kernels.gemm, np.dtype("float32"))
+    if module is None:
+        pytest.skip("the BLAS's gemm was not found: the sequence loops cannot run here")
+    T, B, H = 3, 2, 4
+    z = np.zeros((T - 1, 4 * H, B), np.float32)                  # one step short
+    U, h = np.zeros((4 * H, H), np.float32), np.zeros((H, B), np.float32)
+    slots = np.zeros((2, H, B), np.float32)
+    with pytest.raises(ValueError, match=f"z must hold at least {T * 4 * H * B}"):
+        module.lstm_forward_sequence(1, T, B, H, 2, 0, z, U, h, h, None, slots, slots, slots, None, None, None)
+

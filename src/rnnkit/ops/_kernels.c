@@ -59,6 +59,56 @@ static void tanh_array_d(Py_ssize_t n, const double *x, double *out) {
     for (Py_ssize_t k = 0; k < n; k++) out[k] = tanh_d(x[k]);
 }
 
+/* Runs CALL over rows [j0, j1): all rows in this thread, or split over `threads` OpenMP threads. */
+#ifdef _OPENMP
+#define OVER_ROWS(threads, rows, CALL)                                                  \
+    do {                                                                                \
+        const int nt_ = (int)(threads);                                                 \
+        const Py_ssize_t rows_ = (rows);                                                \
+        if (nt_ <= 1 || rows_ < 2) { Py_ssize_t j0 = 0, j1 = rows_; CALL; }             \
+        else {                                                                          \
+            _Pragma("omp parallel num_threads(nt_)")                                    \
+            {                                                                           \
+                const Py_ssize_t n_ = omp_get_num_threads(), k_ = omp_get_thread_num(); \
+                Py_ssize_t j0 = rows_ * k_ / n_, j1 = rows_ * (k_ + 1) / n_;            \
+                CALL;                                                                   \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+#else
+#define OVER_ROWS(threads, rows, CALL) do { Py_ssize_t j0 = 0, j1 = (rows); (void)(threads); CALL; } while (0)
+#endif
+
+/* ---- the BLAS's gemm, found at run time ---------------------------------------------------------
+ * The sequence loops call the cblas sgemm / dgemm of the BLAS NumPy already loaded, through
+ * addresses that ops/kernels.py looks up with ctypes and hands over once (set_gemm): nothing is
+ * linked at build time, and without the addresses the sequence loops refuse to run (the per-step
+ * path runs instead). `gemm_ilp64`: the sizes are 64-bit (OpenBLAS's ILP64 build, NumPy's own) or
+ * 32-bit ints. Row-major, no transposes: C = A B + beta C, A (M, K), B (K, N). */
+enum { ROW_MAJOR = 101, NO_TRANS = 111 };
+typedef void (*sgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                           const float *, int64_t, float, float *, int64_t);
+typedef void (*dgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, double, const double *, int64_t,
+                           const double *, int64_t, double, double *, int64_t);
+typedef void (*sgemm32_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
+                           float *, int);
+typedef void (*dgemm32_fn)(int, int, int, int, int, int, double, const double *, int, const double *, int, double,
+                           double *, int);
+static void *sgemm_address, *dgemm_address;
+static int gemm_ilp64;
+
+/* Empty products (H or B of 0) are skipped: a BLAS rejects a leading dimension of 0. */
+#define DEFINE_GEMM(NAME_, REAL_, FN64, FN32, ADDRESS)                                                     \
+    static void NAME_(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const REAL_ *A, Py_ssize_t lda, const REAL_ *Bm, \
+                      Py_ssize_t ldb, REAL_ beta, REAL_ *C, Py_ssize_t ldc) {                             \
+        if (M <= 0 || N <= 0 || K <= 0) return;                                                          \
+        if (gemm_ilp64) ((FN64)ADDRESS)(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, K, 1, A, lda, Bm, ldb, beta, C, ldc); \
+        else ((FN32)ADDRESS)(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)M, (int)N, (int)K, 1, A, (int)lda, Bm, (int)ldb, \
+                             beta, C, (int)ldc);                                                           \
+    }
+DEFINE_GEMM(gemm_f, float, sgemm64_fn, sgemm32_fn, sgemm_address)
+DEFINE_GEMM(gemm_d, double, dgemm64_fn, dgemm32_fn, dgemm_address)
+
 #define REAL float
 #define NAME(x) x##_f
 #define tanh__f tanh_f
@@ -86,15 +136,17 @@ static void release(Args *a) {
     a->count = 0;
 }
 
-/* A float array of at least `need` numbers (NULL for None when `optional`). */
-static void *real_array(Args *a, PyObject *obj, Py_ssize_t need, int optional, const char *what) {
+/* A float array of at least `need` numbers (NULL for None when `optional`); one that is only read
+ * (a weight) need not be writable. */
+static void *real_view(Args *a, PyObject *obj, Py_ssize_t need, int optional, int writable, const char *what) {
     if (obj == Py_None) {
         if (optional) return NULL;
         PyErr_Format(PyExc_TypeError, "kernel argument %s must be an array. Received: None", what);
         return NULL;
     }
     Py_buffer *v = &a->views[a->count];
-    if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) return NULL;
+    if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return NULL;
     a->count++;
     int size = (v->format && (strcmp(v->format, "f") == 0 || strcmp(v->format, "<f") == 0)) ? 4 :
                (v->format && (strcmp(v->format, "d") == 0 || strcmp(v->format, "<d") == 0)) ? 8 : 0;
@@ -110,6 +162,10 @@ static void *real_array(Args *a, PyObject *obj, Py_ssize_t need, int optional, c
         return NULL;
     }
     return v->buf;
+}
+
+static void *real_array(Args *a, PyObject *obj, Py_ssize_t need, int optional, const char *what) {
+    return real_view(a, obj, need, optional, 1, what);
 }
 
 static const unsigned char *bool_array(Args *a, PyObject *obj, Py_ssize_t need, const char *what) {
@@ -142,26 +198,6 @@ static int ints(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t expected, in
     return 0;
 }
 
-/* Runs CALL over rows [j0, j1): all rows in this thread, or split over `threads` OpenMP threads. */
-#ifdef _OPENMP
-#define OVER_ROWS(threads, rows, CALL)                                                  \
-    do {                                                                                \
-        const int nt_ = (int)(threads);                                                 \
-        const Py_ssize_t rows_ = (rows);                                                \
-        if (nt_ <= 1 || rows_ < 2) { Py_ssize_t j0 = 0, j1 = rows_; CALL; }             \
-        else {                                                                          \
-            _Pragma("omp parallel num_threads(nt_)")                                    \
-            {                                                                           \
-                const Py_ssize_t n_ = omp_get_num_threads(), k_ = omp_get_thread_num(); \
-                Py_ssize_t j0 = rows_ * k_ / n_, j1 = rows_ * (k_ + 1) / n_;            \
-                CALL;                                                                   \
-            }                                                                           \
-        }                                                                               \
-    } while (0)
-#else
-#define OVER_ROWS(threads, rows, CALL) do { Py_ssize_t j0 = 0, j1 = (rows); (void)(threads); CALL; } while (0)
-#endif
-
 #define DISPATCH(a, CALL_F, CALL_D)                                  \
     do {                                                             \
         Py_BEGIN_ALLOW_THREADS                                       \
@@ -188,9 +224,12 @@ static void *step_output(Args *a, PyObject *outputs, Py_ssize_t t, Py_ssize_t B,
  * outputs), then arrays as its Spec lists them, each checked before anything runs. */
 typedef struct {
     const char *name;
-    char kind;      /* 'R' float array, 'r' the same or None, 'm' bool (B,) mask or None,
-                       'v' float (H,) vector or None, 'o' the (B, T, H) outputs or None */
-    int blocks;     /* an 'R' / 'r' array holds at least blocks * H * B numbers */
+    char kind;      /* a float array of `blocks` (H, B) blocks: 'R' written, 'r' the same or None;
+                       of T steps of them: 'T' written, 'K' only read; 'S' (slots, blocks H, B) slots;
+                       'W' (blocks H, H) a weight, read; 'c' (H, B) read, 'q' the same or None;
+                       'v' (H,) or None; 'm' a bool mask (B,) a step, (T, B) a sequence, or None;
+                       'o' the (B, T, H) outputs or None */
+    int blocks;
 } Spec;
 
 typedef struct {
@@ -200,26 +239,50 @@ typedef struct {
     Args a;
 } Call;
 
-static int parse(PyObject *const *args, Py_ssize_t nargs, const Spec *spec, int count, int with_step, Call *c) {
-    const int lead = with_step ? 4 : 3;
-    Py_ssize_t n[4];
-    c->a.count = 0;
-    c->a.itemsize = 0;
-    if (ints(args, nargs, lead + count, lead, n) < 0) return -1;
-    c->threads = n[0], c->B = n[1], c->H = n[2];
-    const Py_ssize_t HB = c->H * c->B;
+/* The arrays of a call as its Spec lists them, each checked before anything runs; `steps`: 1 for
+ * a per-step kernel, T for a sequence loop (see parse_sequence for the kinds it adds); `t_out`:
+ * the step whose output a per-step kernel writes, or -1 for a sequence loop's whole outputs. */
+static int parse_arrays(Args *a, PyObject *const *arrays, const Spec *spec, int count, Py_ssize_t steps,
+                        Py_ssize_t slots, Py_ssize_t B, Py_ssize_t H, Py_ssize_t t_out, void **p,
+                        Py_ssize_t *out_stride) {
+    a->count = 0;
+    a->itemsize = 0;
+    const Py_ssize_t HB = H * B;
     for (int k = 0; k < count; k++) {
-        PyObject *obj = args[lead + k];
-        const Spec *s = &spec[k];
-        if (s->kind == 'm') c->p[k] = (void *)bool_array(&c->a, obj, c->B, s->name);
-        else if (s->kind == 'o') c->p[k] = step_output(&c->a, obj, n[3], c->B, c->H, &c->out_stride);
-        else c->p[k] = real_array(&c->a, obj, s->kind == 'v' ? c->H : s->blocks * HB, s->kind != 'R', s->name);
+        PyObject *obj = arrays[k];
+        const Spec *e = &spec[k];
+        const Py_ssize_t block = e->blocks * HB;
+        switch (e->kind) {
+        case 'R': p[k] = real_view(a, obj, block, 0, 1, e->name); break;
+        case 'r': p[k] = real_view(a, obj, block, 1, 1, e->name); break;
+        case 'T': p[k] = real_view(a, obj, steps * block, 0, 1, e->name); break;
+        case 'K': p[k] = real_view(a, obj, steps * block, 0, 0, e->name); break;
+        case 'S': p[k] = real_view(a, obj, slots * block, 0, 1, e->name); break;
+        case 'W': p[k] = real_view(a, obj, e->blocks * H * H, 0, 0, e->name); break;
+        case 'c': p[k] = real_view(a, obj, HB, 0, 0, e->name); break;
+        case 'q': p[k] = real_view(a, obj, HB, 1, 0, e->name); break;
+        case 'v': p[k] = real_view(a, obj, H, 1, 0, e->name); break;
+        case 'm': p[k] = (void *)bool_array(a, obj, steps * B, e->name); break;
+        case 'o': p[k] = t_out >= 0 ? step_output(a, obj, t_out, B, H, out_stride)
+                                    : real_view(a, obj, B * steps * H, 1, 1, e->name); break;
+        default: PyErr_Format(PyExc_SystemError, "kernel spec %s has no kind %c", e->name, e->kind);
+        }
         if (PyErr_Occurred()) {
-            release(&c->a);
+            release(a);
             return -1;
         }
     }
     return 0;
+}
+
+static int parse(PyObject *const *args, Py_ssize_t nargs, const Spec *spec, int count, int with_step, Call *c) {
+    const int lead = with_step ? 4 : 3;
+    Py_ssize_t n[4];
+    c->a.count = 0;
+    if (ints(args, nargs, lead + count, lead, n) < 0) return -1;
+    c->threads = n[0], c->B = n[1], c->H = n[2];
+    return parse_arrays(&c->a, args + lead, spec, count, 1, 1, c->B, c->H, with_step ? n[3] : -1, c->p,
+                        &c->out_stride);
 }
 
 /* Runs a kernel of the body (its float or double twin) with the call's arguments. */
@@ -346,6 +409,162 @@ static PyObject *py_gru_before_reset(PyObject *self, PyObject *const *args, Py_s
     Py_RETURN_NONE;
 }
 
+/* ---- whole-sequence calls (see the body's "whole-sequence loops") ------------------------------ */
+/* The ints threads, T, B, H, slots, flag (zero_start forward, need_initial backward), then the
+ * arrays as the Spec lists them (kinds: see Spec). */
+typedef struct {
+    Py_ssize_t threads, T, B, H, slots, flag;
+    void *p[MAX_ARRAYS];
+    Args a;
+} Sequence;
+
+static int parse_sequence(PyObject *const *args, Py_ssize_t nargs, const Spec *spec, int count, Sequence *s) {
+    Py_ssize_t n[6];
+    s->a.count = 0;
+    if (ints(args, nargs, 6 + count, 6, n) < 0) return -1;
+    s->threads = n[0], s->T = n[1], s->B = n[2], s->H = n[3], s->slots = n[4], s->flag = n[5];
+    if (!sgemm_address || !dgemm_address) {
+        PyErr_SetString(PyExc_RuntimeError, "the sequence kernels need the BLAS's gemm: call set_gemm first");
+        return -1;
+    }
+    if (s->T > 0 && s->slots < 1) {
+        PyErr_Format(PyExc_ValueError, "kernel argument slots must be >= 1. Received: %zd", s->slots);
+        return -1;
+    }
+    if (!gemm_ilp64 && (s->H > INT32_MAX / 4 || s->B > INT32_MAX)) {
+        PyErr_Format(PyExc_ValueError, "sizes past the 32-bit BLAS's reach. Received: B %zd, H %zd", s->B, s->H);
+        return -1;
+    }
+    return parse_arrays(&s->a, args + 6, spec, count, s->T, s->slots, s->B, s->H, -1, s->p, NULL);
+}
+
+/* Runs a sequence loop of the body (float or double twin), the whole loop without the GIL. */
+#define RUN_SEQUENCE(s, loop, ...)                                                                   \
+    do {                                                                                             \
+        void *const *p = (s).p;                                                                      \
+        Py_BEGIN_ALLOW_THREADS                                                                       \
+        if ((s).a.itemsize == 4) loop##_f((s).threads, (s).T, (s).B, (s).H, __VA_ARGS__);            \
+        else loop##_d((s).threads, (s).T, (s).B, (s).H, __VA_ARGS__);                                \
+        Py_END_ALLOW_THREADS                                                                         \
+        release(&(s).a);                                                                             \
+    } while (0)
+
+static const Spec SIMPLE_FORWARD_SEQUENCE[] = {{"z", 'T', 1}, {"recurrent_t", 'W', 1}, {"h0", 'c', 1},
+                                               {"hold", 'm', 0}, {"hs", 'S', 1}, {"m_h", 'q', 1},
+                                               {"dropped", 'r', 1}, {"outputs", 'o', 0}};
+static PyObject *py_simple_forward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, SIMPLE_FORWARD_SEQUENCE, 8, &s) < 0) return NULL;
+    BAD(s, DROPOUT_PAIR(s, 5, 6), "m_h and dropped come together");
+    RUN_SEQUENCE(s, simple_forward_sequence, s.slots, (int)s.flag, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]);
+    Py_RETURN_NONE;
+}
+
+static const Spec SIMPLE_BACKWARD_SEQUENCE[] = {{"g_all", 'T', 1}, {"recurrent_kernel", 'W', 1}, {"hs", 'K', 1},
+                                                {"hold", 'm', 0}, {"m_h", 'q', 1}, {"prod", 'R', 1},
+                                                {"carry", 'r', 1}};
+static PyObject *py_simple_backward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, SIMPLE_BACKWARD_SEQUENCE, 7, &s) < 0) return NULL;
+    BAD(s, s.p[3] && !s.p[6], "hold needs carry");
+    RUN_SEQUENCE(s, simple_backward_sequence, (int)s.flag, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+    Py_RETURN_NONE;
+}
+
+static const Spec LSTM_FORWARD_SEQUENCE[] = {{"z", 'T', 4}, {"recurrent_t", 'W', 4}, {"h0", 'c', 1},
+                                             {"c0", 'c', 1}, {"hold", 'm', 0}, {"hs", 'S', 1}, {"cs", 'S', 1},
+                                             {"tcs", 'S', 1}, {"m_h", 'q', 1}, {"dropped", 'r', 1},
+                                             {"outputs", 'o', 0}};
+static PyObject *py_lstm_forward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, LSTM_FORWARD_SEQUENCE, 11, &s) < 0) return NULL;
+    BAD(s, DROPOUT_PAIR(s, 8, 9), "m_h and dropped come together");
+    RUN_SEQUENCE(s, lstm_forward_sequence, s.slots, (int)s.flag, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
+                 p[8], p[9], p[10]);
+    Py_RETURN_NONE;
+}
+
+static const Spec LSTM_BACKWARD_SEQUENCE[] = {{"gh_all", 'T', 1}, {"recurrent_kernel", 'W', 4}, {"z", 'K', 4},
+                                              {"c0", 'c', 1}, {"cs", 'K', 1}, {"tcs", 'K', 1}, {"hold", 'm', 0},
+                                              {"m_h", 'q', 1}, {"dc_next", 'R', 1}, {"dz", 'T', 4},
+                                              {"prod", 'R', 1}};
+static PyObject *py_lstm_backward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, LSTM_BACKWARD_SEQUENCE, 11, &s) < 0) return NULL;
+    RUN_SEQUENCE(s, lstm_backward_sequence, (int)s.flag, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8],
+                 p[9], p[10]);
+    Py_RETURN_NONE;
+}
+
+static const Spec GRU_AFTER_FORWARD_SEQUENCE[] = {{"x", 'T', 3}, {"recurrent_t", 'W', 3}, {"h0", 'c', 1},
+                                                  {"hold", 'm', 0}, {"hs", 'S', 1}, {"kept", 'S', 1},
+                                                  {"b_hh", 'v', 0}, {"m_h", 'q', 1}, {"dropped", 'r', 1},
+                                                  {"outputs", 'o', 0}, {"rec", 'R', 3}};
+static PyObject *py_gru_after_forward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, GRU_AFTER_FORWARD_SEQUENCE, 11, &s) < 0) return NULL;
+    BAD(s, DROPOUT_PAIR(s, 7, 8), "m_h and dropped come together");
+    RUN_SEQUENCE(s, gru_after_forward_sequence, s.slots, (int)s.flag, p[0], p[1], p[2], p[3], p[4], p[5], p[6],
+                 p[7], p[8], p[9], p[10]);
+    Py_RETURN_NONE;
+}
+
+static const Spec GRU_AFTER_BACKWARD_SEQUENCE[] = {{"gh_all", 'T', 1}, {"recurrent_kernel", 'W', 3}, {"x", 'K', 3},
+                                                   {"kept", 'K', 1}, {"h0", 'c', 1}, {"hs", 'K', 1},
+                                                   {"hold", 'm', 0}, {"m_h", 'q', 1}, {"dz", 'T', 3},
+                                                   {"du", 'R', 3}, {"dzh_r", 'T', 1}, {"prod", 'R', 1}};
+static PyObject *py_gru_after_backward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, GRU_AFTER_BACKWARD_SEQUENCE, 12, &s) < 0) return NULL;
+    RUN_SEQUENCE(s, gru_after_backward_sequence, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9],
+                 p[10], p[11]);
+    Py_RETURN_NONE;
+}
+
+static const Spec GRU_BEFORE_FORWARD_SEQUENCE[] = {{"x", 'T', 3}, {"recurrent_t", 'W', 3}, {"h0", 'c', 1},
+                                                   {"hold", 'm', 0}, {"hs", 'S', 1}, {"kept", 'S', 1},
+                                                   {"m_h", 'q', 1}, {"dropped", 'r', 1}, {"outputs", 'o', 0}};
+static PyObject *py_gru_before_forward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, GRU_BEFORE_FORWARD_SEQUENCE, 9, &s) < 0) return NULL;
+    BAD(s, DROPOUT_PAIR(s, 6, 7), "m_h and dropped come together");
+    RUN_SEQUENCE(s, gru_before_forward_sequence, s.slots, (int)s.flag, p[0], p[1], p[2], p[3], p[4], p[5], p[6],
+                 p[7], p[8]);
+    Py_RETURN_NONE;
+}
+
+static const Spec GRU_BEFORE_BACKWARD_SEQUENCE[] = {{"gh_all", 'T', 1}, {"recurrent_kernel", 'W', 3},
+                                                    {"x", 'K', 3}, {"h0", 'c', 1}, {"hs", 'K', 1},
+                                                    {"hold", 'm', 0}, {"m_h", 'q', 1}, {"dz", 'T', 3},
+                                                    {"d_rh", 'R', 1}, {"prod", 'R', 1}};
+static PyObject *py_gru_before_backward_sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Sequence s;
+    if (parse_sequence(args, nargs, GRU_BEFORE_BACKWARD_SEQUENCE, 10, &s) < 0) return NULL;
+    RUN_SEQUENCE(s, gru_before_backward_sequence, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]);
+    Py_RETURN_NONE;
+}
+
+/* set_gemm(sgemm_address, dgemm_address, ilp64): the BLAS's cblas_sgemm / cblas_dgemm (see above). */
+static PyObject *py_set_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Py_ssize_t n[3];
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "set_gemm takes 3 arguments. Received: %zd", nargs);
+        return NULL;
+    }
+    void *s_address = PyLong_AsVoidPtr(args[0]);
+    if (PyErr_Occurred()) return NULL;
+    void *d_address = PyLong_AsVoidPtr(args[1]);
+    if (PyErr_Occurred()) return NULL;
+    n[2] = PyObject_IsTrue(args[2]);
+    if (n[2] < 0) return NULL;
+    if (!s_address || !d_address) {
+        PyErr_SetString(PyExc_ValueError, "set_gemm needs both addresses. Received: a null address");
+        return NULL;
+    }
+    sgemm_address = s_address, dgemm_address = d_address, gemm_ilp64 = (int)n[2];
+    Py_RETURN_NONE;
+}
+
 /* tanh(x, out) over a float array with this module's tanh (for the tests and the tool comparison). */
 static PyObject *py_tanh(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t n[1];
@@ -382,6 +601,15 @@ static PyMethodDef methods[] = {
     {"gru_before_out", (PyCFunction)(void (*)(void))py_gru_before_out, METH_FASTCALL, NULL},
     {"gru_before_backward", (PyCFunction)(void (*)(void))py_gru_before_backward, METH_FASTCALL, NULL},
     {"gru_before_reset", (PyCFunction)(void (*)(void))py_gru_before_reset, METH_FASTCALL, NULL},
+    {"simple_forward_sequence", (PyCFunction)(void (*)(void))py_simple_forward_sequence, METH_FASTCALL, NULL},
+    {"simple_backward_sequence", (PyCFunction)(void (*)(void))py_simple_backward_sequence, METH_FASTCALL, NULL},
+    {"lstm_forward_sequence", (PyCFunction)(void (*)(void))py_lstm_forward_sequence, METH_FASTCALL, NULL},
+    {"lstm_backward_sequence", (PyCFunction)(void (*)(void))py_lstm_backward_sequence, METH_FASTCALL, NULL},
+    {"gru_after_forward_sequence", (PyCFunction)(void (*)(void))py_gru_after_forward_sequence, METH_FASTCALL, NULL},
+    {"gru_after_backward_sequence", (PyCFunction)(void (*)(void))py_gru_after_backward_sequence, METH_FASTCALL, NULL},
+    {"gru_before_forward_sequence", (PyCFunction)(void (*)(void))py_gru_before_forward_sequence, METH_FASTCALL, NULL},
+    {"gru_before_backward_sequence", (PyCFunction)(void (*)(void))py_gru_before_backward_sequence, METH_FASTCALL, NULL},
+    {"set_gemm", (PyCFunction)(void (*)(void))py_set_gemm, METH_FASTCALL, NULL},
     {"tanh", (PyCFunction)(void (*)(void))py_tanh, METH_FASTCALL, NULL},
     {"openmp", py_openmp, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},

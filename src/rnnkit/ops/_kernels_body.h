@@ -158,23 +158,31 @@ VECTOR_CLONES static void NAME(gru_after_forward)(Py_ssize_t j0, Py_ssize_t j1, 
 }
 
 /* reset_before, first half: z, r = sigmoid(x'_zr + rec_zr) in place; rh = r h_in (kept, the
- * operand of the candidate's product). */
+ * operand of the candidate's product). rec NULL: the product is already in x (the sequence loop
+ * accumulates it there). */
 VECTOR_CLONES static void NAME(gru_before_gates)(Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t B, Py_ssize_t H, REAL *x,
                                    const REAL *rec, const REAL *h_in, REAL *rh) {
     for (Py_ssize_t j = j0; j < j1; j++) {
         const Py_ssize_t r = j * B;
         REAL *xz = x + r, *xr = x + H * B + r;
-        const REAL *rz = rec + r, *rr = rec + H * B + r;
+        if (rec) {
+            const REAL *rz = rec + r, *rr = rec + H * B + r;
+            for (Py_ssize_t b = 0; b < B; b++) {
+                xz[b] += rz[b];
+                xr[b] += rr[b];
+            }
+        }
         for (Py_ssize_t b = 0; b < B; b++) {
-            xz[b] = NAME(tanh_)(xz[b] + rz[b]) * (REAL)0.5 + (REAL)0.5;
-            const REAL rg = NAME(tanh_)(xr[b] + rr[b]) * (REAL)0.5 + (REAL)0.5;
+            xz[b] = NAME(tanh_)(xz[b]) * (REAL)0.5 + (REAL)0.5;
+            const REAL rg = NAME(tanh_)(xr[b]) * (REAL)0.5 + (REAL)0.5;
             xr[b] = rg;
             rh[r + b] = rg * h_in[r + b];
         }
     }
 }
 
-/* reset_before, second half: hh = tanh(x'_h + cand); h = hh + z (h_prev - hh); hold; output. */
+/* reset_before, second half: hh = tanh(x'_h + cand); h = hh + z (h_prev - hh); hold; output.
+ * cand NULL: already in x'_h (the sequence loop). */
 VECTOR_CLONES static void NAME(gru_before_out)(Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t B, Py_ssize_t H, REAL *x,
                                  const REAL *cand, const REAL *h_prev, const unsigned char *hold, REAL *h,
                                  const REAL *m_h, REAL *dropped, REAL *out_t, Py_ssize_t out_stride) {
@@ -182,8 +190,9 @@ VECTOR_CLONES static void NAME(gru_before_out)(Py_ssize_t j0, Py_ssize_t j1, Py_
         const Py_ssize_t r = j * B;
         const REAL *xz = x + r;
         REAL *xh = x + 2 * H * B + r;
+        if (cand) for (Py_ssize_t b = 0; b < B; b++) xh[b] += cand[r + b];
         for (Py_ssize_t b = 0; b < B; b++) {
-            const REAL hh = NAME(tanh_)(xh[b] + cand[r + b]);
+            const REAL hh = NAME(tanh_)(xh[b]);
             xh[b] = hh;
             h[r + b] = hh + xz[b] * (h_prev[r + b] - hh);
         }
@@ -267,3 +276,191 @@ VECTOR_CLONES static void NAME(gru_before_reset)(Py_ssize_t j0, Py_ssize_t j1, P
         else for (Py_ssize_t b = 0; b < B; b++) dzr[b] = d_rh[r + b] * (h_prev[r + b] * (rg[b] * (1 - rg[b])));
     }
 }
+
+/* ---- whole-sequence loops ---------------------------------------------------------------------- */
+/* One call per sequence (forward) or per backward: the time loop itself, with the GIL released for
+ * all of it. Per step: the recurrent product by the BLAS's gemm (NAME(gemm), row-major
+ * C = A B + beta C), then the step kernels above, their rows split over `threads` as in a per-step
+ * call. The forward's product goes with beta = 1 straight into the step's projection z_t
+ * (z_t += U^T h_in), so that there is no separate product buffer and no pass to add it; the kernels
+ * get rec = NULL. GRU reset_after keeps its product apart (u_h = U_h^T h + b_hh is kept, and r
+ * multiplies it), so there beta = 0 into `rec`. Blocks are (F, B); step t of a (T, G H, B) array
+ * starts at t G H B; a slot buffer (slots, H, B) holds step t in slot t % slots; hold (T, B) bytes;
+ * outputs (B, T, H). h_in = h_{t-1} m_h is `dropped`, which each step writes for the next. */
+
+#define STEP_OF(array, t, rows) ((array) + (size_t)(t) * (size_t)(rows) * (size_t)HB)
+#define SLOT_OF(array, t) ((array) + (size_t)((t) % slots) * (size_t)HB)
+
+/* h0 m_h into dropped (the first step's product operand); returns the operand to use. */
+static const REAL *NAME(first_operand)(Py_ssize_t HB, const REAL *h0, const REAL *m_h, REAL *dropped) {
+    if (!dropped) return h0;
+    for (Py_ssize_t k = 0; k < HB; k++) dropped[k] = h0[k] * m_h[k];
+    return dropped;
+}
+
+static void NAME(simple_forward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                          Py_ssize_t slots, int zero_start, REAL *z, const REAL *recurrent_t,
+                                          const REAL *h0, const unsigned char *hold, REAL *hs, const REAL *m_h,
+                                          REAL *dropped, REAL *outputs) {
+    const Py_ssize_t HB = H * B;
+    const REAL *h_prev = h0, *h_in = NAME(first_operand)(HB, h0, m_h, dropped);
+    for (Py_ssize_t t = 0; t < T; t++) {
+        REAL *zt = STEP_OF(z, t, 1), *h = SLOT_OF(hs, t);
+        const unsigned char *hold_t = hold ? hold + t * B : NULL;
+        REAL *out_t = outputs ? outputs + t * H : NULL;
+        if (t || !zero_start) NAME(gemm)(H, B, H, recurrent_t, H, h_in, B, 1, zt, B);   /* z_t += U^T h_in */
+        OVER_ROWS(threads, H, NAME(simple_forward)(j0, j1, B, zt, NULL, h_prev, hold_t, h, m_h, dropped, out_t,
+                                                   T * H));
+        h_prev = h;
+        h_in = dropped ? dropped : h;
+    }
+}
+
+/* recurrent_kernel U (H, H). g_all (T, H, B) becomes dz; prod (H, B) ends as U dz_0 (unless
+ * !need_initial: the last product is skipped); carry as in simple_backward. */
+static void NAME(simple_backward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                           int need_initial, REAL *g_all, const REAL *recurrent_kernel,
+                                           const REAL *hs, const unsigned char *hold, const REAL *m_h, REAL *prod,
+                                           REAL *carry) {
+    const Py_ssize_t HB = H * B;
+    for (Py_ssize_t t = T - 1; t >= 0; t--) {
+        REAL *g = STEP_OF(g_all, t, 1);
+        const REAL *prod_in = t != T - 1 ? prod : NULL;
+        const unsigned char *hold_t = hold ? hold + t * B : NULL;
+        OVER_ROWS(threads, H, NAME(simple_backward)(j0, j1, B, g, prod_in, m_h, carry, STEP_OF(hs, t, 1), hold_t));
+        if (t == 0 && !need_initial) break;          /* nothing asks for dL/dh_{-1} */
+        NAME(gemm)(H, B, H, recurrent_kernel, H, g, B, 0, prod, B);                    /* U dz_t */
+    }
+}
+
+/* z (T, 4H, B) in the internal gate order i, f, o, c; recurrent_t (4H, H). */
+static void NAME(lstm_forward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                        Py_ssize_t slots, int zero_start, REAL *z, const REAL *recurrent_t,
+                                        const REAL *h0, const REAL *c0, const unsigned char *hold, REAL *hs, REAL *cs,
+                                        REAL *tcs, const REAL *m_h, REAL *dropped, REAL *outputs) {
+    const Py_ssize_t HB = H * B;
+    const REAL *h_prev = h0, *c_prev = c0, *h_in = NAME(first_operand)(HB, h0, m_h, dropped);
+    for (Py_ssize_t t = 0; t < T; t++) {
+        REAL *zt = STEP_OF(z, t, 4), *h = SLOT_OF(hs, t), *c = SLOT_OF(cs, t), *tc = SLOT_OF(tcs, t);
+        const unsigned char *hold_t = hold ? hold + t * B : NULL;
+        REAL *out_t = outputs ? outputs + t * H : NULL;
+        if (t || !zero_start) NAME(gemm)(4 * H, B, H, recurrent_t, H, h_in, B, 1, zt, B);
+        OVER_ROWS(threads, H, NAME(lstm_forward)(j0, j1, B, H, zt, NULL, h_prev, c_prev, hold_t, h, c, tc, m_h,
+                                                 dropped, out_t, T * H));
+        h_prev = h;
+        c_prev = c;
+        h_in = dropped ? dropped : h;
+    }
+}
+
+/* recurrent_kernel (H, 4H) in the internal order; gh_all (T, H, B) becomes gh; dz (T, 4H, B);
+ * dc_next (H, B): dL/dc_T in, dL/dc_{-1} out; prod as in simple_backward_sequence. */
+static void NAME(lstm_backward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                         int need_initial, REAL *gh_all, const REAL *recurrent_kernel, const REAL *z,
+                                         const REAL *c0, const REAL *cs, const REAL *tcs, const unsigned char *hold,
+                                         const REAL *m_h, REAL *dc_next, REAL *dz, REAL *prod) {
+    const Py_ssize_t HB = H * B;
+    for (Py_ssize_t t = T - 1; t >= 0; t--) {
+        const int after = t != T - 1;                /* nothing comes back from after the last step */
+        REAL *dzt = STEP_OF(dz, t, 4);
+        const unsigned char *hold_t = hold ? hold + t * B : NULL, *hold_next = hold && after ? hold + (t + 1) * B : NULL;
+        OVER_ROWS(threads, H, NAME(lstm_backward)(j0, j1, B, H, STEP_OF(gh_all, t, 1), after ? prod : NULL, m_h,
+                                                  after ? STEP_OF(gh_all, t + 1, 1) : NULL, hold_next,
+                                                  STEP_OF(z, t, 4), t ? STEP_OF(cs, t - 1, 1) : c0,
+                                                  STEP_OF(tcs, t, 1), hold_t, dc_next, dzt));
+        if (t == 0 && !need_initial) break;
+        NAME(gemm)(H, B, 4 * H, recurrent_kernel, 4 * H, dzt, B, 0, prod, B);
+    }
+}
+
+/* x (T, 3H, B), gates z, r, h; recurrent_t (3H, H); rec (3H, B) the step's product; kept (slots, H, B)
+ * u_h per step; b_hh (H,) or NULL. */
+static void NAME(gru_after_forward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                             Py_ssize_t slots, int zero_start, REAL *x, const REAL *recurrent_t,
+                                             const REAL *h0, const unsigned char *hold, REAL *hs, REAL *kept,
+                                             const REAL *b_hh, const REAL *m_h, REAL *dropped, REAL *outputs,
+                                             REAL *rec) {
+    const Py_ssize_t HB = H * B;
+    const REAL *h_prev = h0, *h_in = NAME(first_operand)(HB, h0, m_h, dropped);
+    for (Py_ssize_t t = 0; t < T; t++) {
+        REAL *h = SLOT_OF(hs, t);
+        const unsigned char *hold_t = hold ? hold + t * B : NULL;
+        REAL *out_t = outputs ? outputs + t * H : NULL;
+        if (t || !zero_start) NAME(gemm)(3 * H, B, H, recurrent_t, H, h_in, B, 0, rec, B);
+        else memset(rec, 0, (size_t)(3 * HB) * sizeof(REAL));       /* h_{-1} = 0 */
+        OVER_ROWS(threads, H, NAME(gru_after_forward)(j0, j1, B, H, STEP_OF(x, t, 3), rec, b_hh, h_prev, hold_t,
+                                                      SLOT_OF(kept, t), h, m_h, dropped, out_t, T * H));
+        h_prev = h;
+        h_in = dropped ? dropped : h;
+    }
+}
+
+/* recurrent_kernel (H, 3H); kept (T, H, B) u_h; du (3H, B) scratch; dzh_r (T, H, B). prod ends as
+ * U du_0 (always: the per-step path returns dL/dh_{-1} for GRU whatever is asked). */
+static void NAME(gru_after_backward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                              REAL *gh_all, const REAL *recurrent_kernel, const REAL *x,
+                                              const REAL *kept, const REAL *h0, const REAL *hs,
+                                              const unsigned char *hold, const REAL *m_h, REAL *dz, REAL *du,
+                                              REAL *dzh_r, REAL *prod) {
+    const Py_ssize_t HB = H * B;
+    for (Py_ssize_t t = T - 1; t >= 0; t--) {
+        const int after = t != T - 1;
+        const unsigned char *hold_t = hold ? hold + t * B : NULL, *hold_next = hold && after ? hold + (t + 1) * B : NULL;
+        OVER_ROWS(threads, H, NAME(gru_after_backward)(j0, j1, B, H, STEP_OF(gh_all, t, 1), after ? prod : NULL, m_h,
+                                                       after ? STEP_OF(gh_all, t + 1, 1) : NULL,
+                                                       after ? STEP_OF(x, t + 1, 3) : NULL, hold_next,
+                                                       STEP_OF(x, t, 3), STEP_OF(kept, t, 1),
+                                                       t ? STEP_OF(hs, t - 1, 1) : h0, hold_t, STEP_OF(dz, t, 3),
+                                                       du, STEP_OF(dzh_r, t, 1)));
+        NAME(gemm)(H, B, 3 * H, recurrent_kernel, 3 * H, du, B, 0, prod, B);
+    }
+}
+
+/* Both products of a reset_before step accumulate into x: the z and r rows' (beta = 1, before the
+ * gates kernel), then the candidate's from rh (beta = 1, before the output kernel). */
+static void NAME(gru_before_forward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                              Py_ssize_t slots, int zero_start, REAL *x, const REAL *recurrent_t,
+                                              const REAL *h0, const unsigned char *hold, REAL *hs, REAL *kept,
+                                              const REAL *m_h, REAL *dropped, REAL *outputs) {
+    const Py_ssize_t HB = H * B;
+    const REAL *h_prev = h0, *h_in = NAME(first_operand)(HB, h0, m_h, dropped);
+    for (Py_ssize_t t = 0; t < T; t++) {
+        REAL *xt = STEP_OF(x, t, 3), *h = SLOT_OF(hs, t), *rh = SLOT_OF(kept, t);
+        const unsigned char *hold_t = hold ? hold + t * B : NULL;
+        REAL *out_t = outputs ? outputs + t * H : NULL;
+        const int product = t || !zero_start;        /* h_{-1} = 0: both products add nothing */
+        if (product) NAME(gemm)(2 * H, B, H, recurrent_t, H, h_in, B, 1, xt, B);
+        OVER_ROWS(threads, H, NAME(gru_before_gates)(j0, j1, B, H, xt, NULL, h_in, rh));
+        if (product) NAME(gemm)(H, B, H, recurrent_t + 2 * H * H, H, rh, B, 1, xt + 2 * HB, B);
+        OVER_ROWS(threads, H, NAME(gru_before_out)(j0, j1, B, H, xt, NULL, h_prev, hold_t, h, m_h, dropped, out_t,
+                                                   T * H));
+        h_prev = h;
+        h_in = dropped ? dropped : h;
+    }
+}
+
+/* recurrent_kernel (H, 3H): U_zr its first 2H columns, U_h the last H (row stride 3H). prod and
+ * d_rh end as U_zr dz_zr and U_h dz_h of step 0. */
+static void NAME(gru_before_backward_sequence)(Py_ssize_t threads, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
+                                               REAL *gh_all, const REAL *recurrent_kernel, const REAL *x,
+                                               const REAL *h0, const REAL *hs, const unsigned char *hold,
+                                               const REAL *m_h, REAL *dz, REAL *d_rh, REAL *prod) {
+    const Py_ssize_t HB = H * B;
+    for (Py_ssize_t t = T - 1; t >= 0; t--) {
+        const int after = t != T - 1;
+        const unsigned char *hold_t = hold ? hold + t * B : NULL, *hold_next = hold && after ? hold + (t + 1) * B : NULL;
+        const REAL *h_prev = t ? STEP_OF(hs, t - 1, 1) : h0, *xt = STEP_OF(x, t, 3);
+        const REAL *x_next = after ? STEP_OF(x, t + 1, 3) : NULL;
+        REAL *dzt = STEP_OF(dz, t, 3);
+        OVER_ROWS(threads, H, NAME(gru_before_backward)(j0, j1, B, H, STEP_OF(gh_all, t, 1), after ? prod : NULL,
+                                                        after ? d_rh : NULL, after ? x_next + HB : NULL, m_h,
+                                                        after ? STEP_OF(gh_all, t + 1, 1) : NULL, x_next, hold_next,
+                                                        xt, h_prev, hold_t, dzt));
+        NAME(gemm)(H, B, H, recurrent_kernel + 2 * H, 3 * H, dzt + 2 * HB, B, 0, d_rh, B);
+        OVER_ROWS(threads, H, NAME(gru_before_reset)(j0, j1, B, H, d_rh, xt, h_prev, m_h, dzt));
+        NAME(gemm)(H, B, 2 * H, recurrent_kernel, 3 * H, dzt, B, 0, prod, B);
+    }
+}
+
+#undef STEP_OF
+#undef SLOT_OF

@@ -144,7 +144,8 @@ class GRUResetAfter(_GRU):
         return [h_prev], {"hs": hs, "kept": kept}
 
     def _compiled_forward(self, compiled, run, p):
-        """The forward loop with one compiled kernel per step (see `ops.kernels`)."""
+        """The forward loop with one compiled kernel per step (see `ops.kernels`); with the BLAS's
+        gemm found, the whole loop is one compiled call."""
         H, B, T, slots, hold, outputs = run.H, run.B, run.T, run.slots, run.hold, run.outputs
         m_h, all_gates = kernels.as_dtype(run.m_h, run.dtype), run.z
         b_hh = None if p.b_hh is None else np.ascontiguousarray(p.b_hh[:, 0])
@@ -152,8 +153,14 @@ class GRUResetAfter(_GRU):
         recurrent = buffer(run.workspace, "recurrent", (3 * H, B), run.dtype)
         dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
         h_prev = run.states0[0]
+        threads = kernels.threads_for(3 * H * B)
+        if kernels.gemm(run.dtype) is not None:
+            compiled.gru_after_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,
+                                                kernels.operand(p.recurrent_t, run.dtype), h_prev, hold, hs, kept,
+                                                b_hh, m_h, dropped, outputs, recurrent)
+            return [hs[(T - 1) % slots] if T else h_prev], {"hs": hs, "kept": kept}
         h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
-        threads, step = kernels.threads_for(3 * H * B), compiled.gru_after_forward
+        step = compiled.gru_after_forward
         for t in range(T):
             np.dot(p.recurrent_t, h_in, out=recurrent)
             h = hs[t % slots]
@@ -171,14 +178,20 @@ class GRUResetAfter(_GRU):
         du = buffer(run.workspace, "du", (3 * H, B), run.dtype)
         dzh_r = buffer(run.workspace, "spare", (T, H, B), run.dtype)
         prod = np.zeros((H, B), run.dtype)
-        threads, step = kernels.threads_for(3 * H * B), compiled.gru_after_backward
-        for t in range(T - 1, -1, -1):
-            after = t != T - 1                              # nothing comes back from after the last step
-            step(threads, B, H, gh_all[t], prod if after else None, m_h, gh_all[t + 1] if after else None,
-                 z_all[t + 1, :H] if after else None, hold[t + 1] if after and hold is not None else None,
-                 z_all[t], kept["kept"][t], hs[t - 1] if t else h0t, None if hold is None else hold[t], dz[t], du,
-                 dzh_r[t])
-            np.dot(p.recurrent_kernel, du, out=prod)
+        threads = kernels.threads_for(3 * H * B)
+        if kernels.gemm(run.dtype) is not None:             # the whole loop in one call
+            compiled.gru_after_backward_sequence(threads, T, B, H, T, True, gh_all,
+                                                 kernels.operand(p.recurrent_kernel, run.dtype), z_all, kept["kept"],
+                                                 h0t, hs, hold, m_h, dz, du, dzh_r, prod)
+        else:
+            step = compiled.gru_after_backward
+            for t in range(T - 1, -1, -1):
+                after = t != T - 1                          # nothing comes back from after the last step
+                step(threads, B, H, gh_all[t], prod if after else None, m_h, gh_all[t + 1] if after else None,
+                     z_all[t + 1, :H] if after else None, hold[t + 1] if after and hold is not None else None,
+                     z_all[t], kept["kept"][t], hs[t - 1] if t else h0t, None if hold is None else hold[t], dz[t],
+                     du, dzh_r[t])
+                np.dot(p.recurrent_kernel, du, out=prod)
         dh0 = kernels.state_grad(prod, m_h, gh_all, hold, direct=z_all[0, :H] if T else None)
         kept["dzh_r"], kept["spare_by_feature"] = dzh_r, kept["kept"]    # u_h is spent
         return dz, z_all, [dh0]
@@ -283,7 +296,8 @@ class GRUResetBefore(_GRU):
         return [h_prev], {"hs": hs, "kept": kept}
 
     def _compiled_forward(self, compiled, run, p):
-        """Two compiled kernels per step, around the candidate's product (see `ops.kernels`)."""
+        """Two compiled kernels per step, around the candidate's product (see `ops.kernels`); with
+        the BLAS's gemm found, the whole loop is one compiled call."""
         H, B, T, slots, hold, outputs = run.H, run.B, run.T, run.slots, run.hold, run.outputs
         m_h, all_gates = kernels.as_dtype(run.m_h, run.dtype), run.z
         Z, R, HH = gates(H, 3)
@@ -293,17 +307,21 @@ class GRUResetBefore(_GRU):
         candidate = buffer(run.workspace, "candidate", (H, B), run.dtype)
         dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
         h_prev = run.states0[0]
-        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
         threads = kernels.threads_for(3 * H * B)
-        gates_step, out_step = compiled.gru_before_gates, compiled.gru_before_out
+        if kernels.gemm(run.dtype) is not None:             # the whole loop in one call
+            compiled.gru_before_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,
+                                                 kernels.operand(p.recurrent_t, run.dtype), h_prev, hold, hs, kept,
+                                                 m_h, dropped, outputs)
+            return [hs[(T - 1) % slots] if T else h_prev], {"hs": hs, "kept": kept}
+        h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
         for t in range(T):
             np.dot(recurrent_zr_t, h_in, out=recurrent)
             rh = kept[t % slots]
-            gates_step(threads, B, H, all_gates[t], recurrent, h_in, rh)
+            compiled.gru_before_gates(threads, B, H, all_gates[t], recurrent, h_in, rh)
             np.dot(recurrent_h_t, rh, out=candidate)
             h = hs[t % slots]
-            out_step(threads, B, H, t, all_gates[t], candidate, h_prev, None if hold is None else hold[t], h, m_h,
-                     dropped, outputs)
+            compiled.gru_before_out(threads, B, H, t, all_gates[t], candidate, h_prev,
+                                    None if hold is None else hold[t], h, m_h, dropped, outputs)
             h_prev, h_in = h, (h if m_h is None else dropped)
         return [h_prev], {"hs": hs, "kept": kept}
 
@@ -318,17 +336,22 @@ class GRUResetBefore(_GRU):
         dz = buffer(run.workspace, "dz", (T, 3 * H, B), run.dtype)
         prod, d_rh = np.zeros((H, B), run.dtype), np.zeros((H, B), run.dtype)
         threads = kernels.threads_for(3 * H * B)
-        first_step, reset_step = compiled.gru_before_backward, compiled.gru_before_reset
-        for t in range(T - 1, -1, -1):
-            after = t != T - 1                              # nothing comes back from after the last step
-            h_prev = hs[t - 1] if t else h0t
-            first_step(threads, B, H, gh_all[t], prod if after else None, d_rh if after else None,
-                       z_all[t + 1, R] if after else None, m_h, gh_all[t + 1] if after else None,
-                       z_all[t + 1, Z] if after else None, hold[t + 1] if after and hold is not None else None,
-                       z_all[t], h_prev, None if hold is None else hold[t], dz[t])
-            np.dot(recurrent_h, dz[t, HH], out=d_rh)
-            reset_step(threads, B, H, d_rh, z_all[t], h_prev, m_h, dz[t])
-            np.dot(recurrent_zr, dz[t, ZR], out=prod)
+        if kernels.gemm(run.dtype) is not None:             # the whole loop in one call
+            compiled.gru_before_backward_sequence(threads, T, B, H, T, True, gh_all,
+                                                  kernels.operand(p.recurrent_kernel, run.dtype), z_all, h0t, hs,
+                                                  hold, m_h, dz, d_rh, prod)
+        else:
+            first_step, reset_step = compiled.gru_before_backward, compiled.gru_before_reset
+            for t in range(T - 1, -1, -1):
+                after = t != T - 1                          # nothing comes back from after the last step
+                h_prev = hs[t - 1] if t else h0t
+                first_step(threads, B, H, gh_all[t], prod if after else None, d_rh if after else None,
+                           z_all[t + 1, R] if after else None, m_h, gh_all[t + 1] if after else None,
+                           z_all[t + 1, Z] if after else None, hold[t + 1] if after and hold is not None else None,
+                           z_all[t], h_prev, None if hold is None else hold[t], dz[t])
+                np.dot(recurrent_h, dz[t, HH], out=d_rh)
+                reset_step(threads, B, H, d_rh, z_all[t], h_prev, m_h, dz[t])
+                np.dot(recurrent_zr, dz[t, ZR], out=prod)
         if T:
             prod += d_rh * z_all[0, R]                     # d(rh) reaches h_{-1} m_h through r
         dh0 = kernels.state_grad(prod, m_h, gh_all, hold, direct=z_all[0, Z] if T else None)

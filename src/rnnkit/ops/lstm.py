@@ -112,15 +112,23 @@ class LSTM:
         return [h_prev, c_prev], {"hs": hs, "cs": cs, "tcs": tcs}
 
     def _compiled_forward(self, compiled, run, p):
-        """The forward loop with one compiled kernel per step (see `ops.kernels`)."""
+        """The forward loop with one compiled kernel per step (see `ops.kernels`); with the BLAS's
+        gemm found, the whole loop is one compiled call."""
         H, B, T, slots, hold, outputs = run.H, run.B, run.T, run.slots, run.hold, run.outputs
         recurrent_t, all_gates, m_h = p.recurrent_t, run.z, kernels.as_dtype(run.m_h, run.dtype)
         hs, cs, tcs = run.step_states("hs"), run.step_states("cs"), run.step_states("tcs")
-        recurrent = buffer(run.workspace, "recurrent", (4 * H, B), run.dtype)
         dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
         h_prev, c_prev = run.states0
+        threads = kernels.threads_for(4 * H * B)
+        if kernels.gemm(run.dtype) is not None:
+            compiled.lstm_forward_sequence(threads, T, B, H, len(hs), run.zero_start, all_gates,
+                                           kernels.operand(recurrent_t, run.dtype), h_prev, c_prev, hold, hs, cs, tcs,
+                                           m_h, dropped, outputs)
+            last = [hs[(T - 1) % slots], cs[(T - 1) % slots]] if T else [h_prev, c_prev]
+            return last, {"hs": hs, "cs": cs, "tcs": tcs}
+        recurrent = buffer(run.workspace, "recurrent", (4 * H, B), run.dtype)
         h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
-        threads, step = kernels.threads_for(4 * H * B), compiled.lstm_forward
+        step = compiled.lstm_forward
         for t in range(T):
             rec = None
             if t or not run.zero_start:                     # h_{-1} = 0 adds nothing at the first step
@@ -142,15 +150,21 @@ class LSTM:
         dz = buffer(run.workspace, "dz", (T, 4 * H, B), run.dtype)
         prod = np.zeros((H, B), run.dtype)
         dc_next = d_rest[0]
-        threads, step = kernels.threads_for(4 * H * B), compiled.lstm_backward
-        for t in range(T - 1, -1, -1):
-            after = t != T - 1                              # nothing comes back from after the last step
-            step(threads, B, H, gh_all[t], prod if after else None, m_h, gh_all[t + 1] if after else None,
-                 hold[t + 1] if after and hold is not None else None, z_all[t], cs[t - 1] if t else c0t, tcs[t],
-                 None if hold is None else hold[t], dc_next, dz[t])
-            if t == 0 and not run.need_initial_grads:       # nothing asks for dL/dh_{-1} (a zero start)
-                break
-            np.dot(recurrent_kernel, dz[t], out=prod)
+        threads = kernels.threads_for(4 * H * B)
+        if kernels.gemm(run.dtype) is not None:             # the whole loop in one call
+            compiled.lstm_backward_sequence(threads, T, B, H, T, run.need_initial_grads, gh_all,
+                                            kernels.operand(recurrent_kernel, run.dtype), z_all, c0t, cs, tcs, hold,
+                                            m_h, dc_next, dz, prod)
+        else:
+            step = compiled.lstm_backward
+            for t in range(T - 1, -1, -1):
+                after = t != T - 1                          # nothing comes back from after the last step
+                step(threads, B, H, gh_all[t], prod if after else None, m_h, gh_all[t + 1] if after else None,
+                     hold[t + 1] if after and hold is not None else None, z_all[t], cs[t - 1] if t else c0t, tcs[t],
+                     None if hold is None else hold[t], dc_next, dz[t])
+                if t == 0 and not run.need_initial_grads:   # nothing asks for dL/dh_{-1} (a zero start)
+                    break
+                np.dot(recurrent_kernel, dz[t], out=prod)
         if not run.need_initial_grads:
             return dz, z_all, [None, None]
         return dz, z_all, [kernels.state_grad(prod, m_h, gh_all, hold), dc_next]

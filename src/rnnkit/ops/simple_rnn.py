@@ -79,15 +79,22 @@ class SimpleRNN:
         return [h_prev], {"hs": hs}
 
     def _compiled_forward(self, compiled, run, p):
-        """The forward loop with one compiled kernel per step (see `ops.kernels`)."""
+        """The forward loop with one compiled kernel per step (see `ops.kernels`); with the BLAS's
+        gemm found, the whole loop is one compiled call."""
         H, B, hold, outputs, slots = run.H, run.B, run.hold, run.outputs, run.slots
         z, recurrent_t, m_h = run.z, p.recurrent_t, kernels.as_dtype(run.m_h, run.dtype)
         hs = run.step_states("hs")
-        recurrent = buffer(run.workspace, "recurrent", (H, B), run.dtype)
         dropped = buffer(run.workspace, "dropped", (H, B), run.dtype) if m_h is not None else None
         h_prev = run.states0[0]
+        threads = kernels.threads_for(H * B)
+        if kernels.gemm(run.dtype) is not None:
+            compiled.simple_forward_sequence(threads, run.T, B, H, len(hs), run.zero_start, z,
+                                             kernels.operand(recurrent_t, run.dtype), h_prev, hold, hs, m_h, dropped,
+                                             outputs)
+            return [hs[(run.T - 1) % slots] if run.T else h_prev], {"hs": hs}
+        recurrent = buffer(run.workspace, "recurrent", (H, B), run.dtype)
         h_in = h_prev if m_h is None else np.multiply(h_prev, m_h, out=dropped)
-        threads, step = kernels.threads_for(H * B), compiled.simple_forward
+        step = compiled.simple_forward
         for t in range(run.T):
             rec = None
             if t or not run.zero_start:                    # h_{-1} = 0 adds nothing at the first step
@@ -104,13 +111,19 @@ class SimpleRNN:
         m_h = kernels.as_dtype(run.m_h, run.dtype)
         prod = np.zeros((H, B), run.dtype)
         carry = np.zeros((H, B), run.dtype) if hold is not None else None
-        threads, step = kernels.threads_for(H * B), compiled.simple_backward
-        for t in range(T - 1, -1, -1):
-            step(threads, B, H, g_all[t], prod if t != T - 1 else None, m_h, carry, hs[t],
-                 None if hold is None else hold[t])
-            if t == 0 and not run.need_initial_grads:      # nothing asks for dL/dh_{-1} (a zero start)
-                break
-            np.dot(p.recurrent_kernel, g_all[t], out=prod)  # U dz_t
+        threads = kernels.threads_for(H * B)
+        if kernels.gemm(run.dtype) is not None:             # the whole loop in one call
+            compiled.simple_backward_sequence(threads, T, B, H, T, run.need_initial_grads, g_all,
+                                              kernels.operand(p.recurrent_kernel, run.dtype), hs, hold, m_h, prod,
+                                              carry)
+        else:
+            step = compiled.simple_backward
+            for t in range(T - 1, -1, -1):
+                step(threads, B, H, g_all[t], prod if t != T - 1 else None, m_h, carry, hs[t],
+                     None if hold is None else hold[t])
+                if t == 0 and not run.need_initial_grads:      # nothing asks for dL/dh_{-1} (a zero start)
+                    break
+                np.dot(p.recurrent_kernel, g_all[t], out=prod)  # U dz_t
         if not run.need_initial_grads:
             return g_all, run.z, [None]
         d = prod if m_h is None else prod * m_h

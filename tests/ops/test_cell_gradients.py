@@ -232,3 +232,27 @@ def test_every_recurrent_activation(cell, activation, recurrent_activation):
     # tanh + sigmoid takes the fused pre-scaled path; every other pair the general one. Smaller
     # weights keep unbounded gates (relu, softplus) from blowing the state up over the steps.
     check_cell(CASES[cell], activation=activation, recurrent_activation=recurrent_activation, seed=3, scale=0.3)
+
+
+
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+@pytest.mark.parametrize("cell", BUILT_IN)
+def test_an_empty_sequence_passes_the_states_through(cell, path):
+    # No steps: the last states ARE the initial ones, so their gradients pass straight back and
+    # no weight gets any, on both loops (the NumPy GRU loop once indexed step 0 of nothing).
+    from rnnkit.ops import kernels
+    previous = kernels.set_backend(path)
+    try:
+        ops_cell, weights, x, states, _, _ = setup(CASES[cell], T=0)
+        outputs, last, cache = scaffold.forward(ops_cell, weights, x, states, keep_cache=True, workspace={})
+        assert outputs.shape == (2, 0, H)
+        for state, initial in zip(last, states):
+            np.testing.assert_array_equal(state, initial)
+        d_last = [np.random.default_rng(k).normal(size=s.shape) for k, s in enumerate(states)]
+        dx, d_initial, grads = scaffold.backward(np.zeros((2, 0, H)), d_last, cache)
+        assert dx.shape == x.shape
+        for got, want in zip(d_initial, d_last):
+            np.testing.assert_array_equal(got, want)
+        assert set(grads) == set(weights) and not any(np.any(g) for g in grads.values())
+    finally:
+        kernels.set_backend(previous)

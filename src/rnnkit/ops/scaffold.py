@@ -193,6 +193,8 @@ def backward(d_outputs, d_states, cache, need_dx=True):
     kernel_grad, bias_grad, dx = input_grads(run.xs, dz, p.kernel, run.input_dropout_mask, run.go_backwards,
                                              run.workspace, need_dx)
     grads = cell.weight_grads(run, p, kept, dz, kernel_grad, bias_grad)
+    if not T and run.need_initial_grads:   # no steps: the last states ARE the initial ones
+        return dx, [np.zeros((B, H), dtype) if d is None else np.array(d, dtype) for d in d_states], grads
     return dx, [None if d is None else np.array(d.T, order="C") for d in d_states0], grads
 
 

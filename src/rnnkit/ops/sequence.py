@@ -161,8 +161,9 @@ def states_by_step(h0t, hs, workspace=None, name="h_prev"):
     """h_{t-1} for every step as a (T, H, B) array: h0 then hs[:-1] (used before backward loops)."""
     T, H, B = hs.shape
     h_prev = buffer(workspace, name, (T, H, B), hs.dtype)
-    h_prev[0] = h0t
-    h_prev[1:] = hs[:-1]
+    if T:                   # an empty sequence has no step before which to put h0
+        h_prev[0] = h0t
+        h_prev[1:] = hs[:-1]
     return h_prev
 
 

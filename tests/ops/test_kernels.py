@@ -357,3 +357,11 @@ def test_sequence_kernel_rejects_short_arrays():
     with pytest.raises(ValueError, match=f"z must hold at least {T * 4 * H * B}"):
         module.lstm_forward_sequence(1, T, B, H, 2, 0, z, U, h, h, None, slots, slots, slots, None, None, None)
 
+
+
+def test_the_default_thread_count_is_every_core_only_on_many_cores(monkeypatch):
+    # A split step waits at a barrier each step: worth it on many cores, not on two.
+    for cores, expected in ((1, 1), (2, 1), (kernels.MANY_CORES - 1, 1), (kernels.MANY_CORES, kernels.MANY_CORES),
+                            (16, 16)):
+        monkeypatch.setattr(kernels, "_cores", lambda cores=cores: cores)
+        assert kernels.default_threads() == expected

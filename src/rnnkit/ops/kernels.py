@@ -44,12 +44,14 @@ Switches (read once, at first use; `set_backend` / `set_num_threads` change them
     RNNKIT_KERNELS=compiled    the compiled kernels where built: the sequence loops where the gemm
                                is found, else the per-step loops
     RNNKIT_KERNELS=numpy       the NumPy loops only
-    RNNKIT_NUM_THREADS=N       threads for the kernels (default 1). A step split over threads
-                               waits at a barrier every step, and one thread descheduled by a busy
-                               neighbour stalls it by a scheduler slice: on the 2-core machine,
-                               with another process running, an LSTM 64x100x128x256 forward took
-                               840 ms on 2 kernel threads against 30 ms on NumPy's loops. On 16
-                               cores the split gained 10-20 % (docs/performance.md): ask for it.
+    RNNKIT_NUM_THREADS=N       threads for the kernels (default: the cores this process may use
+                               when there are at least MANY_CORES of them, else 1). A step split
+                               over threads waits at a barrier every step, and one thread
+                               descheduled by a busy neighbour stalls it by a scheduler slice: on
+                               the 2-core machine, with another process running, an LSTM
+                               64x100x128x256 forward took 840 ms on 2 kernel threads against 30
+                               ms on NumPy's loops, and on a quiet 2-core machine the split gained
+                               nothing. On 16 cores it gained 10-20 % (docs/performance.md).
 Threads split a step's hidden units; every number is computed by one thread from the same
 inputs in the same order, so the results are bit-identical whatever the kernels' thread count,
 on both compiled loops. Each step's product is one gemm call of a fixed shape, but the BLAS's
@@ -71,6 +73,8 @@ _state = {"loaded": False, "module": None, "backend": None, "threads": None, "ge
 # Below this many numbers per thread a step's kernel runs on one thread: waking the others
 # costs more than it saves (measured on the 2-core machine, docs/performance.md).
 _NUMBERS_PER_THREAD = 16384
+# From this many cores on, the kernels use them all by default (see `default_threads`).
+MANY_CORES = 4
 REALS = ("float32", "float64")
 _REAL_DTYPES = frozenset(np.dtype(name) for name in REALS)     # a set lookup: dtype.name is slow
 # Without RNNKIT_KERNELS: the compiled path where its sequence loops can run (the extension built
@@ -211,7 +215,7 @@ def gemm_found():
 
 
 def set_num_threads(count, blas=True):
-    """Threads for the kernels (None: RNNKIT_NUM_THREADS, else 1: see the docstring). With `blas`
+    """Threads for the kernels (None: RNNKIT_NUM_THREADS, else `default_threads()`). With `blas`
     and threadpoolctl installed (the `fast` extra), a count also caps the BLAS's threads, so that
     one setting bounds every thread rnnkit runs on."""
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
@@ -235,8 +239,22 @@ def num_threads():
                                  f"Received: {value!r}")
             set_num_threads(int(value))
         else:
-            _state["threads"] = 1       # a split step waits at a barrier every step: only when asked
+            _state["threads"] = default_threads()
     return _state["threads"]
+
+
+def _cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads():
+    """The cores this process may use, on a machine with at least MANY_CORES; else 1 (a split
+    step's barrier gains nothing on 2 cores and stalls whenever a neighbour takes one)."""
+    cores = _cores()
+    return cores if cores >= MANY_CORES else 1
 
 
 def threads_for(numbers):

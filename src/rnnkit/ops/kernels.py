@@ -104,7 +104,7 @@ def available():
 
 
 def set_backend(name):
-    """'compiled' or 'numpy' (the default); returns the previous choice."""
+    """'compiled' (the default where the kernels are built) or 'numpy'; returns the previous choice."""
     if name not in ("compiled", "numpy"):
         raise ValueError(f"Argument `name` must be 'compiled' or 'numpy'. Received: {name!r}")
     previous = backend()

@@ -247,9 +247,10 @@ class Layer:
             raise TypeError(
                 f"Keyword argument not understood by {type(self).__name__}: {sorted(unknown)}. "
                 f"Received: {kwargs!r}")
-        if kwargs.get("weights") is not None:
-            raise ValueError("Argument `weights` is not supported; call set_weights() after building. "
-                             f"Received: a list of {len(kwargs['weights'])} arrays")
+        initial_weights = kwargs.get("weights")
+        if initial_weights is not None and not isinstance(initial_weights, (list, tuple)):
+            raise TypeError("Argument `weights` must be a list of arrays in get_weights() order. "
+                            f"Received: {type(initial_weights).__name__}")
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"Argument `name` must be a non-empty string. Received: {name!r}")
         if dtype is not None and dtype not in ("float32", "float64"):
@@ -266,6 +267,8 @@ class Layer:
         self.output_shape = None
         self._ledger = _Ledger()
         self._pending = None        # the cache `forward(training=True)` keeps for `backward(d_out)`
+        # Keras 2's `weights=[...]` (e.g. a pretrained embedding matrix): assigned when built
+        self._initial_weights = None if initial_weights is None else list(initial_weights)
 
     # ---- names and shapes -------------------------------------------------------------------
     @classmethod
@@ -302,6 +305,9 @@ class Layer:
     # ---- weights --------------------------------------------------------------------------------
     def build(self, input_shape):
         """Creates the weights for inputs of `input_shape` (batch first). Subclasses call this last."""
+        if self._initial_weights is not None and not backend.building_placeholders():
+            self.set_weights(self._initial_weights)   # all or nothing: a wrong shape leaves it unbuilt
+            self._initial_weights = None
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True

@@ -281,3 +281,15 @@ class Conv1DTranspose(Conv1D):
 
 Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution1D = SeparableConv1D
+
+# Keras 2 also named the pooling, padding, cropping and upsampling layers in this module, so
+# `from keras.layers.convolutional import Conv1D, MaxPooling1D` (Brownlee's forecasters) works.
+# Looked up on first use: pooling.py and reshaping.py import this module.
+_KERAS2_NAMES_HERE = ("AveragePooling1D", "MaxPooling1D", "Cropping1D", "UpSampling1D", "ZeroPadding1D")
+
+
+def __getattr__(name):
+    if name in _KERAS2_NAMES_HERE:
+        import rnnkit.layers
+        return getattr(rnnkit.layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

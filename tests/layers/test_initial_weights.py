@@ -62,3 +62,29 @@ def test_weights_of_the_wrong_count_are_refused():
 def test_weights_must_be_a_list():
     with pytest.raises(TypeError, match="Argument `weights` must be a list of arrays.*Received: ndarray"):
         keras.layers.Embedding(4, 3, weights=_matrix(4, 3))
+
+
+RECURRENT = {
+    "lstm": lambda weights: keras.layers.LSTM(4, weights=weights),
+    "gru": lambda weights: keras.layers.GRU(4, weights=weights),
+    "simple_rnn": lambda weights: keras.layers.SimpleRNN(4, return_sequences=True, weights=weights),
+    "rnn_of_a_cell": lambda weights: keras.layers.RNN(keras.layers.LSTMCell(4), weights=weights),
+    "a_cell_given_them": lambda weights: keras.layers.RNN(keras.layers.GRUCell(4, weights=weights)),
+    "rnn_of_cells": lambda weights: keras.layers.RNN([keras.layers.GRUCell(3), keras.layers.SimpleRNNCell(2)],
+                                                     weights=weights),
+    "bidirectional": lambda weights: keras.layers.Bidirectional(keras.layers.LSTM(3), weights=weights),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECURRENT))
+def test_recurrent_layers_and_cells_take_their_weights_argument(name):
+    # The layer given weights= computes what a layer given the same arrays by set_weights does
+    # (the cell layers once passed them to the cell, whose build never assigned them).
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    reference = RECURRENT[name](None)
+    reference(x)
+    arrays = [np.random.default_rng(k + 1).normal(size=w.shape).astype("float32")
+              for k, w in enumerate(reference.get_weights())]
+    reference.set_weights(arrays)
+    given = RECURRENT[name](arrays)
+    np.testing.assert_array_equal(given(x), reference(x))

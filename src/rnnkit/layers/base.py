@@ -303,11 +303,17 @@ class Layer:
         return mask if self.supports_masking else None
 
     # ---- weights --------------------------------------------------------------------------------
+    def _assign_initial_weights(self):
+        """Keras 2's `weights=[...]`, assigned once the weights exist: every `build` (the base's,
+        and those of cells, which do not call it) ends with this. All or nothing: a wrong shape
+        raises and leaves the layer unbuilt."""
+        if self._initial_weights is not None and not backend.building_placeholders():
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
     def build(self, input_shape):
         """Creates the weights for inputs of `input_shape` (batch first). Subclasses call this last."""
-        if self._initial_weights is not None and not backend.building_placeholders():
-            self.set_weights(self._initial_weights)   # all or nothing: a wrong shape leaves it unbuilt
-            self._initial_weights = None
+        self._assign_initial_weights()
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True

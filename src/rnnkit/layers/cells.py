@@ -169,6 +169,7 @@ class Cell(Layer):
             raise ValueError(f"Cell \"{self.name}\" needs a known input size. Received: input_shape={input_shape}")
         for name, shape in self.math.weight_shapes(int(input_dim), self.use_bias).items():
             self.add_weight(name, shape, self._initializer(name))
+        self._assign_initial_weights()
         self.input_shape = tuple(input_shape)
         self.built = True
 
@@ -381,6 +382,7 @@ class StackedRNNCells(Layer):
             shape = shape[:-1] + (cell_output_size(cell),)
         self.weights = {f"cells/{k}/{name}": array for k, cell in enumerate(self.cells)
                         for name, array in cell.weights.items()}
+        self._assign_initial_weights()
         self.input_shape = tuple(input_shape)
         self.built = True
 

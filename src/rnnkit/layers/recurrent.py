@@ -418,12 +418,13 @@ class _CellLayer(WeightPenalties, RNN):
         limits = {key: cell_kwargs.pop(f"{key}_constraint", None) for key in _PENALIZED}
         self._set_penalties({_weight_of(k): v for k, v in penalties.items()},
                             {_weight_of(k): v for k, v in limits.items()}, activity_regularizer)
+        weights = cell_kwargs.pop("weights", None)     # the layer's, in its get_weights() order
         cell = self.cell_class(units, dtype=dtype, trainable=trainable, name=self.cell_name, **cell_kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll, time_major=time_major,
                          zero_output_for_mask=zero_output_for_mask, name=name, trainable=trainable, dtype=dtype,
                          input_shape=input_shape, batch_input_shape=batch_input_shape, batch_size=batch_size,
-                         input_dim=input_dim, input_length=input_length)
+                         input_dim=input_dim, input_length=input_length, weights=weights)
 
     units = _delegate("units")
     activation = _delegate("activation")

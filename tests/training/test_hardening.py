@@ -191,13 +191,30 @@ def test_stateful_fit_takes_the_models_batch_size_by_default():
 
 
 # ---- 5. callbacks ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("bad", [5, "History", callbacks.History(), [5], [callbacks.History(), print]])
+@pytest.mark.parametrize("bad", [5, "History", [5], [callbacks.History(), print]])
 def test_callbacks_must_be_a_list_of_callbacks(bad):
     model, before = model_and_snapshot()
     for call in (lambda: model.fit(X, Y, verbose=0, callbacks=bad),
                  lambda: model.evaluate(X, Y, verbose=0, callbacks=bad),
                  lambda: model.predict(X, verbose=0, callbacks=bad)):
         assert_refused(model, before, call, TypeError, "`callbacks`")
+
+
+def test_one_bare_callback_counts_as_a_list_of_one():
+    # Keras 2 and 3 both take `callbacks=early_stopping`; real programs pass one that way.
+    model, _ = model_and_snapshot()
+    seen = []
+    recorder = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(("epoch", epoch)),
+                                        on_test_end=lambda logs: seen.append("test"),
+                                        on_predict_end=lambda logs: seen.append("predict"))
+    model.fit(X, Y, epochs=3, verbose=0, callbacks=recorder)
+    model.evaluate(X, Y, verbose=0, callbacks=recorder)
+    model.predict(X, verbose=0, callbacks=recorder)
+    assert seen == [("epoch", 0), ("epoch", 1), ("epoch", 2), "test", "predict"]
+
+    stopper = callbacks.EarlyStopping(monitor="loss", min_delta=1e9, patience=0)  # nothing improves by 1e9
+    history = model.fit(X, Y, epochs=5, verbose=0, callbacks=stopper)
+    assert len(history.history["loss"]) == 2 and stopper.stopped_epoch == 1
 
 
 @pytest.mark.parametrize("filepath", ["ck-{", "ck-{}.npz", "ck-{0}.npz", "ck-{epoch:q}.npz",

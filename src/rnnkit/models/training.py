@@ -49,12 +49,11 @@ _check_count = check_count  # one rule for counts, here and in the data adapter
 
 
 def _check_callbacks(callbacks):
-    """A list of Callback instances from `callbacks` (None, a list or a tuple), or TypeError."""
+    """A list of Callback instances from `callbacks` (None, one Callback, a list or a tuple), or TypeError."""
     if callbacks is None:
         return []
     if isinstance(callbacks, callbacks_module.Callback):
-        raise TypeError("Argument `callbacks` must be a list of Callback instances; wrap a single one "
-                        f"in a list. Received: {callbacks!r}")
+        return [callbacks]  # Keras (2 and 3) takes one bare callback as a list of one; programs rely on it
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"Argument `callbacks` must be a list of Callback instances. Received: {callbacks!r}")
     for callback in callbacks:
@@ -754,7 +753,9 @@ class TrainingMixin:
         streaming = is_batch_source(x, y)
         val_source = None
         if streaming:
-            for name, value in (("y", y), ("sample_weight", sample_weight), ("batch_size", batch_given)):
+            # `batch_size` is checked above but otherwise ignored here, as Keras does: a stream's batches
+            # come sized, and programs written for Keras pass it anyway.
+            for name, value in (("y", y), ("sample_weight", sample_weight)):
                 if value is not None:
                     raise ValueError(f"Argument `{name}` must not be given when `x` is a generator, an iterable of "
                                      f"batches or a Sequence: each batch holds its own. Received: {name}={value!r:.100}")
@@ -977,10 +978,10 @@ class TrainingMixin:
         user_callbacks = _check_callbacks(callbacks)
         with self._inference("evaluate"):
             if is_batch_source(x, y):
-                if sample_weight is not None or batch_given is not None:
-                    raise ValueError("Arguments `sample_weight` and `batch_size` must not be given when `x` is a "
-                                     "generator or Sequence: each batch holds its own. Received: "
-                                     f"sample_weight={sample_weight!r:.60}, batch_size={batch_given!r}")
+                if sample_weight is not None:   # a given `batch_size` is ignored, as in fit
+                    raise ValueError("Argument `sample_weight` must not be given when `x` is a generator or "
+                                     "Sequence: each batch holds its own. Received: "
+                                     f"sample_weight={sample_weight!r:.60}")
                 source = source_of(x, "x", False, steps)
             else:
                 x, y, sw = self._check_batch(x, y, sample_weight, None)
@@ -1025,10 +1026,7 @@ class TrainingMixin:
         user_callbacks = _check_callbacks(callbacks)
         with self._inference("predict"):
             if is_batch_source(x, None):
-                if batch_given is not None:
-                    raise ValueError("Argument `batch_size` must not be given when `x` is a generator or "
-                                     f"Sequence: each batch holds its own. Received: batch_size={batch_given!r}")
-                source = source_of(x, "x", False, steps)
+                source = source_of(x, "x", False, steps)   # a given `batch_size` is ignored, as in fit
                 streaming = True
             else:
                 x = self._prepare_input(x, allow_empty=False)

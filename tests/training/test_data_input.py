@@ -165,6 +165,25 @@ def test_evaluate_and_predict_take_batches():
     np.testing.assert_array_equal(m.predict(ArraySequence(x, y, 8), steps=2, verbose=0), m.predict(x[:16], verbose=0))
 
 
+def test_batch_size_beside_a_stream_is_ignored_as_in_keras():
+    # Keras 2 and 3 ignore `batch_size` when `x` brings its own batches; programs pass it anyway
+    # (e.g. `fit(TimeseriesGenerator(..., batch_size=32), batch_size=32)`). A batch of 8 must stay 8.
+    x, y = data()
+    by_arrays = model()
+    h1 = by_arrays.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    by_sequence = model()
+    h2 = by_sequence.fit(ArraySequence(x, y, 8), batch_size=32, epochs=2, shuffle=False, verbose=0)
+    assert h1.history["loss"] == h2.history["loss"] and by_sequence.optimizer.iterations == 8
+    for a, b in zip(by_arrays.get_weights(), by_sequence.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert by_sequence.evaluate(batches(x, y, 8), batch_size=3, verbose=0) == pytest.approx(
+        by_sequence.evaluate(x, y, verbose=0), rel=1e-6)
+    np.testing.assert_array_equal(by_sequence.predict(ArraySequence(x, y, 8), batch_size=3, verbose=0),
+                                  by_sequence.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="`batch_size`.*Received: 0"):   # still checked as a count
+        by_sequence.fit(ArraySequence(x, y, 8), batch_size=0, verbose=0)
+
+
 def test_a_bad_stream_is_refused_before_any_step():
     x, y = data()
     m = model()

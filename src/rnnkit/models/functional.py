@@ -779,14 +779,11 @@ class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
         if kwargs:
             raise TypeError(f"Unexpected arguments to predict: {sorted(kwargs)}. Received: {kwargs!r}")
         steps = check_steps(steps, "steps")
-        batch_given, batch_size = batch_size, _check_batch_size(batch_size)
+        batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose)
         _check_callbacks(callbacks)
         if is_batch_source(x, None):
-            if batch_given is not None:
-                raise ValueError("Argument `batch_size` must not be given when `x` is a generator or Sequence: "
-                                 f"each batch holds its own. Received: batch_size={batch_given!r}")
-            source = source_of(x, "x", False, steps)
+            source = source_of(x, "x", False, steps)   # a given `batch_size` is ignored, as Keras does
             batches = (self._as_input_list(unpack(item, "x", need_y=False)[0]) for item in source.epoch())
             total = steps if steps is not None else source.steps
         else:

@@ -92,3 +92,55 @@ def placeholder_weights():
 def building_placeholders():
     """True inside `placeholder_weights()` in this thread."""
     return getattr(_THREAD, "placeholders", False)
+
+
+def get_value(x):
+    """The value of `x` as NumPy holds it, as `keras.backend.get_value` (Keras 2): an array is
+    copied (the caller may change it freely), a plain number such as `optimizer.lr` comes back as is.
+    """
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if hasattr(x, "numpy"):
+        return x.numpy()
+    return x
+
+
+def batch_get_value(tensors):
+    """`[get_value(x) for x in tensors]`, as Keras 2."""
+    return [get_value(x) for x in tensors]
+
+
+def set_value(x, value):
+    """Writes `value` into `x` in place, as `keras.backend.set_value` (Keras 2): an array keeps its
+    shape and dtype; an object with `assign` is assigned.
+
+    Raises:
+        ValueError: when `value` does not have the array's shape.
+        TypeError: for anything that cannot be written in place. A learning rate here is a plain
+            number, so `set_value(model.optimizer.lr, v)` is refused with the spelling that works.
+    """
+    if isinstance(x, np.ndarray):
+        value = np.asarray(value)
+        if value.shape != x.shape:
+            raise ValueError(f"Argument `value` of set_value must have the shape of `x`, {x.shape}. "
+                             f"Received: shape {value.shape}")
+        x[...] = value
+    elif hasattr(x, "assign"):
+        x.assign(value)
+    else:
+        raise TypeError("Argument `x` of set_value must be an array or a variable (something with "
+                        "`assign`) to write into; a learning rate is a number here, so set it with "
+                        "`model.optimizer.learning_rate = value`. "
+                        f"Received: {x!r:.60} of type {type(x).__name__}")
+
+
+def batch_set_value(tuples):
+    """`set_value(x, value)` for each `(x, value)` pair, as Keras 2; all checked before any is written."""
+    pairs = list(tuples)
+    for x, value in pairs:
+        if not (isinstance(x, np.ndarray) or hasattr(x, "assign")):
+            set_value(x, value)     # raises its TypeError before anything is written
+        if isinstance(x, np.ndarray) and np.shape(value) != x.shape:
+            set_value(x, value)     # raises its ValueError before anything is written
+    for x, value in pairs:
+        set_value(x, value)

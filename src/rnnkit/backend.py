@@ -112,12 +112,12 @@ def batch_get_value(tensors):
 
 def set_value(x, value):
     """Writes `value` into `x` in place, as `keras.backend.set_value` (Keras 2): an array keeps its
-    shape and dtype; an object with `assign` is assigned.
+    shape and dtype; an object with `assign` is assigned (`set_value(model.optimizer.lr, v)` sets
+    the learning rate: `optimizer.lr` is an `optimizers.LearningRate`).
 
     Raises:
-        ValueError: when `value` does not have the array's shape.
-        TypeError: for anything that cannot be written in place. A learning rate here is a plain
-            number, so `set_value(model.optimizer.lr, v)` is refused with the spelling that works.
+        ValueError: when `value` does not have the array's shape, or is no valid learning rate.
+        TypeError: for anything that cannot be written in place (a plain number, say).
     """
     if isinstance(x, np.ndarray):
         value = np.asarray(value)
@@ -129,9 +129,8 @@ def set_value(x, value):
         x.assign(value)
     else:
         raise TypeError("Argument `x` of set_value must be an array or a variable (something with "
-                        "`assign`) to write into; a learning rate is a number here, so set it with "
-                        "`model.optimizer.learning_rate = value`. "
-                        f"Received: {x!r:.60} of type {type(x).__name__}")
+                        "`assign`, as `model.optimizer.lr`) to write into; a plain number cannot be "
+                        f"written in place. Received: {x!r:.60} of type {type(x).__name__}")
 
 
 def batch_set_value(tuples):
@@ -142,5 +141,7 @@ def batch_set_value(tuples):
             set_value(x, value)     # raises its TypeError before anything is written
         if isinstance(x, np.ndarray) and np.shape(value) != x.shape:
             set_value(x, value)     # raises its ValueError before anything is written
+        if hasattr(x, "check_assign"):
+            x.check_assign(value)   # a learning rate's checks, before anything is written
     for x, value in pairs:
         set_value(x, value)

@@ -507,7 +507,7 @@ class ReduceLROnPlateau(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["lr"] = self.model.optimizer.learning_rate
+        logs["lr"] = float(self.model.optimizer.learning_rate)
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
@@ -562,7 +562,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["lr"] = self.model.optimizer.learning_rate
+            logs["lr"] = float(self.model.optimizer.learning_rate)
 
 
 class CSVLogger(Callback):

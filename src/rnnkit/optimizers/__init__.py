@@ -78,6 +78,38 @@ def _check_learning_rate(value, argument="learning_rate"):
     return _check_number(value, argument)
 
 
+class LearningRate(float):
+    """What `optimizer.learning_rate` (and Keras 2's `optimizer.lr`) gives: the number, which also
+    writes back as Keras's learning-rate variable does: `optimizer.learning_rate.assign(v)` and
+    `keras.backend.set_value(optimizer.lr, v)` set the optimizer's rate (through the same checks
+    as `optimizer.learning_rate = v`). Copies and pickles are plain floats."""
+
+    def __new__(cls, value, optimizer):
+        number = super().__new__(cls, value)
+        number._optimizer = optimizer
+        return number
+
+    def check_assign(self, value):
+        """Raises, without writing, what `assign(value)` would raise."""
+        self._optimizer._checked_learning_rate(value)
+
+    def assign(self, value):
+        self._optimizer.learning_rate = value
+        return self._optimizer.learning_rate
+
+    def numpy(self):
+        return float(self)
+
+    def __reduce__(self):
+        return float, (float(self),)
+
+    def __copy__(self):
+        return float(self)
+
+    def __deepcopy__(self, memo):
+        return float(self)
+
+
 class Optimizer:
     """Base class: clipping, weight decay, the learning rate (or schedule), the step counter and
     per-weight slots.
@@ -163,16 +195,20 @@ class Optimizer:
     @property
     def learning_rate(self):
         """The learning rate of the next step (a schedule's value at `iterations`). Settable to
-        a number between epochs, or to a new schedule."""
-        return self._lr_at(self.iterations)
+        a number between epochs, or to a new schedule. The number also has `assign` (see
+        `LearningRate`), as Keras's variable does."""
+        return LearningRate(self._lr_at(self.iterations), self)
 
     @learning_rate.setter
     def learning_rate(self, value):
+        self._learning_rate = self._checked_learning_rate(value)
+
+    def _checked_learning_rate(self, value):
         if isinstance(self._learning_rate, LearningRateSchedule) and not isinstance(value, LearningRateSchedule):
             raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
                             "`learning_rate` constructor argument, hence its learning rate is not settable. "
                             f"Received: learning_rate={value!r}")
-        self._learning_rate = _check_learning_rate(value)
+        return _check_learning_rate(value)
 
     @property
     def lr(self):

@@ -156,6 +156,16 @@ def test_model_checkpoint_every_n_batches(tmp_path):
         callbacks.ModelCheckpoint("w.npz", save_freq=0)
 
 
+@pytest.mark.parametrize("filepath,weights_only", [("ckpt/model.ckpt", True), ("model-{epoch:02d}", False),
+                                                   ("best.keras", True)])
+def test_model_checkpoint_refuses_a_file_kind_it_cannot_write_when_made(filepath, weights_only):
+    # before fit, not after an epoch's work (a .keras archive holds the model, not only weights)
+    with pytest.raises(ValueError, match="`filepath` of ModelCheckpoint must end in.*Received: filepath="):
+        callbacks.ModelCheckpoint(filepath, save_weights_only=weights_only)
+    callbacks.ModelCheckpoint(filepath.rsplit(".", 1)[0] + (".weights.h5" if weights_only else ".keras"),
+                              save_weights_only=weights_only)
+
+
 def test_verbose_2_with_an_unknown_length_prints_the_count(capsys):
     x, y = data()
 

@@ -342,6 +342,11 @@ class ModelCheckpoint(Callback):
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self._fields = _format_fields(self.filepath)
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        # what model.save_weights / model.save write: refused here, not after an epoch's work
+        extensions = (".h5", ".hdf5", ".npz") if save_weights_only else (".keras", ".h5", ".hdf5", ".npz")
+        if not self.filepath.endswith(extensions):
+            raise ValueError(f"Argument `filepath` of ModelCheckpoint must end in one of {extensions} (with "
+                             f"save_weights_only={bool(save_weights_only)}). Received: filepath={self.filepath!r}")
         self.monitor_op = _monitor_op(mode, monitor)
         self.best = -np.inf if self.monitor_op is np.greater else np.inf
 

@@ -145,3 +145,63 @@ def batch_set_value(tuples):
             x.check_assign(value)   # a learning rate's checks, before anything is written
     for x, value in pairs:
         set_value(x, value)
+
+
+def int_shape(x):
+    """The shape of `x` as a tuple of ints, None where unknown (`K.int_shape(layer.output)` gives
+    `(None, 6, 10)`), as Keras 2; None for something without a shape."""
+    shape = getattr(x, "shape", None)
+    return None if shape is None else tuple(shape)
+
+
+def ndim(x):
+    """The number of axes of `x`, batch included, as Keras 2."""
+    shape = int_shape(x)
+    if shape is None:
+        raise TypeError(f"Argument `x` of ndim must be an array or a symbolic tensor. Received: {x!r:.60}")
+    return len(shape)
+
+
+def count_params(x):
+    """The number of entries in a weight array, as Keras 2 (`K.count_params(layer.get_weights()[0])`)."""
+    shape = int_shape(x)
+    if shape is None or any(d is None for d in shape):
+        raise ValueError("Argument `x` of count_params must be an array with a fully known shape. "
+                         f"Received: {x!r:.60}")
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def eval(x):  # noqa: A001  (Keras 2's name, `K.eval`)
+    """The value of an array or variable, as `K.eval` in Keras 2: `get_value`."""
+    return get_value(x)
+
+
+def function(inputs, outputs, updates=None, name=None, **kwargs):
+    """Keras 2's `K.function(inputs, outputs)`: a callable from input arrays to output arrays, the
+    idiom tutorials use for a layer's activations, e.g.
+    `K.function([model.input], [model.layers[1].output])([x])[0]`. As in tf.keras 2 it builds
+    `Model(inputs, outputs)` and runs it in inference mode; a list of outputs gives a list of
+    arrays (also a list of one), a single output an array.
+
+    Raises:
+        ValueError: for `updates` or session keyword arguments (TensorFlow 1 graph features that
+            Keras 2 refuses in eager mode too), or for inputs/outputs that make no model.
+    """
+    if kwargs:
+        raise ValueError("K.function takes no session keyword arguments (TensorFlow 1 only). "
+                         f"Received: {sorted(kwargs)}")
+    if updates:
+        raise ValueError("Argument `updates` of K.function is a TensorFlow 1 graph feature that rnnkit "
+                         f"(like Keras 2 in eager mode) does not support. Received: {updates!r:.60}")
+    from rnnkit.models.functional import Model  # lazy: `import rnnkit` stays cheap
+
+    model = Model(inputs=inputs, outputs=outputs, name=name)
+    outputs_as_list = isinstance(outputs, (list, tuple))
+
+    def run(model_inputs):
+        values = model(model_inputs)
+        if not outputs_as_list:
+            return values
+        return list(values) if isinstance(values, (list, tuple)) else [values]
+
+    return run

@@ -505,3 +505,23 @@ def test_a_compiled_functional_model_reloads_compiled_and_trains_on_where_it_sto
     loaded.train_on_batch(x, y)
     for original, reloaded in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_allclose(reloaded, original, rtol=1e-6, atol=1e-7)
+
+
+def test_a_model_with_a_list_of_one_output_gives_an_array():
+    # tf_keras 2.21 and Keras 3.15 (checked by hand): Model(x, [y]) predicts and calls to an array,
+    # and called on a symbolic tensor gives one tensor, not a list of one.
+    inputs = keras.Input(shape=(3,))
+    dense = keras.layers.Dense(2)
+    model = keras.Model(inputs, [dense(inputs)])
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    kernel, bias = dense.get_weights()
+    by_hand = x @ kernel + bias
+    predicted = model.predict(x, verbose=0)
+    assert isinstance(predicted, np.ndarray)
+    np.testing.assert_allclose(predicted, by_hand, rtol=1e-5, atol=1e-6)
+    assert isinstance(model(x), np.ndarray)
+    outer_inputs = keras.Input(shape=(3,))
+    inner_output = model(outer_inputs)
+    assert not isinstance(inner_output, list) and inner_output.shape == (None, 2)
+    np.testing.assert_allclose(keras.Model(outer_inputs, inner_output).predict(x, verbose=0), by_hand,
+                               rtol=1e-5, atol=1e-6)

@@ -471,7 +471,12 @@ class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
         what the model gives as a layer of another model."""
         several = len(self.inputs) > 1
         shapes = self._output_shapes(list(input_shape) if several else [input_shape])
-        return shapes[0] if self._output_kind == "single" else shapes
+        return shapes[0] if self._gives_one_array() else shapes
+
+    def _gives_one_array(self):
+        # Model(x, [y]) gives an array, not a list of one, when run or called: tf_keras 2 and
+        # Keras 3 both unwrap a one-output list (checked by hand); its config still records the list.
+        return self._output_kind == "single" or (self._output_kind == "list" and len(self.outputs) == 1)
 
     def _output_shapes(self, input_shapes):
         shapes = {}
@@ -739,7 +744,7 @@ class Model(ModelAsLayer, TrainingMixin, GeneratorMethodsMixin):
                 layer.reset_states()
 
     def _structure(self, outputs):
-        if self._output_kind == "single":
+        if self._gives_one_array():
             return outputs[0]
         if self._output_kind == "dict":
             return dict(zip(self._output_keys, outputs))

@@ -23,10 +23,11 @@ run: install
 	$(BIN)/rnnkit train --epochs 6 --out build/demo.keras
 	$(BIN)/rnnkit generate build/demo.keras --prompt "The " --length 300 --seed 0
 
-# The compiled kernels are the default where they are built; the NumPy loops, their reference and
+# The compiled kernels are the default where they are built; here they must be (a missing build
+# fails the kernel tests instead of skipping them), and the NumPy loops, their reference and
 # fallback, get the recurrence tests again on their own.
 test: install-test
-	$(BIN)/python -m pytest -q
+	RNNKIT_REQUIRE_KERNELS=1 $(BIN)/python -m pytest -q
 	RNNKIT_KERNELS=numpy $(BIN)/python -m pytest -q tests/ops tests/layers
 
 # The peers live in their own environment so that the test environment stays light.

@@ -5,10 +5,13 @@ one rounding of its terms is already ~1e-6 of it); their results are bit-identic
 whatever the thread count; the switches work. Both compiled loops are held to this: the
 whole-sequence loops (one C call per sequence, the recurrent product by the BLAS's gemm from C),
 which run where the gemm is found, and the per-step loops that run where it is not (`steps`
-below makes the look-up fail). Skipped where the kernels were not built (the NumPy path is then
-the only one, and the rest of the suite tests it)."""
+below makes the look-up fail). Where the kernels were not built (the NumPy path is then the only
+one, and the rest of the suite tests it) these tests skip; but with RNNKIT_REQUIRE_KERNELS=1, as
+`make test` sets it, a missing kernel or gemm fails them instead: a skip there would hide a broken
+build behind a green run."""
 
 import contextlib
+import os
 import pathlib
 
 import numpy as np
@@ -21,7 +24,20 @@ from rnnkit.ops.gru import gru_backward, gru_forward
 from rnnkit.ops.lstm import lstm_backward, lstm_forward
 from rnnkit.ops.simple_rnn import simple_rnn_backward, simple_rnn_forward
 
-pytestmark = pytest.mark.skipif(not kernels.available(), reason="compiled kernels not built")
+REQUIRED = os.environ.get("RNNKIT_REQUIRE_KERNELS") == "1"
+
+
+def unavailable(reason):
+    """Skips, or fails where the kernels are required (RNNKIT_REQUIRE_KERNELS=1)."""
+    if REQUIRED:
+        pytest.fail(f"{reason}, and RNNKIT_REQUIRE_KERNELS=1 requires it")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _kernels_built():
+    if not kernels.available():
+        unavailable("the compiled kernels were not built")
 
 TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 CELLS = ["simple_rnn", "lstm", "gru_after", "gru_before"]
@@ -103,7 +119,7 @@ def on_path(name, function, *args, loop="sequence"):
             if name == "compiled":
                 found = kernels.gemm(np.dtype("float64")) is not None
                 if loop == "sequence" and not found:
-                    pytest.skip("the BLAS's gemm was not found: the sequence loops cannot run here")
+                    unavailable("the BLAS's gemm was not found: the sequence loops cannot run here")
                 assert found == (loop == "sequence")
             return function(*args)
     finally:
@@ -226,7 +242,7 @@ def test_the_default_is_compiled_only_where_the_sequence_loops_run(monkeypatch):
     monkeypatch.delenv("RNNKIT_KERNELS", raising=False)
     monkeypatch.setitem(kernels._state, "backend", None)
     if kernels.gemm_found() is None:
-        pytest.skip("the BLAS's gemm was not found here")
+        unavailable("the BLAS's gemm was not found here")
     assert kernels.backend() == "compiled"
     with gemm_lookup_failing():
         monkeypatch.setitem(kernels._state, "backend", None)
@@ -241,7 +257,7 @@ def test_numpys_own_blas_is_the_one_found():
     another BLAS of the process), with the integer width its symbols say."""
     bundled = list((pathlib.Path(np.__file__).parent.parent / "numpy.libs").glob("*openblas*"))
     if not bundled:
-        pytest.skip("NumPy was not installed from a wheel with a bundled OpenBLAS")
+        unavailable("NumPy was not installed from a wheel with a bundled OpenBLAS")
     found = kernels.gemm_found()
     assert found is not None and pathlib.Path(found["path"]) in bundled
     assert found["ilp64"] == found["symbols"][0].endswith("64_")
@@ -267,7 +283,7 @@ class _SequenceOnly:
 @pytest.mark.parametrize("cell", CELLS)
 def test_the_sequence_loops_do_the_work(cell, monkeypatch):
     if on_path("compiled", kernels.gemm_found) is None:
-        pytest.skip("the BLAS's gemm was not found: the sequence loops cannot run here")
+        unavailable("the BLAS's gemm was not found: the sequence loops cannot run here")
     monkeypatch.setitem(kernels._state, "module", _SequenceOnly(kernels._state["module"]))
     a = make(cell, np.float32, masked=True, dropout=True, states=True)
     reference = on_path("numpy", run, cell, a, False, False)
@@ -349,7 +365,7 @@ def test_sequence_kernel_rejects_short_arrays():
     """The sequence loops check every size (T steps of each per-step array) before anything runs."""
     module = on_path("compiled", kernels.gemm, np.dtype("float32"))
     if module is None:
-        pytest.skip("the BLAS's gemm was not found: the sequence loops cannot run here")
+        unavailable("the BLAS's gemm was not found: the sequence loops cannot run here")
     T, B, H = 3, 2, 4
     z = np.zeros((T - 1, 4 * H, B), np.float32)                  # one step short
     U, h = np.zeros((4 * H, H), np.float32), np.zeros((H, B), np.float32)

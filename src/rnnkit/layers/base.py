@@ -205,6 +205,18 @@ def kernel_and_bias_groups(config):
     return own_weight_groups(["kernel"] + (["bias"] if config.get("use_bias", True) else []))
 
 
+def held_by(layer):
+    """The layers and cells `layer` holds directly: a wrapper's inner layer(s), an RNN's cell,
+    stacked cells' cells (a layer that is its own cell, as SimpleRNN's delegation, is left out)."""
+    held = []
+    for key in ("cell", "cells", "layer", "forward_layer", "backward_layer"):
+        value = getattr(layer, key, None)
+        for item in (value if isinstance(value, (list, tuple)) else [value]):
+            if item is not None and item is not layer:
+                held.append(item)
+    return held
+
+
 def nested_weight_groups(attribute, name, spec, keras2_scope, keep_inner_scopes=True):
     """The groups of the layer or cell `spec` ({"class_name", "config"}) kept under `attribute`
     of an outer object (Bidirectional's `forward_layer`, RNN's `cell`), as the outer one declares

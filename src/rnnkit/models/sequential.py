@@ -607,20 +607,15 @@ def _checked_path(filepath, extensions):
     return path
 
 
-_HELD = ("cell", "cells", "layer", "forward_layer", "backward_layer")   # what wrappers and RNNs hold
-
-
 def check_classes_file_can_name(model, path):
     """Refuses, before anything is written, a file that would name a class of the user's own (a
     custom cell or layer): rnnkit builds only its own classes from a file, so that file could
     never be loaded. The weights alone (`.npz`) name no class and stay possible."""
     from rnnkit.layers import get_class
+    from rnnkit.layers.base import held_by
     pending = list(model._leaf_layers())
     while pending:
         item = pending.pop()
-        if isinstance(item, (list, tuple)):
-            pending.extend(item)
-            continue
         name = type(item).__name__
         try:
             known = get_class(name) is type(item)
@@ -632,8 +627,7 @@ def check_classes_file_can_name(model, path):
                 "your own. A saved model names its classes, and rnnkit builds only its own from a file (it "
                 "never runs code that a file names), so this file could not be loaded. Save the weights with "
                 f"`model.save_weights('weights.npz')` and rebuild the model in code to load them. Received: {path!r}")
-        pending.extend(held for held in (getattr(item, key, None) for key in _HELD)
-                       if held is not None and held is not item)
+        pending.extend(held_by(item))
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

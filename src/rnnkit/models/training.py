@@ -24,7 +24,7 @@ from rnnkit import distribute
 from rnnkit import losses as losses_module
 from rnnkit import metrics as metrics_module
 from rnnkit import optimizers as optimizers_module
-from rnnkit.layers.base import as_real_array, cast_checked
+from rnnkit.layers.base import as_real_array, cast_checked, held_by
 from rnnkit.utils.data_adapter import (RAN_OUT, ArraySource, check_class_weight, check_count, check_steps,
                                        class_sample_weights, is_batch_source, source_of, unpack)
 
@@ -73,15 +73,13 @@ def _check_finite(array, argument):
 
 
 def _check_layers_trainable(layers):
-    """Asks every layer (and the layers a wrapper holds) whether it can train: a recurrent layer
-    whose cell has no `backward` raises ValueError naming it."""
+    """Asks every layer (and the layers and cells it holds) whether it can train: a recurrent
+    layer whose cell has no `backward` raises ValueError naming it."""
     for layer in layers:
         check = getattr(layer, "check_trainable", None)
         if check is not None:
             check()
-        inner = [sub for sub in (getattr(layer, key, None) for key in ("forward_layer", "backward_layer", "layer"))
-                 if sub is not None and sub is not layer]
-        _check_layers_trainable(inner)
+        _check_layers_trainable(held_by(layer))
 
 
 class _ThreadGuard:

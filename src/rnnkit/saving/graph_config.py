@@ -111,7 +111,7 @@ def _keras2_call(call, class_name, path, where):
                 elif key not in _CALL_KWARGS_IGNORED:
                     raise FileFormatError(path, f"{where}[{i}][3].{key}", "rnnkit cannot replay this call argument. "
                                                                          f"Received: {keras_config._short(value)}")
-    if len(refs) > 1 and (class_name in _TAKES_STATES or keras_config._is_recurrent(class_name)):
+    if len(refs) > 1 and (class_name in _TAKES_STATES or keras_config.is_recurrent_class(class_name)):
         return refs[0], refs[1:] + states  # an RNN lists its initial states after its input
     return (refs[0] if len(refs) == 1 else refs), states
 

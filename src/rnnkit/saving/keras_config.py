@@ -215,7 +215,7 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
         for key in ("layer", "backward_layer"):
             if config.get(key) is not None:
                 config[key] = to_rnnkit(config[key], f"{where} {key}", depth + 1, dialect)
-                if class_name == "Bidirectional" and not _is_recurrent(config[key]["class_name"]):
+                if class_name == "Bidirectional" and not is_recurrent_class(config[key]["class_name"]):
                     # Keras refuses this too; and a Bidirectional of a Bidirectional doubles per level.
                     raise ValueError(f"{where}: Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU, "
                                      f"RNN(cell), ...). Received: {key}={config[key]['class_name']!r}")
@@ -234,7 +234,7 @@ def to_rnnkit(spec, where="layer", depth=0, dialect="keras2"):
     return result
 
 
-def _is_recurrent(class_name):
+def is_recurrent_class(class_name):
     """Whether the registry's class of that name is a recurrent layer (what Bidirectional takes)."""
     from rnnkit.layers import get_class
     from rnnkit.layers.recurrent import RNN

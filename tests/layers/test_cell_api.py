@@ -336,3 +336,20 @@ def test_a_model_with_a_users_cell_refuses_a_file_it_could_not_load(tmp_path, fi
     again.load_weights(tmp_path / "w.npz")
     for mine, theirs in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_implementation_0_of_keras_2_0_is_accepted_and_computes_the_same():
+    # Keras 2.0-2.2's default; files already read it, and all three values name one function
+    import rnnkit as keras
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    layers = [LSTM(4, implementation=mode) for mode in (0, 1, 2)]
+    layers[0](x)
+    for layer in layers[1:]:
+        layer(x)
+        layer.set_weights(layers[0].get_weights())
+    outputs = [layer(x) for layer in layers]
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], outputs[2])
+    for bad in (3, True, "2"):
+        with pytest.raises(ValueError, match="`implementation` must be 0, 1 or 2. Received"):
+            keras.layers.GRU(2, implementation=bad)

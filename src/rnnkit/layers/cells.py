@@ -117,8 +117,10 @@ class Cell(Layer):
                           recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.dropout = check_rate(dropout, "dropout")
         self.recurrent_dropout = check_rate(recurrent_dropout, "recurrent_dropout")
-        if implementation not in (1, 2):
-            raise ValueError(f"Argument `implementation` must be 1 or 2. Received: {implementation!r}")
+        # 0 is Keras 2.0-2.2's default; all three name the same function (saving.keras_config reads
+        # 0 from files on the same rule), so programs of that era run unchanged
+        if isinstance(implementation, bool) or implementation not in (0, 1, 2):
+            raise ValueError(f"Argument `implementation` must be 0, 1 or 2. Received: {implementation!r}")
         self.implementation = implementation
         super().__init__(**kwargs)
         self.workspaces = Workspaces()

@@ -175,3 +175,18 @@ def test_verbose_2_with_an_unknown_length_prints_the_count(capsys):
     model().fit(Unsized(), epochs=2, verbose=2)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("3/3")]
     assert len(lines) == 2
+
+
+def test_history_answers_both_eras_names_of_accuracy():
+    # Keras 2.0-2.2 logged metrics=['accuracy'] as 'acc' / 'val_acc' (lstm_benchmark.py reads
+    # history['val_acc']); Keras 2.3+ and rnnkit log 'accuracy'. Each name reads the same list,
+    # and nothing is listed twice.
+    x, y = np.random.default_rng(0).normal(size=(16, 4, 2)), np.random.default_rng(1).integers(0, 2, (16, 1))
+    m = Sequential([SimpleRNN(3, input_shape=(4, 2)), Dense(1, activation="sigmoid")])
+    m.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    history = m.fit(x, y, epochs=2, verbose=0, validation_split=0.25).history
+    assert sorted(history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert history["acc"] is history["accuracy"] and history.get("val_acc") is history["val_accuracy"]
+    assert len(history["val_acc"]) == 2 and history.get("val_mae", "none") == "none"
+    with pytest.raises(KeyError):
+        history["mae"]

@@ -154,12 +154,32 @@ class CallbackList:
         return call_all
 
 
+class EpochLogs(dict):
+    """`History.history`: each logged name's list. It also answers Keras 2.0-2.2's name of the
+    accuracy metric (`acc`, `val_acc`) where Keras 2.3 and later (and rnnkit) log `accuracy`, and
+    the other way, without listing either twice: programs of both eras read their own name."""
+
+    _OTHER_ERA = {"acc": "accuracy", "accuracy": "acc", "val_acc": "val_accuracy", "val_accuracy": "val_acc"}
+
+    def __missing__(self, key):
+        other = self._OTHER_ERA.get(key)
+        if other is not None and dict.__contains__(self, other):
+            return dict.__getitem__(self, other)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 class History(Callback):
     """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses."""
 
     def __init__(self):
         super().__init__()
-        self.history = {}
+        self.history = EpochLogs()
         self.epoch = []
 
     def on_train_begin(self, logs=None):
